@@ -1,0 +1,59 @@
+// The `jobs` and `job_dlq` tables. Job statuses and DLQ reasons are closed lists: each Schema literal and its SQL
+// CHECK constraint come from the same array (seed C2, G9).
+import { Model } from "@effect/sql"
+import { Schema } from "effect"
+import { TenantId } from "./Tenancy.ts"
+
+// --- [CONSTANTS]
+
+const JobStatuses = ["queued", "running", "succeeded", "failed", "dead_lettered", "cancelled"] as const
+
+const DlqReasons = [
+	"ValidationFailed",
+	"MaxAttemptsExceeded",
+	"Timeout",
+	"NonRetryable",
+	"Cancelled",
+	"WorkerLost",
+] as const
+
+// --- [SCHEMA]
+
+const JobId = Schema.UUID.pipe(Schema.brand("JobId"))
+const JobStatus = Schema.Literal(...JobStatuses)
+const DlqReason = Schema.Literal(...DlqReasons)
+
+class Job extends Model.Class<Job>("Job")({
+	id: Model.GeneratedByApp(JobId),
+	appId: TenantId,
+	type: Schema.String,
+	status: JobStatus,
+	payload: Schema.Unknown,
+	dedupeKey: Schema.NullOr(Schema.String),
+	executionId: Schema.NullOr(Schema.String),
+	attempts: Schema.Int,
+	requestId: Schema.NullOr(Schema.String),
+	ipAddress: Schema.NullOr(Schema.String),
+	userAgent: Schema.NullOr(Schema.String),
+	createdAt: Model.DateTimeInsertFromDate,
+	updatedAt: Model.DateTimeUpdateFromDate,
+	finishedAt: Schema.NullOr(Schema.DateFromSelf),
+}) {}
+
+class JobDlq extends Model.Class<JobDlq>("JobDlq")({
+	id: Model.GeneratedByApp(Schema.UUID),
+	appId: TenantId,
+	jobId: JobId,
+	type: Schema.String,
+	errorReason: DlqReason,
+	lastError: Schema.NullOr(Schema.String),
+	attempts: Schema.Unknown,
+	requestId: Schema.NullOr(Schema.String),
+	ipAddress: Schema.NullOr(Schema.String),
+	userAgent: Schema.NullOr(Schema.String),
+	createdAt: Model.DateTimeInsertFromDate,
+}) {}
+
+// --- [EXPORT]
+
+export { DlqReason, DlqReasons, Job, JobDlq, JobId, JobStatus, JobStatuses }

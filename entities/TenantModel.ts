@@ -1,0 +1,47 @@
+// The `apps` table (one row per tenant) as a Model, and the tenant lifecycle's status list: the Schema literal and
+// the SQL CHECK constraint are both built from `TenantStatuses`, so they cannot drift.
+import { Model } from "@effect/sql"
+import { Schema } from "effect"
+import { TenantId } from "./Tenancy.ts"
+
+// --- [CONSTANTS]
+
+const TenantStatuses = ["provisioning", "active", "suspended", "deleting", "deleted"] as const
+
+// --- [SCHEMA]
+
+const TenantStatus = Schema.Literal(...TenantStatuses)
+type TenantStatus = typeof TenantStatus.Type
+
+const TenantSlug = Schema.String.pipe(
+	Schema.pattern(/^[a-z0-9-]{3,63}$/, {
+		message: () => "slug must be 3–63 characters of lowercase letters, digits and '-'",
+	}),
+	Schema.brand("TenantSlug"),
+)
+type TenantSlug = typeof TenantSlug.Type
+
+const TenantName = Schema.Trim.pipe(
+	Schema.minLength(1, { message: () => "name must not be empty" }),
+	Schema.maxLength(200, { message: () => "name must be at most 200 characters" }),
+)
+
+const TenantSettings = Schema.Struct({
+	maxSessionsPerUser: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
+	allowedRedirectOrigins: Schema.optional(Schema.Array(Schema.String.pipe(Schema.maxLength(512)))),
+})
+type TenantSettings = typeof TenantSettings.Type
+
+class TenantModel extends Model.Class<TenantModel>("TenantModel")({
+	id: Model.GeneratedByApp(TenantId),
+	slug: TenantSlug,
+	name: Schema.String,
+	status: TenantStatus,
+	settings: TenantSettings,
+	createdAt: Model.DateTimeInsertFromDate,
+	updatedAt: Model.DateTimeUpdateFromDate,
+}) {}
+
+// --- [EXPORT]
+
+export { TenantModel, TenantName, TenantSettings, TenantSlug, TenantStatus, TenantStatuses }

@@ -1,0 +1,29 @@
+// The `users` table: one row per end user of one tenant (`app_id`); email is unique within a tenant only.
+import { Model } from "@effect/sql"
+import { Schema } from "effect"
+import { TenantId } from "./Tenancy.ts"
+
+// --- [CONSTANTS]
+
+const UserStatuses = ["active", "deactivated"] as const
+
+// --- [SCHEMA]
+
+const UserId = Schema.UUID.pipe(Schema.brand("UserId"))
+type UserId = typeof UserId.Type
+
+const UserStatus = Schema.Literal(...UserStatuses)
+
+class User extends Model.Class<User>("User")({
+	id: Model.GeneratedByApp(UserId),
+	appId: TenantId,
+	email: Schema.NullOr(Schema.String),
+	displayName: Schema.NullOr(Schema.String),
+	status: UserStatus,
+	createdAt: Model.DateTimeInsertFromDate,
+	updatedAt: Model.DateTimeUpdateFromDate,
+}) {}
+
+// --- [EXPORT]
+
+export { User, UserId, UserStatus, UserStatuses }

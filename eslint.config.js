@@ -1,0 +1,110 @@
+// The seed's FORBIDDEN list as lint errors. Every selector below names the construct it forbids; the
+// `forbidden` plugin covers what a selector cannot see (file names).
+import tseslint from "typescript-eslint"
+
+const forbiddenSyntax = [
+	{ selector: "IfStatement", message: "No `if`: use a ternary, Match, Option.match or Effect control flow." },
+	{ selector: "VariableDeclaration[kind='let']", message: "No `let`: use const, Ref or the Machine's state." },
+	{ selector: "VariableDeclaration[kind='var']", message: "No `var`: use const." },
+	{ selector: "ForStatement", message: "No `for`: use map/filter or Effect.forEach." },
+	{ selector: "ForInStatement", message: "No `for…in`: use Record/Object helpers." },
+	{ selector: "ForOfStatement", message: "No `for…of`: use map/filter or Effect.forEach." },
+	{ selector: "WhileStatement", message: "No `while`: use Effect.repeat / Schedule." },
+	{ selector: "DoWhileStatement", message: "No `do…while`: use Effect.repeat / Schedule." },
+	{ selector: "TryStatement", message: "No `try`: use the Effect error channel (Effect.try / tryPromise)." },
+	{ selector: "ExportDefaultDeclaration", message: "No default exports: export by name at the end of the file." },
+	{
+		selector: "ExportNamedDeclaration[declaration!=null]",
+		message: "No inline exports: declare first, then one `export { … }` at the end of the file.",
+	},
+	{
+		selector: "MemberExpression[object.name='process'][property.name='env']",
+		message: "No process.env: read configuration through Effect Config.",
+	},
+	{
+		selector: "MemberExpression[object.name='JSON'][property.name=/^(stringify|parse)$/]",
+		message: "No JSON.stringify/parse: use Schema.encode / Schema.decode (Schema.parseJson).",
+	},
+	{
+		selector: "MemberExpression[object.name='Object'][property.name='freeze']",
+		message: "No Object.freeze: use `as const`.",
+	},
+	{
+		selector: "MemberExpression[object.name='Boolean'][property.name='match']",
+		message: "No Boolean.match: use a ternary.",
+	},
+	{
+		selector: "ImportSpecifier[imported.name='Function'][local.name!='Function']",
+		message: "Do not alias `Function` on import: inline the usage.",
+	},
+	{
+		selector: "BinaryExpression[operator=/^[!=]==?$/] > MemberExpression.left[property.name='_tag']",
+		message: "No manual `_tag` checks: use Effect.catchTag, Match.tag or a type guard from the library.",
+	},
+	{
+		selector: "BinaryExpression[operator=/^[!=]==?$/] > MemberExpression.right[property.name='_tag']",
+		message: "No manual `_tag` checks: use Effect.catchTag, Match.tag or a type guard from the library.",
+	},
+]
+
+const forbiddenPlugin = {
+	rules: {
+		"no-index-file": {
+			meta: {
+				type: "problem",
+				schema: [],
+				messages: { barrel: "No barrel files: name the file after its export." },
+			},
+			create: (context) => ({
+				Program: (node) =>
+					/(^|[\\/])index\.[cm]?[jt]sx?$/.test(context.filename)
+						? context.report({ node, messageId: "barrel" })
+						: undefined,
+			}),
+		},
+	},
+}
+
+const config = tseslint.config(
+	{ ignores: ["node_modules/**", ".data/**", "dist/**", "eslint.config.js"] },
+	{
+		files: ["**/*.ts"],
+		extends: [tseslint.configs.base],
+		plugins: { forbidden: forbiddenPlugin },
+		rules: {
+			"no-restricted-syntax": ["error", ...forbiddenSyntax],
+			"no-restricted-globals": [
+				"error",
+				{ name: "fetch", message: "No raw fetch(): use HttpClient from @effect/platform." },
+			],
+			"@typescript-eslint/no-explicit-any": "error",
+			"forbidden/no-index-file": "error",
+		},
+	},
+	{
+		// Tool configs may default-export (the seed exempts *.config.ts).
+		files: ["*.config.ts"],
+		rules: {
+			"no-restricted-syntax": [
+				"error",
+				...forbiddenSyntax.filter((rule) => rule.selector !== "ExportDefaultDeclaration"),
+			],
+		},
+	},
+	{
+		// Tests and benchmarks drive real processes and sockets from the outside. Loosened here only:
+		// `let` for handles assigned in beforeAll/afterAll and `for` loops over request tables; everything else
+		// in the forbidden list still applies.
+		files: ["test/**/*.ts", "bench/**/*.ts"],
+		rules: {
+			"no-restricted-syntax": [
+				"error",
+				...forbiddenSyntax.filter(
+					(rule) => !["VariableDeclaration[kind='let']", "ForOfStatement"].includes(rule.selector),
+				),
+			],
+		},
+	},
+)
+
+export default config

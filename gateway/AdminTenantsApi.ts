@@ -1,0 +1,84 @@
+// Operator endpoints for tenants under /admin/v1/tenants (bearer ADMIN_TOKEN).
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Schema } from "effect"
+import { TenantName, TenantSettings, TenantSlug } from "../entities/TenantModel.ts"
+import {
+	InvalidTransition,
+	TenantNotFound,
+	TenantPage,
+	TenantSlugTaken,
+	TenantView,
+} from "../entities/TenantProtocol.ts"
+import { AdminAuth } from "./AdminAuth.ts"
+
+// --- [SCHEMA]
+
+const TenantPath = Schema.Struct({ id: Schema.String })
+
+const PageParams = Schema.Struct({
+	limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
+		default: () => 20,
+	}),
+	cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(512))),
+})
+
+const DeletionAccepted = Schema.Struct({
+	id: Schema.String,
+	status: Schema.String,
+	jobId: Schema.NullOr(Schema.String),
+})
+
+// --- [PROTOCOL]
+
+const AdminTenantsApi = HttpApiGroup.make("adminTenants")
+	.add(
+		HttpApiEndpoint.post("create", "/tenants")
+			.setPayload(
+				Schema.Struct({ slug: TenantSlug, name: TenantName, settings: Schema.optional(TenantSettings) }),
+			)
+			.addSuccess(TenantView, { status: 201 })
+			.addError(TenantSlugTaken, { status: 409 })
+			.addError(InvalidTransition, { status: 409 }),
+	)
+	.add(HttpApiEndpoint.get("list", "/tenants").setUrlParams(PageParams).addSuccess(TenantPage))
+	.add(
+		HttpApiEndpoint.get("get", "/tenants/:id")
+			.setPath(TenantPath)
+			.addSuccess(TenantView)
+			.addError(TenantNotFound, { status: 404 }),
+	)
+	.add(
+		HttpApiEndpoint.patch("update", "/tenants/:id")
+			.setPath(TenantPath)
+			.setPayload(Schema.Struct({ name: Schema.optional(TenantName), settings: Schema.optional(TenantSettings) }))
+			.addSuccess(TenantView)
+			.addError(TenantNotFound, { status: 404 })
+			.addError(InvalidTransition, { status: 409 }),
+	)
+	.add(
+		HttpApiEndpoint.post("suspend", "/tenants/:id/suspend")
+			.setPath(TenantPath)
+			.addSuccess(TenantView)
+			.addError(TenantNotFound, { status: 404 })
+			.addError(InvalidTransition, { status: 409 }),
+	)
+	.add(
+		HttpApiEndpoint.post("activate", "/tenants/:id/activate")
+			.setPath(TenantPath)
+			.addSuccess(TenantView)
+			.addError(TenantNotFound, { status: 404 })
+			.addError(InvalidTransition, { status: 409 }),
+	)
+	.add(
+		HttpApiEndpoint.del("delete", "/tenants/:id")
+			.setPath(TenantPath)
+			.addSuccess(DeletionAccepted, { status: 202 })
+			.addError(TenantNotFound, { status: 404 })
+			.addError(InvalidTransition, { status: 409 }),
+	)
+	.middleware(AdminAuth)
+	.prefix("/admin/v1")
+
+// --- [EXPORT]
+
+export { AdminTenantsApi, PageParams }

@@ -1,0 +1,117 @@
+// Handlers of /admin/v1/tenants: each mutation is a persisted message to the tenant's entity keyed by the caller's
+// `Idempotency-Key` (or a fresh key), and drops the tenant from this gateway's cache before answering.
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import { Effect, Option, Schema } from "effect"
+import { TenantId } from "../entities/Tenancy.ts"
+import {
+	CreateTenant,
+	Tenant,
+	TenantDirectory,
+	TenantNotFound,
+	type TenantOperation,
+	TransitionTenant,
+	UpdateTenant,
+} from "../entities/TenantProtocol.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { Api } from "./Api.ts"
+import { callEntity } from "./EntityCall.ts"
+import { TenantCache } from "./TenantCache.ts"
+
+// --- [CONSTANTS]
+
+const IdempotencyKey = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/))
+
+// --- [FUNCTIONS]
+
+const requestKey = Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+	Option.fromNullable(request.headers["idempotency-key"]).pipe(
+		Option.flatMap(Schema.decodeUnknownOption(IdempotencyKey)),
+		Option.getOrElse(() => crypto.randomUUID()),
+	),
+)
+
+const tenantIdOf = (id: string) =>
+	Schema.decodeUnknown(TenantId)(id).pipe(Effect.mapError(() => new TenantNotFound({ message: "tenant not found" })))
+
+// --- [LAYERS]
+
+const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers) =>
+	Effect.gen(function* () {
+		const tenants = yield* Tenant.client
+		const directory = yield* TenantDirectory.client
+		const cache = yield* TenantCache
+		const transition = (id: string, operation: TenantOperation) =>
+			Effect.gen(function* () {
+				const tenantId = yield* tenantIdOf(id)
+				const key = yield* requestKey
+				const tenant = yield* callEntity(
+					tenants(tenantId).Transition(new TransitionTenant({ requestKey: key, operation })),
+				)
+				yield* cache.invalidate(tenant)
+				return tenant
+			})
+		return handlers
+			.handle("create", ({ payload }) =>
+				Effect.gen(function* () {
+					const key = yield* requestKey
+					const tenant = yield* callEntity(
+						tenants(crypto.randomUUID()).Create(
+							new CreateTenant({
+								requestKey: key,
+								slug: payload.slug,
+								name: payload.name,
+								settings: payload.settings ?? {},
+							}),
+						),
+					)
+					yield* cache.invalidate(tenant)
+					return tenant
+				}).pipe(Telemetry.span("AdminTenantsHttp.create")),
+			)
+			.handle("list", ({ urlParams }) =>
+				callEntity(directory("list").List({ limit: urlParams.limit, cursor: urlParams.cursor ?? null })).pipe(
+					Telemetry.span("AdminTenantsHttp.list"),
+				),
+			)
+			.handle("get", ({ path }) =>
+				tenantIdOf(path.id).pipe(
+					Effect.flatMap((tenantId) => callEntity(tenants(tenantId).Get())),
+					Telemetry.span("AdminTenantsHttp.get"),
+				),
+			)
+			.handle("update", ({ path, payload }) =>
+				Effect.gen(function* () {
+					const tenantId = yield* tenantIdOf(path.id)
+					const key = yield* requestKey
+					const tenant = yield* callEntity(
+						tenants(tenantId).Update(
+							new UpdateTenant({
+								requestKey: key,
+								...(payload.name === undefined ? {} : { name: payload.name }),
+								...(payload.settings === undefined ? {} : { settings: payload.settings }),
+							}),
+						),
+					)
+					yield* cache.invalidate(tenant)
+					return tenant
+				}).pipe(Telemetry.span("AdminTenantsHttp.update")),
+			)
+			.handle("suspend", ({ path }) =>
+				transition(path.id, "suspend").pipe(Telemetry.span("AdminTenantsHttp.suspend")),
+			)
+			.handle("activate", ({ path }) =>
+				transition(path.id, "activate").pipe(Telemetry.span("AdminTenantsHttp.activate")),
+			)
+			.handle("delete", ({ path }) =>
+				transition(path.id, "delete").pipe(
+					Effect.zipRight(transition(path.id, "complete-delete")),
+					Effect.map((tenant) => ({ id: tenant.id, status: tenant.status, jobId: null })),
+					Telemetry.span("AdminTenantsHttp.delete"),
+				),
+			)
+	}),
+)
+
+// --- [EXPORT]
+
+export { AdminTenantsHttpLive }

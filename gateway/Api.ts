@@ -1,0 +1,33 @@
+// The gateway's whole HTTP surface as one HttpApi: its OpenAPI document is served at /openapi.json and must stay
+// true. Errors every route can answer are declared here once.
+import { HttpApi, OpenApi } from "@effect/platform"
+import { AdminTenantsApi } from "./AdminTenantsApi.ts"
+import { HealthApi } from "./HealthApi.ts"
+import {
+	InternalError,
+	PayloadTooLarge,
+	RouteNotFound,
+	ServiceUnavailable,
+	UnsupportedMediaType,
+	ValidationError,
+} from "./HttpErrors.ts"
+import { TenantApi } from "./TenantApi.ts"
+
+// --- [PROTOCOL]
+
+const Api = HttpApi.make("platform")
+	.add(HealthApi)
+	.add(AdminTenantsApi)
+	.add(TenantApi)
+	.addError(ValidationError)
+	.addError(PayloadTooLarge)
+	.addError(UnsupportedMediaType)
+	.addError(ServiceUnavailable)
+	.addError(RouteNotFound)
+	.addError(InternalError)
+	.annotate(OpenApi.Title, "Effect Cluster Platform")
+	.annotate(OpenApi.Description, "Multi-tenant gateway: tenants, identity, realtime and durable jobs.")
+
+// --- [EXPORT]
+
+export { Api }

@@ -1,0 +1,42 @@
+// Settings of the HTTP + WebSocket edge, read once through Effect Config.
+import { Config, Context, Layer } from "effect"
+
+// --- [CONSTANTS]
+
+const GatewayConfigRecipe = Config.all({
+	host: Config.string("GATEWAY_HOST").pipe(
+		Config.withDefault("127.0.0.1"),
+		Config.withDescription("HTTP listen host"),
+	),
+	port: Config.port("GATEWAY_PORT").pipe(Config.withDefault(8080), Config.withDescription("HTTP listen port")),
+	maxBodyBytes: Config.integer("GATEWAY_MAX_BODY_BYTES").pipe(
+		Config.withDefault(1_048_576),
+		Config.withDescription("Largest accepted request body; larger → 413"),
+	),
+	tenantCacheTtl: Config.duration("GATEWAY_TENANT_CACHE_TTL").pipe(
+		Config.withDefault("30 seconds"),
+		Config.withDescription("How long a resolved tenant is served from memory (changes invalidate it at once)"),
+	),
+	retryAfterSeconds: Config.integer("GATEWAY_RETRY_AFTER_SECONDS").pipe(
+		Config.withDefault(5),
+		Config.withDescription("Retry-After sent with 503 answers"),
+	),
+	adminToken: Config.option(
+		Config.redacted("ADMIN_TOKEN").pipe(Config.withDescription("Bearer token of /admin/v1/*; unset disables it")),
+	),
+})
+
+// --- [SERVICES]
+
+class GatewayConfig extends Context.Tag("gateway/GatewayConfig")<
+	GatewayConfig,
+	Config.Config.Success<typeof GatewayConfigRecipe>
+>() {}
+
+// --- [LAYERS]
+
+const GatewayConfigLive = Layer.effect(GatewayConfig, GatewayConfigRecipe)
+
+// --- [EXPORT]
+
+export { GatewayConfig, GatewayConfigLive, GatewayConfigRecipe }

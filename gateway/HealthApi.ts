@@ -1,0 +1,31 @@
+// Liveness and readiness, for load balancers and orchestrators.
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+// --- [SCHEMA]
+
+const CheckResult = Schema.Literal("ok", "failing")
+
+const Checks = Schema.Struct({ database: CheckResult, cluster: CheckResult })
+
+// --- [ERRORS]
+
+class NotReady extends Schema.TaggedError<NotReady>()(
+	"NotReady",
+	{ message: Schema.String, status: Schema.Literal("unavailable"), checks: Checks },
+	HttpApiSchema.annotations({ status: 503 }),
+) {}
+
+// --- [PROTOCOL]
+
+const HealthApi = HttpApiGroup.make("health")
+	.add(HttpApiEndpoint.get("live", "/health/live").addSuccess(Schema.Struct({ status: Schema.Literal("live") })))
+	.add(
+		HttpApiEndpoint.get("ready", "/health/ready")
+			.addSuccess(Schema.Struct({ status: Schema.Literal("ready"), checks: Checks }))
+			.addError(NotReady),
+	)
+
+// --- [EXPORT]
+
+export { Checks, HealthApi, NotReady }

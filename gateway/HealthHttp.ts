@@ -1,0 +1,36 @@
+// Handlers of the health group.
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { Health } from "../platform/Health.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { Api } from "./Api.ts"
+import { NotReady } from "./HealthApi.ts"
+
+// --- [LAYERS]
+
+const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
+	handlers
+		.handle("live", () => Effect.succeed({ status: "live" as const }))
+		.handle("ready", () =>
+			Health.checks.pipe(
+				Effect.filterOrFail(
+					(checks) => checks.database === "ok" && checks.cluster === "ok",
+					(checks) =>
+						new NotReady({
+							message: `not ready: ${Object.entries(checks)
+								.filter(([, result]) => result === "failing")
+								.map(([name]) => name)
+								.join(", ")} failing`,
+							status: "unavailable",
+							checks,
+						}),
+				),
+				Effect.map((checks) => ({ status: "ready" as const, checks })),
+				Telemetry.span("HealthHttp.ready"),
+			),
+		),
+)
+
+// --- [EXPORT]
+
+export { HealthHttpLive }

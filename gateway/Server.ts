@@ -1,0 +1,149 @@
+// The gateway's HTTP server: the HttpApi with its handlers, /openapi.json and /docs, and the two edge middlewares.
+// The outer one gives every response its X-Request-Id, places the RequestContext (and the RPC headers that carry it
+// to entities) once, adds Retry-After to 503s and turns anything unexpected into a JSON error. The inner one turns
+// bad input into 400/413/415 with a tagged body before a handler runs.
+import {
+	HttpApiBuilder,
+	HttpApiScalar,
+	HttpApp,
+	HttpIncomingMessage,
+	HttpMethod,
+	HttpServer,
+	HttpServerRequest,
+	HttpServerError,
+	HttpServerResponse,
+} from "@effect/platform"
+import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import { NodeHttpServer } from "@effect/platform-node"
+import { RpcClient } from "@effect/rpc"
+import { Cause, Effect, Layer, Option, Predicate } from "effect"
+import { createServer } from "node:http"
+import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
+import { AdminAuthLive } from "./AdminAuth.ts"
+import { AdminTenantsHttpLive } from "./AdminTenantsHttp.ts"
+import { Api } from "./Api.ts"
+import { GatewayConfig } from "./GatewayConfig.ts"
+import { HealthHttpLive } from "./HealthHttp.ts"
+import { InternalError, PayloadTooLarge, RouteNotFound, UnsupportedMediaType, ValidationError } from "./HttpErrors.ts"
+import { TenantCache } from "./TenantCache.ts"
+import { TenantHttpLive } from "./TenantHttp.ts"
+import { TenantMiddlewareLive } from "./TenantMiddleware.ts"
+
+// --- [CONSTANTS]
+
+const RequestIdPattern = /^[A-Za-z0-9._-]{1,128}$/
+
+// --- [FUNCTIONS]
+
+const requestMeta = (request: HttpServerRequest.HttpServerRequest): RequestMeta => ({
+	requestId: Option.fromNullable(request.headers["x-request-id"]).pipe(
+		Option.filter((value) => RequestIdPattern.test(value)),
+		Option.getOrElse(() => crypto.randomUUID()),
+	),
+	ip: Option.getOrNull(request.remoteAddress),
+	userAgent: request.headers["user-agent"] ?? null,
+})
+
+// Outer edge: correlation for the whole request; X-Request-Id and Retry-After are added by a pre-response handler so
+// they reach every response, error responses included.
+const edge = (retryAfterSeconds: number) => (app: HttpApp.Default) =>
+	Effect.gen(function* () {
+		const request = yield* HttpServerRequest.HttpServerRequest
+		const meta = requestMeta(request)
+		yield* HttpApp.appendPreResponseHandler((_request, response) =>
+			Effect.succeed(
+				response.pipe(HttpServerResponse.setHeader("x-request-id", meta.requestId), (withId) =>
+					withId.status === 503
+						? HttpServerResponse.setHeader(withId, "retry-after", String(retryAfterSeconds))
+						: withId,
+				),
+			),
+		)
+		return yield* app.pipe(
+			Effect.provideService(RequestContext, meta),
+			RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
+			Effect.annotateLogs({ requestId: meta.requestId }),
+		)
+	})
+
+const decodeIssues = (error: {
+	readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>
+}) =>
+	error.issues.map((issue) => ({
+		path: issue.path.map((segment) => (typeof segment === "number" ? segment : String(segment))),
+		message: issue.message,
+	}))
+
+// Inner edge: size and media type are decided before the body is read; decode failures become ValidationError.
+// The router's type says it never fails, but it does fail with these two: name them so they can be caught by tag.
+const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
+	Effect.gen(function* () {
+		const app = router as HttpApp.Default<HttpApiDecodeError | HttpServerError.RouteNotFound>
+		const request = yield* HttpServerRequest.HttpServerRequest
+		const length = Number(request.headers["content-length"] ?? "0")
+		const hasBody =
+			HttpMethod.hasBody(request.method) && (length > 0 || request.headers["transfer-encoding"] !== undefined)
+		const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
+		yield* Effect.when(
+			Effect.fail(
+				new PayloadTooLarge({
+					message: `request body exceeds ${maxBodyBytes} bytes`,
+					limitBytes: maxBodyBytes,
+				}),
+			),
+			() => length > maxBodyBytes,
+		)
+		yield* Effect.when(
+			Effect.fail(new UnsupportedMediaType({ message: "request bodies must be application/json" })),
+			() => hasBody && !contentType.includes("application/json"),
+		)
+		return yield* app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)))
+	}).pipe(
+		Effect.catchTag("HttpApiDecodeError", (error) => {
+			const issues = decodeIssues(error)
+			const first = issues[0]
+			return Effect.fail(
+				new ValidationError({
+					message:
+						first === undefined
+							? error.message
+							: `${first.path.length === 0 ? "request" : first.path.join(".")}: ${first.message}`,
+					issues,
+				}),
+			)
+		}),
+		Effect.catchTag("RouteNotFound", () => Effect.fail(new RouteNotFound({ message: "no such route" }))),
+		Effect.catchAllDefect((defect): Effect.Effect<never, ValidationError | InternalError> =>
+			Predicate.isTagged(defect, "RequestError")
+				? Effect.fail(new ValidationError({ message: "the request body is not valid JSON", issues: [] }))
+				: Effect.logError("unexpected defect while serving a request", Cause.die(defect)).pipe(
+						Effect.zipRight(Effect.fail(new InternalError({ message: "an unexpected error occurred" }))),
+					),
+		),
+	)
+
+// --- [LAYERS]
+
+const ApiLive = HttpApiBuilder.api(Api).pipe(
+	Layer.provide([HealthHttpLive, AdminTenantsHttpLive, TenantHttpLive]),
+	Layer.provide([AdminAuthLive, TenantMiddlewareLive]),
+	Layer.provide(TenantCache.Default),
+)
+
+// Needs: GatewayConfig, Sharding (client), Cache, SqlClient.
+const GatewayServerLive = Layer.unwrapEffect(
+	Effect.map(GatewayConfig, (config) =>
+		HttpApiBuilder.serve(edge(config.retryAfterSeconds)).pipe(
+			Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
+			Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),
+			Layer.provide(ApiLive),
+			HttpServer.withLogAddress,
+			Layer.provide(NodeHttpServer.layer(createServer, { host: config.host, port: config.port })),
+		),
+	),
+)
+
+// --- [EXPORT]
+
+export { GatewayServerLive }

@@ -1,0 +1,43 @@
+// Applies `migrations/` forward-only. Runs from `npm run migrate` and at every runner start: an
+// advisory lock serialises concurrent starts, so two runners booting together apply each migration once.
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { PgMigrator } from "@effect/sql-pg"
+import { Effect, Layer } from "effect"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { initial } from "./0001_initial.ts"
+
+// --- [CONSTANTS]
+
+const MigrationLockKey = 7_246_013_581
+
+// --- [FUNCTIONS]
+
+// The lock is session-level on one reserved connection (the migrator itself probes tables in ways that would abort
+// an enclosing transaction), released when the scope closes.
+const migrate = Effect.gen(function* () {
+	const sql = yield* SqlClient.SqlClient
+	const connection = yield* sql.reserve
+	yield* connection.executeRaw(`SELECT pg_advisory_lock(${MigrationLockKey})`, [])
+	yield* Effect.addFinalizer(() =>
+		connection.executeRaw(`SELECT pg_advisory_unlock(${MigrationLockKey})`, []).pipe(Effect.ignore),
+	)
+	return yield* PgMigrator.run({ loader: PgMigrator.fromRecord({ "0001_initial": initial }) })
+}).pipe(
+	Effect.scoped,
+	Effect.tap((applied) =>
+		Effect.logInfo(
+			`migrations applied: ${applied.map(([id, name]) => `${id}_${name}`).join(", ") || "none (up to date)"}`,
+		),
+	),
+	Effect.provide(NodeContext.layer),
+	Telemetry.span("Migrator.migrate"),
+)
+
+// --- [LAYERS]
+
+const MigratorLive = Layer.effectDiscard(migrate)
+
+// --- [EXPORT]
+
+export { migrate, MigratorLive }

@@ -1,0 +1,86 @@
+// The `audit_logs` table and the one function that writes it. The operation list is closed: its Schema literal and
+// the SQL CHECK come from `AuditOperations` (seed C3). Correlation fields come from the RequestContext in scope.
+import { Model } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Schema } from "effect"
+import { TenantId } from "../entities/Tenancy.ts"
+import { currentRequestMeta } from "./RequestContext.ts"
+import { Telemetry } from "./Telemetry.ts"
+
+// --- [CONSTANTS]
+
+const AuditOperations = [
+	"create",
+	"update",
+	"delete",
+	"sign",
+	"upload",
+	"enroll",
+	"disable",
+	"suspend",
+	"activate",
+	"login",
+	"logout",
+	"revoke",
+	"rotate",
+	"evict",
+	"link",
+	"unlink",
+	"deactivate",
+	"retry",
+	"drop",
+	"cancel",
+	"reencrypt",
+	"purge",
+] as const
+
+// --- [SCHEMA]
+
+const AuditOperation = Schema.Literal(...AuditOperations)
+type AuditOperation = typeof AuditOperation.Type
+
+class AuditLogRow extends Model.Class<AuditLogRow>("AuditLogRow")({
+	id: Model.Generated(Schema.String),
+	appId: Schema.NullOr(TenantId),
+	actor: Schema.String,
+	operation: AuditOperation,
+	subjectType: Schema.String,
+	subjectId: Schema.String,
+	requestId: Schema.NullOr(Schema.String),
+	ipAddress: Schema.NullOr(Schema.String),
+	userAgent: Schema.NullOr(Schema.String),
+	details: Schema.Unknown,
+	createdAt: Model.DateTimeInsertFromDate,
+}) {}
+
+// --- [FUNCTIONS]
+
+const record = (entry: {
+	readonly appId: TenantId | null
+	readonly actor: string
+	readonly operation: AuditOperation
+	readonly subjectType: string
+	readonly subjectId: string
+	readonly details?: Record<string, unknown>
+}) =>
+	Effect.gen(function* () {
+		const sql = yield* PgClient.PgClient
+		const meta = yield* currentRequestMeta
+		yield* sql`INSERT INTO audit_logs ${sql.insert({
+			appId: entry.appId,
+			actor: entry.actor,
+			operation: entry.operation,
+			subjectType: entry.subjectType,
+			subjectId: entry.subjectId,
+			requestId: meta.requestId,
+			ipAddress: meta.ip,
+			userAgent: meta.userAgent,
+			details: sql.json(entry.details ?? {}),
+		})}`
+	}).pipe(Telemetry.span("AuditLog.record", { operation: entry.operation }))
+
+// --- [EXPORT]
+
+const AuditLog = { record } as const
+
+export { AuditLog, AuditLogRow, AuditOperation, AuditOperations }
