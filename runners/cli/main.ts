@@ -1,0 +1,268 @@
+// `npm run cli -- tenants …`: the operator CLI, a client-only cluster member that calls the tenant entities through
+// their typed clients (DATABASE_URL required). Exit codes: 0 done, 1 refused or failed, 2 usage error. It exits
+// explicitly once the command has finished: cluster client sockets can otherwise keep the process alive.
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Config, Data, Duration, Effect, Either, Layer, Logger, LogLevel, Match, Schema } from "effect"
+import { parseArgs } from "node:util"
+import { TenantId } from "../../entities/Tenancy.ts"
+import { TenantSettings } from "../../entities/TenantModel.ts"
+import {
+	CreateTenant,
+	Tenant,
+	TenantDirectory,
+	TenantPage,
+	TenantView,
+	TransitionTenant,
+} from "../../entities/TenantProtocol.ts"
+import { DatabaseLive } from "../../platform/Database.ts"
+import { ClientClusterLive } from "../Cluster.ts"
+
+// --- [CONSTANTS]
+
+const Usage = [
+	"usage: npm run cli -- <command> [--json]",
+	"",
+	"  tenants list [--limit N] [--cursor C]   tenants, oldest first (N: 1–100, default 20)",
+	"  tenants create <slug> <name>            create a tenant; answers once it is active",
+	"  tenants show <id|slug>                  one tenant",
+	"  tenants suspend <id|slug>               active → suspended",
+	"  tenants activate <id|slug>              suspended → active",
+	"",
+	"  --json       print the result as JSON",
+	"  -h, --help   print this help",
+	"",
+	"exit codes: 0 done, 1 refused or failed, 2 usage error",
+].join("\n")
+
+// A command waits for a runner to own the entity; past this it gives up instead of hanging.
+const CommandTimeout = Duration.seconds(60)
+
+// --- [SCHEMA]
+
+const Limit = Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100))
+const NoArguments = Schema.Tuple()
+const OneArgument = Schema.Tuple(Schema.String)
+const TwoArguments = Schema.Tuple(Schema.String, Schema.String)
+const Transition = Schema.Literal("suspend", "activate")
+const TenantViewJson = Schema.parseJson(TenantView)
+const TenantPageJson = Schema.parseJson(TenantPage)
+const SettingsJson = Schema.parseJson(TenantSettings)
+
+// --- [ERRORS]
+
+class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+class HelpRequested extends Data.TaggedError("HelpRequested") {}
+
+class CommandTimedOut extends Data.TaggedError("CommandTimedOut")<{ readonly message: string }> {}
+
+// --- [FUNCTIONS]
+
+const write = (stream: NodeJS.WriteStream, text: string) =>
+	Effect.async<void>((resume) => {
+		stream.write(`${text}\n`, () => resume(Effect.void))
+	})
+
+const causeMessage = (cause: Cause.Cause<unknown>) =>
+	Cause.isInterruptedOnly(cause)
+		? "interrupted"
+		: Match.value(Cause.squash(cause)).pipe(
+				Match.when(Match.instanceOf(Error), (error) => error.message),
+				Match.orElse((defect) => String(defect)),
+			)
+
+// Aligned columns, two spaces apart; the first row is the header.
+const table = (rows: ReadonlyArray<ReadonlyArray<string>>) =>
+	rows
+		.map((row) =>
+			row
+				.map((cell, column) =>
+					cell.padEnd(Math.max(...rows.map((other) => (other[column] ?? "").length)), " "),
+				)
+				.join("  ")
+				.trimEnd(),
+		)
+		.join("\n")
+
+const renderTenant = (json: boolean) => (tenant: TenantView) =>
+	json
+		? Schema.encode(TenantViewJson)(tenant)
+		: Effect.all([Schema.encode(TenantView)(tenant), Schema.encode(SettingsJson)(tenant.settings)]).pipe(
+				Effect.map(([encoded, settings]) =>
+					table([
+						["id:", encoded.id],
+						["slug:", encoded.slug],
+						["name:", encoded.name],
+						["status:", encoded.status],
+						["settings:", settings],
+						["created:", encoded.createdAt],
+						["updated:", encoded.updatedAt],
+					]),
+				),
+			)
+
+const renderPage = (json: boolean) => (page: typeof TenantPage.Type) =>
+	json
+		? Schema.encode(TenantPageJson)(page)
+		: Schema.encode(TenantPage)(page).pipe(
+				Effect.map((encoded) =>
+					[
+						encoded.items.length === 0
+							? "no tenants"
+							: table([
+									["ID", "SLUG", "NAME", "STATUS", "CREATED"],
+									...encoded.items.map((tenant) => [
+										tenant.id,
+										tenant.slug,
+										tenant.name,
+										tenant.status,
+										tenant.createdAt,
+									]),
+								]),
+						...(encoded.nextCursor === null
+							? []
+							: [`more: npm run cli -- tenants list --cursor ${encoded.nextCursor}`]),
+					].join("\n"),
+				),
+			)
+
+// An id names the Tenant entity directly; anything else is looked up as a slug.
+const resolveId = (key: string) =>
+	Schema.decodeUnknown(TenantId)(key).pipe(
+		Effect.orElse(() =>
+			TenantDirectory.client.pipe(
+				Effect.flatMap((directory) => directory(key).Resolve({ key })),
+				Effect.map((tenant) => tenant.id),
+			),
+		),
+	)
+
+const listTenants = (limit: number, cursor: string | null) =>
+	TenantDirectory.client.pipe(Effect.flatMap((directory) => directory("list").List({ limit, cursor })))
+
+const createTenant = (slug: string, name: string) =>
+	Effect.gen(function* () {
+		const request = yield* Schema.decodeUnknown(CreateTenant)({
+			requestKey: crypto.randomUUID(),
+			slug,
+			name,
+			settings: {},
+		}).pipe(Effect.mapError((error) => new UsageError({ message: error.message.split("\n").join(" ") })))
+		const tenants = yield* Tenant.client
+		return yield* tenants(crypto.randomUUID()).Create(request)
+	})
+
+const showTenant = (key: string) =>
+	Schema.decodeUnknown(TenantId)(key).pipe(
+		Effect.matchEffect({
+			onFailure: () =>
+				TenantDirectory.client.pipe(Effect.flatMap((directory) => directory(key).Resolve({ key }))),
+			onSuccess: (tenantId) => Tenant.client.pipe(Effect.flatMap((tenants) => tenants(tenantId).Get())),
+		}),
+	)
+
+const transitionTenant = (key: string, operation: typeof Transition.Type) =>
+	Effect.all([resolveId(key), Tenant.client]).pipe(
+		Effect.flatMap(([tenantId, tenants]) =>
+			tenants(tenantId).Transition(new TransitionTenant({ requestKey: crypto.randomUUID(), operation })),
+		),
+	)
+
+const parse = (argv: ReadonlyArray<string>) =>
+	Either.try({
+		try: () =>
+			parseArgs({
+				args: [...argv],
+				options: {
+					json: { type: "boolean", default: false },
+					help: { type: "boolean", short: "h", default: false },
+					limit: { type: "string", default: "20" },
+					cursor: { type: "string" },
+				},
+				allowPositionals: true,
+				strict: true,
+			}),
+		catch: (error) => new UsageError({ message: error instanceof Error ? error.message : String(error) }),
+	})
+
+// What to run for argv: a usage error or a help request before anything connects, else the command's output.
+const command = (argv: ReadonlyArray<string>) =>
+	Effect.gen(function* () {
+		const { values, positionals } = yield* parse(argv)
+		yield* Effect.when(Effect.fail(new HelpRequested()), () => values.help)
+		const limit = yield* Schema.decodeUnknown(Limit)(values.limit).pipe(
+			Effect.mapError(() => new UsageError({ message: `--limit must be an integer from 1 to 100` })),
+		)
+		return Match.value({ group: positionals[0], verb: positionals[1], rest: positionals.slice(2) }).pipe(
+			Match.when({ group: "tenants", verb: "list", rest: Schema.is(NoArguments) }, () =>
+				listTenants(limit, values.cursor ?? null).pipe(Effect.flatMap(renderPage(values.json))),
+			),
+			Match.when({ group: "tenants", verb: "create", rest: Schema.is(TwoArguments) }, ({ rest }) =>
+				createTenant(rest[0], rest[1]).pipe(Effect.flatMap(renderTenant(values.json))),
+			),
+			Match.when({ group: "tenants", verb: "show", rest: Schema.is(OneArgument) }, ({ rest }) =>
+				showTenant(rest[0]).pipe(Effect.flatMap(renderTenant(values.json))),
+			),
+			Match.when(
+				{ group: "tenants", verb: Schema.is(Transition), rest: Schema.is(OneArgument) },
+				({ verb, rest }) => transitionTenant(rest[0], verb).pipe(Effect.flatMap(renderTenant(values.json))),
+			),
+			Match.orElse(() =>
+				Effect.fail(
+					new UsageError({
+						message:
+							positionals.length === 0
+								? "no command given"
+								: `unknown command or wrong arguments: ${positionals.join(" ")}`,
+					}),
+				),
+			),
+		)
+	})
+
+// --- [LAYERS]
+
+// Logs go to stderr so that stdout carries only the command's output (`--json` stays parseable).
+const CliLoggingLive = Layer.unwrapEffect(
+	Effect.map(Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)), (level) =>
+		Layer.merge(
+			Logger.minimumLogLevel(level),
+			Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+		),
+	),
+)
+
+const CliLive = ClientClusterLive.pipe(Layer.provideMerge(DatabaseLive))
+
+// --- [MAIN]
+
+command(process.argv.slice(2)).pipe(
+	Effect.flatMap((run) =>
+		run.pipe(
+			Effect.timeoutFail({
+				duration: CommandTimeout,
+				onTimeout: () =>
+					new CommandTimedOut({
+						message: `no answer within ${Duration.format(CommandTimeout)}: is a runner up?`,
+					}),
+			}),
+			Effect.provide(CliLive),
+		),
+	),
+	Effect.flatMap((output) => write(process.stdout, output)),
+	Effect.as(0),
+	Effect.catchTags({
+		HelpRequested: () => write(process.stdout, Usage).pipe(Effect.as(0)),
+		UsageError: (error) => write(process.stderr, `UsageError: ${error.message}\n\n${Usage}`).pipe(Effect.as(2)),
+		TenantNotFound: (error) => write(process.stderr, `TenantNotFound: ${error.message}`).pipe(Effect.as(1)),
+		TenantSlugTaken: (error) => write(process.stderr, `TenantSlugTaken: ${error.message}`).pipe(Effect.as(1)),
+		InvalidTransition: (error) => write(process.stderr, `InvalidTransition: ${error.message}`).pipe(Effect.as(1)),
+		CommandTimedOut: (error) => write(process.stderr, `CommandTimedOut: ${error.message}`).pipe(Effect.as(1)),
+	}),
+	Effect.catchAllCause((cause) =>
+		write(process.stderr, `error: ${causeMessage(cause).split("\n").join(" ")}`).pipe(Effect.as(1)),
+	),
+	Effect.flatMap((code) => Effect.sync(() => process.exit(code))),
+	Effect.provide(CliLoggingLive),
+	NodeRuntime.runMain,
+)

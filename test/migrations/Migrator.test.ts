@@ -1,0 +1,121 @@
+import { describe, expect, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Redacted, String } from "effect"
+import { DlqReasons, JobStatuses } from "../../entities/JobModel.ts"
+import { TenantStatuses } from "../../entities/TenantModel.ts"
+import { UserStatuses } from "../../entities/UserModel.ts"
+import { migrate } from "../../migrations/Migrator.ts"
+import { AuditOperations } from "../../platform/AuditLog.ts"
+import { TestDatabase } from "../fixtures/TestDatabase.ts"
+
+const withDatabase = <A, E>(body: Effect.Effect<A, E, SqlClient.SqlClient | PgClient.PgClient>) =>
+	Effect.scoped(
+		Effect.flatMap(TestDatabase, (database) =>
+			body.pipe(
+				Effect.provide(
+					PgClient.layer({
+						url: Redacted.make(database.url),
+						transformQueryNames: String.camelToSnake,
+						transformResultNames: String.snakeToCamel,
+					}).pipe(Layer.orDie),
+				),
+			),
+		),
+	)
+
+// The CHECK's list as Postgres stores it: `CHECK ((status = ANY (ARRAY['a'::text, …])))`.
+const checkValues = (definition: string) => [...definition.matchAll(/'([^']+)'::text/g)].map((match) => match[1])
+
+const constraint = (name: string) =>
+	Effect.flatMap(
+		SqlClient.SqlClient,
+		(sql) =>
+			sql<{
+				definition: string
+			}>`SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conname = ${name}`,
+	).pipe(Effect.map((rows) => checkValues(rows[0]?.definition ?? "")))
+
+describe("Migrator", () => {
+	it.live(
+		"applies on an empty database, then is a no-op; CHECK lists equal the Schema literals",
+		() =>
+			withDatabase(
+				Effect.gen(function* () {
+					const first = yield* migrate
+					const second = yield* migrate
+					expect(first.map(([id, name]) => `${id}_${name}`)).toEqual(["1_initial"])
+					expect(second).toEqual([])
+					expect(yield* constraint("apps_status_check")).toEqual([...TenantStatuses])
+					expect(yield* constraint("users_status_check")).toEqual([...UserStatuses])
+					expect(yield* constraint("jobs_status_check")).toEqual([...JobStatuses])
+					expect(yield* constraint("job_dlq_error_reason_check")).toEqual([...DlqReasons])
+					expect(yield* constraint("audit_logs_operation_check")).toEqual([...AuditOperations])
+					expect(AuditOperations).toEqual(
+						expect.arrayContaining([
+							"create",
+							"update",
+							"delete",
+							"sign",
+							"upload",
+							"enroll",
+							"disable",
+							"suspend",
+							"activate",
+							"login",
+							"logout",
+							"revoke",
+							"rotate",
+						]),
+					)
+					expect(DlqReasons).toContain("ValidationFailed")
+				}),
+			),
+		60_000,
+	)
+
+	it.live(
+		"concurrent migrations apply each migration exactly once",
+		() =>
+			withDatabase(
+				Effect.gen(function* () {
+					const results = yield* Effect.all([migrate, migrate, migrate], { concurrency: "unbounded" })
+					expect(results.flat().length).toBe(1)
+					const sql = yield* SqlClient.SqlClient
+					const rows = yield* sql<{ count: number }>`SELECT count(*)::int AS count FROM effect_sql_migrations`
+					expect(rows[0]?.count).toBe(1)
+				}),
+			),
+		60_000,
+	)
+
+	it.live(
+		"an asset with a null hash and a DLQ row with ValidationFailed are accepted; bad values are refused",
+		() =>
+			withDatabase(
+				Effect.gen(function* () {
+					yield* migrate
+					const sql = yield* SqlClient.SqlClient
+					const appId = crypto.randomUUID()
+					const jobId = crypto.randomUUID()
+					yield* sql`INSERT INTO apps (id, slug, name, status) VALUES (${appId}, 'acme', 'Acme', 'active')`
+					yield* sql`INSERT INTO assets (id, app_id, key, content_type, size, hash)
+						VALUES (${crypto.randomUUID()}, ${appId}, 'a.txt', 'text/plain', 0, NULL)`
+					yield* sql`INSERT INTO jobs (id, app_id, type, status, payload)
+						VALUES (${jobId}, ${appId}, 'http.call', 'failed', '{}'::jsonb)`
+					yield* sql`INSERT INTO job_dlq (id, app_id, job_id, type, error_reason)
+						VALUES (${crypto.randomUUID()}, ${appId}, ${jobId}, 'http.call', 'ValidationFailed')`
+					const badHash = yield* sql`INSERT INTO assets (id, app_id, key, content_type, size, hash)
+						VALUES (${crypto.randomUUID()}, ${appId}, 'b.txt', 'text/plain', 0, 'not-a-hash')`.pipe(Effect.flip)
+					const badReason = yield* sql`INSERT INTO job_dlq (id, app_id, job_id, type, error_reason)
+						VALUES (${crypto.randomUUID()}, ${appId}, ${jobId}, 'http.call', 'Whatever')`.pipe(Effect.flip)
+					expect(badHash._tag).toBe("SqlError")
+					expect(badReason._tag).toBe("SqlError")
+					const counts = yield* sql<{ assets: number; dlq: number }>`
+						SELECT (SELECT count(*)::int FROM assets) AS assets, (SELECT count(*)::int FROM job_dlq) AS dlq`
+					expect(counts[0]).toEqual({ assets: 1, dlq: 1 })
+				}),
+			),
+		60_000,
+	)
+})
