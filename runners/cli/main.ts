@@ -37,17 +37,6 @@ const Usage = [
 // A command waits for a runner to own the entity; past this it gives up instead of hanging.
 const CommandTimeout = Duration.seconds(60)
 
-// --- [SCHEMA]
-
-const Limit = Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100))
-const NoArguments = Schema.Tuple()
-const OneArgument = Schema.Tuple(Schema.String)
-const TwoArguments = Schema.Tuple(Schema.String, Schema.String)
-const Transition = Schema.Literal("suspend", "activate")
-const TenantViewJson = Schema.parseJson(TenantView)
-const TenantPageJson = Schema.parseJson(TenantPage)
-const SettingsJson = Schema.parseJson(TenantSettings)
-
 // --- [ERRORS]
 
 class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
@@ -63,22 +52,12 @@ const write = (stream: NodeJS.WriteStream, text: string) =>
 		stream.write(`${text}\n`, () => resume(Effect.void))
 	})
 
-const causeMessage = (cause: Cause.Cause<unknown>) =>
-	Cause.isInterruptedOnly(cause)
-		? "interrupted"
-		: Match.value(Cause.squash(cause)).pipe(
-				Match.when(Match.instanceOf(Error), (error) => error.message),
-				Match.orElse((defect) => String(defect)),
-			)
-
-// Aligned columns, two spaces apart; the first row is the header.
+// Aligned columns, two spaces apart.
 const table = (rows: ReadonlyArray<ReadonlyArray<string>>) =>
 	rows
 		.map((row) =>
 			row
-				.map((cell, column) =>
-					cell.padEnd(Math.max(...rows.map((other) => (other[column] ?? "").length)), " "),
-				)
+				.map((cell, column) => cell.padEnd(Math.max(...rows.map((other) => (other[column] ?? "").length))))
 				.join("  ")
 				.trimEnd(),
 		)
@@ -86,8 +65,11 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>) =>
 
 const renderTenant = (json: boolean) => (tenant: TenantView) =>
 	json
-		? Schema.encode(TenantViewJson)(tenant)
-		: Effect.all([Schema.encode(TenantView)(tenant), Schema.encode(SettingsJson)(tenant.settings)]).pipe(
+		? Schema.encode(Schema.parseJson(TenantView))(tenant)
+		: Effect.all([
+				Schema.encode(TenantView)(tenant),
+				Schema.encode(Schema.parseJson(TenantSettings))(tenant.settings),
+			]).pipe(
 				Effect.map(([encoded, settings]) =>
 					table([
 						["id:", encoded.id],
@@ -101,111 +83,113 @@ const renderTenant = (json: boolean) => (tenant: TenantView) =>
 				),
 			)
 
-const renderPage = (json: boolean) => (page: typeof TenantPage.Type) =>
-	json
-		? Schema.encode(TenantPageJson)(page)
-		: Schema.encode(TenantPage)(page).pipe(
-				Effect.map((encoded) =>
-					[
-						encoded.items.length === 0
-							? "no tenants"
-							: table([
-									["ID", "SLUG", "NAME", "STATUS", "CREATED"],
-									...encoded.items.map((tenant) => [
-										tenant.id,
-										tenant.slug,
-										tenant.name,
-										tenant.status,
-										tenant.createdAt,
-									]),
-								]),
-						...(encoded.nextCursor === null
-							? []
-							: [`more: npm run cli -- tenants list --cursor ${encoded.nextCursor}`]),
-					].join("\n"),
-				),
-			)
-
-// An id names the Tenant entity directly; anything else is looked up as a slug.
-const resolveId = (key: string) =>
-	Schema.decodeUnknown(TenantId)(key).pipe(
-		Effect.orElse(() =>
-			TenantDirectory.client.pipe(
-				Effect.flatMap((directory) => directory(key).Resolve({ key })),
-				Effect.map((tenant) => tenant.id),
-			),
-		),
-	)
-
-const listTenants = (limit: number, cursor: string | null) =>
-	TenantDirectory.client.pipe(Effect.flatMap((directory) => directory("list").List({ limit, cursor })))
-
-const createTenant = (slug: string, name: string) =>
-	Effect.gen(function* () {
-		const request = yield* Schema.decodeUnknown(CreateTenant)({
-			requestKey: crypto.randomUUID(),
-			slug,
-			name,
-			settings: {},
-		}).pipe(Effect.mapError((error) => new UsageError({ message: error.message.split("\n").join(" ") })))
-		const tenants = yield* Tenant.client
-		return yield* tenants(crypto.randomUUID()).Create(request)
-	})
-
-const showTenant = (key: string) =>
-	Schema.decodeUnknown(TenantId)(key).pipe(
-		Effect.matchEffect({
-			onFailure: () =>
-				TenantDirectory.client.pipe(Effect.flatMap((directory) => directory(key).Resolve({ key }))),
-			onSuccess: (tenantId) => Tenant.client.pipe(Effect.flatMap((tenants) => tenants(tenantId).Get())),
-		}),
-	)
-
-const transitionTenant = (key: string, operation: typeof Transition.Type) =>
-	Effect.all([resolveId(key), Tenant.client]).pipe(
-		Effect.flatMap(([tenantId, tenants]) =>
-			tenants(tenantId).Transition(new TransitionTenant({ requestKey: crypto.randomUUID(), operation })),
-		),
-	)
-
-const parse = (argv: ReadonlyArray<string>) =>
-	Either.try({
-		try: () =>
-			parseArgs({
-				args: [...argv],
-				options: {
-					json: { type: "boolean", default: false },
-					help: { type: "boolean", short: "h", default: false },
-					limit: { type: "string", default: "20" },
-					cursor: { type: "string" },
-				},
-				allowPositionals: true,
-				strict: true,
-			}),
-		catch: (error) => new UsageError({ message: error instanceof Error ? error.message : String(error) }),
-	})
-
-// What to run for argv: a usage error or a help request before anything connects, else the command's output.
+// What to run for argv: a usage error or a help request fails before anything connects; otherwise the command,
+// whose success is the text to print. An id names the Tenant entity directly; any other key is looked up as a slug.
 const command = (argv: ReadonlyArray<string>) =>
 	Effect.gen(function* () {
-		const { values, positionals } = yield* parse(argv)
+		const { values, positionals } = yield* Either.try({
+			try: () =>
+				parseArgs({
+					args: [...argv],
+					options: {
+						json: { type: "boolean", default: false },
+						help: { type: "boolean", short: "h", default: false },
+						limit: { type: "string", default: "20" },
+						cursor: { type: "string" },
+					},
+					allowPositionals: true,
+					strict: true,
+				}),
+			catch: (error) => new UsageError({ message: error instanceof Error ? error.message : String(error) }),
+		})
 		yield* Effect.when(Effect.fail(new HelpRequested()), () => values.help)
-		const limit = yield* Schema.decodeUnknown(Limit)(values.limit).pipe(
-			Effect.mapError(() => new UsageError({ message: `--limit must be an integer from 1 to 100` })),
-		)
+		const limit = yield* Schema.decodeUnknown(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)))(
+			values.limit,
+		).pipe(Effect.mapError(() => new UsageError({ message: "--limit must be an integer from 1 to 100" })))
+		const render = renderTenant(values.json)
 		return Match.value({ group: positionals[0], verb: positionals[1], rest: positionals.slice(2) }).pipe(
-			Match.when({ group: "tenants", verb: "list", rest: Schema.is(NoArguments) }, () =>
-				listTenants(limit, values.cursor ?? null).pipe(Effect.flatMap(renderPage(values.json))),
-			),
-			Match.when({ group: "tenants", verb: "create", rest: Schema.is(TwoArguments) }, ({ rest }) =>
-				createTenant(rest[0], rest[1]).pipe(Effect.flatMap(renderTenant(values.json))),
-			),
-			Match.when({ group: "tenants", verb: "show", rest: Schema.is(OneArgument) }, ({ rest }) =>
-				showTenant(rest[0]).pipe(Effect.flatMap(renderTenant(values.json))),
+			Match.when({ group: "tenants", verb: "list", rest: Schema.is(Schema.Tuple()) }, () =>
+				TenantDirectory.client.pipe(
+					Effect.flatMap((directory) => directory("list").List({ limit, cursor: values.cursor ?? null })),
+					Effect.flatMap((page) =>
+						values.json
+							? Schema.encode(Schema.parseJson(TenantPage))(page)
+							: Schema.encode(TenantPage)(page).pipe(
+									Effect.map((encoded) =>
+										[
+											encoded.items.length === 0
+												? "no tenants"
+												: table([
+														["ID", "SLUG", "NAME", "STATUS", "CREATED"],
+														...encoded.items.map((tenant) => [
+															tenant.id,
+															tenant.slug,
+															tenant.name,
+															tenant.status,
+															tenant.createdAt,
+														]),
+													]),
+											...(encoded.nextCursor === null
+												? []
+												: [`more: npm run cli -- tenants list --cursor ${encoded.nextCursor}`]),
+										].join("\n"),
+									),
+								),
+					),
+				),
 			),
 			Match.when(
-				{ group: "tenants", verb: Schema.is(Transition), rest: Schema.is(OneArgument) },
-				({ verb, rest }) => transitionTenant(rest[0], verb).pipe(Effect.flatMap(renderTenant(values.json))),
+				{ group: "tenants", verb: "create", rest: Schema.is(Schema.Tuple(Schema.String, Schema.String)) },
+				({ rest: [slug, name] }) =>
+					Schema.decodeUnknown(CreateTenant)({
+						requestKey: crypto.randomUUID(),
+						slug,
+						name,
+						settings: {},
+					}).pipe(
+						Effect.mapError((error) => new UsageError({ message: error.message.split("\n").join(" ") })),
+						Effect.zip(Tenant.client),
+						Effect.flatMap(([request, tenants]) => tenants(crypto.randomUUID()).Create(request)),
+						Effect.flatMap(render),
+					),
+			),
+			Match.when(
+				{ group: "tenants", verb: "show", rest: Schema.is(Schema.Tuple(Schema.String)) },
+				({ rest: [key] }) =>
+					Schema.decodeUnknown(TenantId)(key).pipe(
+						Effect.matchEffect({
+							onFailure: () =>
+								TenantDirectory.client.pipe(
+									Effect.flatMap((directory) => directory(key).Resolve({ key })),
+								),
+							onSuccess: (tenantId) =>
+								Tenant.client.pipe(Effect.flatMap((tenants) => tenants(tenantId).Get())),
+						}),
+						Effect.flatMap(render),
+					),
+			),
+			Match.when(
+				{
+					group: "tenants",
+					verb: Schema.is(Schema.Literal("suspend", "activate")),
+					rest: Schema.is(Schema.Tuple(Schema.String)),
+				},
+				({ verb, rest: [key] }) =>
+					Schema.decodeUnknown(TenantId)(key).pipe(
+						Effect.orElse(() =>
+							TenantDirectory.client.pipe(
+								Effect.flatMap((directory) => directory(key).Resolve({ key })),
+								Effect.map((tenant) => tenant.id),
+							),
+						),
+						Effect.zip(Tenant.client),
+						Effect.flatMap(([tenantId, tenants]) =>
+							tenants(tenantId).Transition(
+								new TransitionTenant({ requestKey: crypto.randomUUID(), operation: verb }),
+							),
+						),
+						Effect.flatMap(render),
+					),
 			),
 			Match.orElse(() =>
 				Effect.fail(
@@ -224,11 +208,16 @@ const command = (argv: ReadonlyArray<string>) =>
 
 // Logs go to stderr so that stdout carries only the command's output (`--json` stays parseable).
 const CliLoggingLive = Layer.unwrapEffect(
-	Effect.map(Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)), (level) =>
-		Layer.merge(
-			Logger.minimumLogLevel(level),
-			Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+	Effect.map(
+		Config.logLevel("LOG_LEVEL").pipe(
+			Config.withDefault(LogLevel.Info),
+			Config.withDescription("Effect log level"),
 		),
+		(level) =>
+			Layer.merge(
+				Logger.minimumLogLevel(level),
+				Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+			),
 	),
 )
 
@@ -260,7 +249,19 @@ command(process.argv.slice(2)).pipe(
 		CommandTimedOut: (error) => write(process.stderr, `CommandTimedOut: ${error.message}`).pipe(Effect.as(1)),
 	}),
 	Effect.catchAllCause((cause) =>
-		write(process.stderr, `error: ${causeMessage(cause).split("\n").join(" ")}`).pipe(Effect.as(1)),
+		write(
+			process.stderr,
+			`error: ${
+				Cause.isInterruptedOnly(cause)
+					? "interrupted"
+					: Match.value(Cause.squash(cause)).pipe(
+							Match.when(Match.instanceOf(Error), (error) => error.message),
+							Match.orElse((defect) => String(defect)),
+						)
+			}`
+				.split("\n")
+				.join(" "),
+		).pipe(Effect.as(1)),
 	),
 	Effect.flatMap((code) => Effect.sync(() => process.exit(code))),
 	Effect.provide(CliLoggingLive),

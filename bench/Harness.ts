@@ -1,0 +1,155 @@
+// The benchmark harness: closed-loop load (N workers, each waiting for its answer before sending the next) for a fixed
+// duration, interleaved rounds of a baseline and a subject (the order flips every round so neither always runs on a
+// warmer machine), and the one-line report `name: ratio=<median> worst=<min> (subject …, baseline …)`.
+import http from "node:http"
+
+// --- [CONSTANTS]
+
+const intFromEnv = (name: string, fallback: number, minimum: number) => {
+	const parsed = Number.parseInt(process.env[name] ?? "", 10)
+	return Math.max(minimum, Number.isFinite(parsed) ? parsed : fallback)
+}
+
+// BENCH_ROUNDS is clamped to 3: a median of fewer rounds says nothing about spread.
+const BenchSettings = {
+	rounds: intFromEnv("BENCH_ROUNDS", 3, 3),
+	httpDurationMs: intFromEnv("BENCH_DURATION_MS", 3000, 250),
+	httpConnections: intFromEnv("BENCH_CONNECTIONS", 32, 1),
+	rpcDurationMs: intFromEnv("BENCH_RPC_DURATION_MS", 2000, 250),
+	rpcInFlight: 50,
+	entities: intFromEnv("BENCH_ENTITIES", 10_000, 100),
+} as const
+
+// --- [FUNCTIONS]
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+const sorted = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)
+
+const median = (values: ReadonlyArray<number>) => {
+	const ordered = sorted(values)
+	const middle = Math.floor(ordered.length / 2)
+	return ordered.length === 0
+		? Number.NaN
+		: ordered.length % 2 === 1
+			? (ordered[middle] ?? Number.NaN)
+			: ((ordered[middle - 1] ?? Number.NaN) + (ordered[middle] ?? Number.NaN)) / 2
+}
+
+// Nearest-rank quantile of an already sorted list.
+const quantile = (ordered: ReadonlyArray<number>, q: number) =>
+	ordered.length === 0 ? Number.NaN : (ordered[Math.min(ordered.length - 1, Math.ceil(q * ordered.length) - 1)] ?? 0)
+
+type LoopResult = {
+	readonly ok: number
+	readonly failed: number
+	readonly seconds: number
+	readonly rate: number
+	readonly p50Ms: number
+	readonly p99Ms: number
+}
+
+// `inFlight` workers call `call` back to back until `durationMs` has passed; a call counts when it resolves to true.
+// The rate divides by the time until the last in-flight call came back.
+const closedLoop = async (call: () => Promise<boolean>, inFlight: number, durationMs: number): Promise<LoopResult> => {
+	const latencies: Array<number> = []
+	let failed = 0
+	const started = performance.now()
+	const deadline = started + durationMs
+	const worker = async () => {
+		while (performance.now() < deadline) {
+			const sent = performance.now()
+			const ok = await call().catch(() => false)
+			ok ? latencies.push(performance.now() - sent) : (failed += 1)
+		}
+	}
+	await Promise.all(Array.from({ length: inFlight }, worker))
+	const seconds = (performance.now() - started) / 1000
+	const ordered = sorted(latencies)
+	return {
+		ok: ordered.length,
+		failed,
+		seconds,
+		rate: ordered.length / seconds,
+		p50Ms: quantile(ordered, 0.5),
+		p99Ms: quantile(ordered, 0.99),
+	}
+}
+
+// One GET over a keep-alive agent; resolves to whether the answer was a 200 (the body is read to the end).
+const httpGet = (agent: http.Agent, url: URL, headers: Record<string, string>) =>
+	new Promise<boolean>((resolve, reject) => {
+		const request = http.request(
+			{ host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: "GET", agent, headers },
+			(response) => {
+				response.on("error", reject)
+				response.on("end", () => resolve(response.statusCode === 200))
+				response.resume()
+			},
+		)
+		request.on("error", reject)
+		request.end()
+	})
+
+// HTTP load: `connections` keep-alive connections, each used by one closed-loop worker.
+const httpLoad = async (options: {
+	readonly url: string
+	readonly headers?: Record<string, string>
+	readonly connections: number
+	readonly durationMs: number
+}) => {
+	const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections })
+	const url = new URL(options.url)
+	const headers = options.headers ?? {}
+	return closedLoop(() => httpGet(agent, url, headers), options.connections, options.durationMs).finally(() =>
+		agent.destroy(),
+	)
+}
+
+type Arm<S> = { readonly name: string; readonly run: () => Promise<S> }
+
+// Runs every arm once per round, the order reversed on odd rounds (A B, B A, A B, …). Returns samples per arm.
+const interleave = async <S>(rounds: number, arms: ReadonlyArray<Arm<S>>) => {
+	const samples = arms.map((arm) => ({ name: arm.name, run: arm.run, results: [] as Array<S> }))
+	for (const round of Array.from({ length: rounds }, (_, index) => index)) {
+		const order = round % 2 === 0 ? samples : [...samples].reverse()
+		for (const arm of order) {
+			arm.results.push(await arm.run())
+		}
+	}
+	return samples.map((arm) => arm.results)
+}
+
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a")
+
+const metric = (value: number) =>
+	!Number.isFinite(value) ? "n/a" : value >= 100 ? Math.round(value).toString() : value.toPrecision(3)
+
+// `name: ratio=<median> worst=<min> (subject <median> <unit>, baseline <median> <unit>)[ target>=t met|MISSED][ extra]`.
+// Ratios are per round (subject and baseline of the same round), so a slow round on both sides cancels out.
+const ratioLine = (options: {
+	readonly name: string
+	readonly unit: string
+	readonly subject: ReadonlyArray<number>
+	readonly baseline: ReadonlyArray<number>
+	readonly target?: number
+	readonly extra?: string
+}) => {
+	const ratios = options.subject.map((value, index) => value / (options.baseline[index] ?? Number.NaN))
+	const ratio = median(ratios)
+	const target =
+		options.target === undefined
+			? ""
+			: ` target>=${options.target} ${ratio >= options.target ? "met" : "MISSED"}`
+	return (
+		`${options.name}: ratio=${fixed(ratio)} worst=${fixed(Math.min(...ratios))} ` +
+		`(subject ${metric(median(options.subject))} ${options.unit}, ` +
+		`baseline ${metric(median(options.baseline))} ${options.unit})${target}` +
+		(options.extra === undefined ? "" : ` ${options.extra}`)
+	)
+}
+
+// --- [EXPORT]
+
+export { BenchSettings, closedLoop, fixed, httpLoad, interleave, median, metric, ratioLine, sleep }
+export type { Arm, LoopResult }
