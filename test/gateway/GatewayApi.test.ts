@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import pg from "pg"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 
 let platform: Awaited<ReturnType<typeof startPlatform>>
@@ -79,6 +80,37 @@ describe("gateway: tenants", () => {
 		}
 		expect(seen).toEqual(expect.arrayContaining(["acme", "list-one", "list-two"]))
 		expect(new Set(seen).size).toBe(seen.length)
+	})
+
+	it("the request's id, ip and user agent reach the entity's audit row through the RPC headers", async () => {
+		const response = await admin("/tenants", {
+			method: "POST",
+			body: '{"slug":"audited","name":"Audited"}',
+			headers: { "x-request-id": "corr-abc", "user-agent": "audit-test/1.0" },
+		})
+		const tenant = (await response.json()) as { id: string }
+		const client = new pg.Client({ connectionString: platform.databaseUrl })
+		await client.connect()
+		const rows = await client
+			.query(
+				"SELECT operation, request_id, ip_address, user_agent FROM audit_logs WHERE subject_id = $1 ORDER BY id",
+				[tenant.id],
+			)
+			.finally(() => client.end())
+		expect(rows.rows).toEqual([
+			{
+				operation: "create",
+				request_id: "corr-abc",
+				ip_address: expect.stringContaining("127.0.0.1"),
+				user_agent: "audit-test/1.0",
+			},
+			{
+				operation: "activate",
+				request_id: "corr-abc",
+				ip_address: expect.stringContaining("127.0.0.1"),
+				user_agent: "audit-test/1.0",
+			},
+		])
 	})
 
 	it("serves the OpenAPI document and the docs page; liveness and readiness answer 200", async () => {
