@@ -2,7 +2,21 @@
 // their typed clients (DATABASE_URL required). Exit codes: 0 done, 1 refused or failed, 2 usage error. It exits
 // explicitly once the command has finished: cluster client sockets can otherwise keep the process alive.
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Config, Data, Duration, Effect, Either, Layer, Logger, LogLevel, Match, Schema } from "effect"
+import {
+	Cause,
+	Config,
+	Data,
+	Duration,
+	Effect,
+	Either,
+	Layer,
+	Logger,
+	LogLevel,
+	Match,
+	Option,
+	ParseResult,
+	Schema,
+} from "effect"
 import { parseArgs } from "node:util"
 import { TenantId } from "../../entities/Tenancy.ts"
 import { TenantSettings } from "../../entities/TenantModel.ts"
@@ -40,6 +54,8 @@ const CommandTimeout = Duration.seconds(60)
 // --- [ERRORS]
 
 class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+class InvalidArgument extends Data.TaggedError("InvalidArgument")<{ readonly message: string }> {}
 
 class HelpRequested extends Data.TaggedError("HelpRequested") {}
 
@@ -105,9 +121,13 @@ const command = (argv: ReadonlyArray<string>) =>
 		yield* Effect.when(Effect.fail(new HelpRequested()), () => values.help)
 		const limit = yield* Schema.decodeUnknown(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)))(
 			values.limit,
-		).pipe(Effect.mapError(() => new UsageError({ message: "--limit must be an integer from 1 to 100" })))
+		).pipe(Effect.mapError(() => new InvalidArgument({ message: "--limit must be an integer from 1 to 100" })))
 		const render = renderTenant(values.json)
-		return Match.value({ group: positionals[0], verb: positionals[1], rest: positionals.slice(2) }).pipe(
+		const run = Match.value({
+			group: positionals[0],
+			verb: positionals[1],
+			rest: positionals.slice(2) as ReadonlyArray<string>,
+		}).pipe(
 			Match.when({ group: "tenants", verb: "list", rest: Schema.is(Schema.Tuple()) }, () =>
 				TenantDirectory.client.pipe(
 					Effect.flatMap((directory) => directory("list").List({ limit, cursor: values.cursor ?? null })),
@@ -147,7 +167,14 @@ const command = (argv: ReadonlyArray<string>) =>
 						name,
 						settings: {},
 					}).pipe(
-						Effect.mapError((error) => new UsageError({ message: error.message.split("\n").join(" ") })),
+						Effect.mapError(
+							(error) =>
+								new InvalidArgument({
+									message: ParseResult.ArrayFormatter.formatErrorSync(error)
+										.map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+										.join("; "),
+								}),
+						),
 						Effect.zip(Tenant.client),
 						Effect.flatMap(([request, tenants]) => tenants(crypto.randomUUID()).Create(request)),
 						Effect.flatMap(render),
@@ -191,7 +218,10 @@ const command = (argv: ReadonlyArray<string>) =>
 						Effect.flatMap(render),
 					),
 			),
-			Match.orElse(() =>
+			Match.option,
+		)
+		return yield* Option.match(run, {
+			onNone: () =>
 				Effect.fail(
 					new UsageError({
 						message:
@@ -200,8 +230,8 @@ const command = (argv: ReadonlyArray<string>) =>
 								: `unknown command or wrong arguments: ${positionals.join(" ")}`,
 					}),
 				),
-			),
-		)
+			onSome: Effect.succeed,
+		})
 	})
 
 // --- [LAYERS]
@@ -243,6 +273,7 @@ command(process.argv.slice(2)).pipe(
 	Effect.catchTags({
 		HelpRequested: () => write(process.stdout, Usage).pipe(Effect.as(0)),
 		UsageError: (error) => write(process.stderr, `UsageError: ${error.message}\n\n${Usage}`).pipe(Effect.as(2)),
+		InvalidArgument: (error) => write(process.stderr, `InvalidArgument: ${error.message}`).pipe(Effect.as(2)),
 		TenantNotFound: (error) => write(process.stderr, `TenantNotFound: ${error.message}`).pipe(Effect.as(1)),
 		TenantSlugTaken: (error) => write(process.stderr, `TenantSlugTaken: ${error.message}`).pipe(Effect.as(1)),
 		InvalidTransition: (error) => write(process.stderr, `InvalidTransition: ${error.message}`).pipe(Effect.as(1)),
@@ -265,5 +296,5 @@ command(process.argv.slice(2)).pipe(
 	),
 	Effect.flatMap((code) => Effect.sync(() => process.exit(code))),
 	Effect.provide(CliLoggingLive),
-	NodeRuntime.runMain,
+	NodeRuntime.runMain({ disablePrettyLogger: true }),
 )
