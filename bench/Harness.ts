@@ -16,9 +16,19 @@ const BenchSettings = {
 	httpDurationMs: intFromEnv("BENCH_DURATION_MS", 3000, 250),
 	httpConnections: intFromEnv("BENCH_CONNECTIONS", 32, 1),
 	rpcDurationMs: intFromEnv("BENCH_RPC_DURATION_MS", 2000, 250),
-	rpcInFlight: 50,
+	rpcInFlight: intFromEnv("BENCH_RPC_IN_FLIGHT", 50, 2),
 	entities: intFromEnv("BENCH_ENTITIES", 10_000, 100),
+	// Comma-separated benchmark name prefixes to run (e.g. `gateway,rpc`); empty runs all.
+	only: (process.env.BENCH_ONLY ?? "")
+		.split(",")
+		.map((name) => name.trim())
+		.filter((name) => name.length > 0),
+	// Extra node flags for the runner and gateway processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+	childNodeArgs: (process.env.BENCH_CHILD_NODE_ARGS ?? "").split(" ").filter((arg) => arg.length > 0),
 } as const
+
+const selected = (name: string) =>
+	BenchSettings.only.length === 0 || BenchSettings.only.some((prefix) => name.startsWith(prefix))
 
 // --- [FUNCTIONS]
 
@@ -98,7 +108,11 @@ const httpLoad = async (options: {
 	readonly connections: number
 	readonly durationMs: number
 }) => {
-	const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections })
+	const agent = new http.Agent({
+		keepAlive: true,
+		maxSockets: options.connections,
+		maxFreeSockets: options.connections,
+	})
 	const url = new URL(options.url)
 	const headers = options.headers ?? {}
 	return closedLoop(() => httpGet(agent, url, headers), options.connections, options.durationMs).finally(() =>
@@ -122,6 +136,10 @@ const interleave = async <S>(rounds: number, arms: ReadonlyArray<Arm<S>>) => {
 
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a")
 
+// Two decimals, or two significant digits below 0.1 so a tiny ratio does not print as 0.00.
+const ratioText = (value: number) =>
+	!Number.isFinite(value) ? "n/a" : Math.abs(value) >= 0.1 ? value.toFixed(2) : value.toPrecision(2)
+
 const metric = (value: number) =>
 	!Number.isFinite(value) ? "n/a" : value >= 100 ? Math.round(value).toString() : value.toPrecision(3)
 
@@ -138,11 +156,9 @@ const ratioLine = (options: {
 	const ratios = options.subject.map((value, index) => value / (options.baseline[index] ?? Number.NaN))
 	const ratio = median(ratios)
 	const target =
-		options.target === undefined
-			? ""
-			: ` target>=${options.target} ${ratio >= options.target ? "met" : "MISSED"}`
+		options.target === undefined ? "" : ` target>=${options.target} ${ratio >= options.target ? "met" : "MISSED"}`
 	return (
-		`${options.name}: ratio=${fixed(ratio)} worst=${fixed(Math.min(...ratios))} ` +
+		`${options.name}: ratio=${ratioText(ratio)} worst=${ratioText(Math.min(...ratios))} ` +
 		`(subject ${metric(median(options.subject))} ${options.unit}, ` +
 		`baseline ${metric(median(options.baseline))} ${options.unit})${target}` +
 		(options.extra === undefined ? "" : ` ${options.extra}`)
@@ -151,5 +167,5 @@ const ratioLine = (options: {
 
 // --- [EXPORT]
 
-export { BenchSettings, closedLoop, fixed, httpLoad, interleave, median, metric, ratioLine, sleep }
+export { BenchSettings, closedLoop, fixed, httpLoad, interleave, median, metric, ratioLine, selected, sleep }
 export type { Arm, LoopResult }

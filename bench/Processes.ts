@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import net from "node:net"
 import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
-import { type Managed, start, stop, stopAll, waitFor } from "../test/fixtures/Processes.ts"
+import { type Managed, stop, stopAll, waitFor } from "../test/fixtures/Processes.ts"
 import { createDatabase } from "../test/fixtures/TestDatabase.ts"
 
 // --- [CONSTANTS]
@@ -32,17 +32,16 @@ const startScript = (name: string, script: string, env: Record<string, string>, 
 	return managed
 }
 
-const startEntry = (name: string, entry: Parameters<typeof start>[1], env: Record<string, string>) =>
-	start(name, entry, env)
-
 const database = async (prefix: string) => {
 	const created = await createDatabase(prefix)
 	databases.push(created)
 	return created
 }
 
-const httpOk = (url: string, headers: Record<string, string> = {}) => async () =>
-	(await fetch(url, { headers })).status === 200
+const httpOk =
+	(url: string, headers: Record<string, string> = {}) =>
+	async () =>
+		(await fetch(url, { headers })).status === 200
 
 // Whether a TCP connection to the port succeeds (it is closed at once).
 const tcpOpen = (port: number) => () =>
@@ -58,7 +57,9 @@ const tcpOpen = (port: number) => () =>
 const ready = async (managed: Managed, check: () => Promise<boolean>, timeoutMs: number) =>
 	(await waitFor(check, timeoutMs))
 		? managed
-		: Promise.reject(new Error(`${managed.name} not ready after ${timeoutMs} ms:\n${managed.output().slice(-3000)}`))
+		: Promise.reject(
+				new Error(`${managed.name} not ready after ${timeoutMs} ms:\n${managed.output().slice(-3000)}`),
+			)
 
 const deleteRedisKeys = (url: string, prefix: string) => {
 	const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false })
@@ -70,7 +71,7 @@ const deleteRedisKeys = (url: string, prefix: string) => {
 
 // Stops every child (SIGTERM, SIGKILL after the grace period) and drops every database; never rejects.
 const cleanup = async () => {
-	await Promise.all([stopAll(), ...scripts.splice(0).map((managed) => stop(managed, "SIGTERM", 5_000))]).catch(
+	await Promise.all([stopAll(), ...scripts.splice(0).map((managed) => stop(managed, "SIGTERM", 10_000))]).catch(
 		(error: unknown) => console.error("cleanup: stopping processes failed", error),
 	)
 	await Promise.all(
@@ -84,5 +85,5 @@ const cleanup = async () => {
 
 // --- [EXPORT]
 
-export { cleanup, database, deleteRedisKeys, httpOk, ready, startEntry, startScript, stop, tcpOpen }
+export { cleanup, database, deleteRedisKeys, httpOk, ready, startScript, stop, tcpOpen }
 export type { Managed }

@@ -1,8 +1,11 @@
 // Handlers of the Tenant entity (one instance per tenantId, single-threaded) and of the TenantDirectory reads. A
-// Tenant instance restores its Machine from `apps` when it activates, so passivation or failover loses nothing.
+// Tenant instance restores its Machine from `apps` on its first request, so passivation or failover loses nothing;
+// if Postgres is down then, the request fails with StorageUnavailable and the next one tries again.
 import { Entity } from "@effect/cluster"
 import { Machine } from "@effect/experimental"
-import { Effect, Layer, Option, Schema } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Option, Schema, Scope, SynchronizedRef } from "effect"
+import { Cache } from "../platform/Cache.ts"
 import { RequestContextHeaders } from "../platform/RequestContext.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { TenantId } from "./Tenancy.ts"
@@ -17,10 +20,28 @@ const TenantEntityLive = Tenant.toLayer(
 		const address = yield* Entity.CurrentAddress
 		const tenantId = yield* Schema.decodeUnknown(TenantId)(address.entityId).pipe(Effect.orDie)
 		const repo = yield* TenantRepo
-		const stored = yield* repo.findById(tenantId)
-		const actor = yield* Machine.boot(TenantMachine, tenantId, {
-			previousState: Option.match(stored, { onNone: () => absent, onSome: present }),
-		})
+		const scope = yield* Effect.scope
+		const context = yield* Effect.context<TenantRepo | Cache | PgClient.PgClient>()
+		const booted = yield* SynchronizedRef.make(Option.none<Machine.Actor<typeof TenantMachine>>())
+		const actorEffect = SynchronizedRef.modifyEffect(booted, (current) =>
+			Option.match(current, {
+				onSome: (actor) => Effect.succeed([actor, current] as const),
+				onNone: () =>
+					repo.findById(tenantId).pipe(
+						Effect.flatMap((stored) =>
+							Machine.boot(TenantMachine, tenantId, {
+								previousState: Option.match(stored, { onNone: () => absent, onSome: present }),
+							}).pipe(Scope.extend(scope), Effect.provide(context)),
+						),
+						Effect.map((actor) => [actor, Option.some(actor)] as const),
+					),
+			}),
+		)
+		const actor = {
+			send: <Request extends Provision | Apply | Edit>(request: Request) =>
+				Effect.flatMap(actorEffect, (booted) => booted.send(request)),
+			get: Effect.flatMap(actorEffect, (booted) => booted.get),
+		}
 		const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
 			RequestContextHeaders.fromHeaders(request.headers)
 		return {

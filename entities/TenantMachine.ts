@@ -8,6 +8,7 @@ import { Effect, Match, Option, Schedule, Schema } from "effect"
 import { AuditLog, AuditOperation } from "../platform/AuditLog.ts"
 import { Cache } from "../platform/Cache.ts"
 import { RequestContext, RequestMeta } from "../platform/RequestContext.ts"
+import { orStorageUnavailable, StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { TenantId } from "./Tenancy.ts"
 import { TenantModel, TenantName, TenantSettings, TenantSlug, TenantStatus } from "./TenantModel.ts"
@@ -43,19 +44,19 @@ const TenantState = Schema.Union(AbsentState, PresentState)
 type TenantState = typeof TenantState.Type
 
 class Provision extends Schema.TaggedRequest<Provision>()("Provision", {
-	failure: Schema.Union(TenantSlugTaken, InvalidTransition),
+	failure: Schema.Union(TenantSlugTaken, InvalidTransition, StorageUnavailable),
 	success: TenantModel,
 	payload: { slug: TenantSlug, name: TenantName, settings: TenantSettings, meta: RequestMeta },
 }) {}
 
 class Apply extends Schema.TaggedRequest<Apply>()("Apply", {
-	failure: Schema.Union(TenantNotFound, InvalidTransition),
+	failure: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
 	success: TenantModel,
 	payload: { operation: TenantOperation, meta: RequestMeta },
 }) {}
 
 class Edit extends Schema.TaggedRequest<Edit>()("Edit", {
-	failure: Schema.Union(TenantNotFound, InvalidTransition),
+	failure: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
 	success: TenantModel,
 	payload: {
 		name: Schema.optional(TenantName),
@@ -106,7 +107,7 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 			)
 		// Write the row and its audit entry together, then tell the gateways, then answer.
 		const commit = (
-			write: Effect.Effect<TenantModel>,
+			write: Effect.Effect<TenantModel, StorageUnavailable>,
 			audit: AuditOperation,
 			meta: RequestMeta,
 			details: Record<string, unknown>,
@@ -127,7 +128,7 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 					),
 				)
 				.pipe(
-					Effect.orDie,
+					orStorageUnavailable,
 					Effect.tap(announce),
 					Effect.provideService(RequestContext, meta),
 					Effect.provideService(PgClient.PgClient, sql),

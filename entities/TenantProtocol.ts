@@ -4,6 +4,7 @@
 import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { PrimaryKey, Schema } from "effect"
+import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { TenantId } from "./Tenancy.ts"
 import { TenantModel, TenantName, TenantSettings, TenantSlug } from "./TenantModel.ts"
 
@@ -76,27 +77,32 @@ const Tenant = Entity.make("Tenant", [
 	Rpc.make("Create", {
 		payload: CreateTenant,
 		success: TenantView,
-		error: Schema.Union(TenantSlugTaken, InvalidTransition),
+		error: Schema.Union(TenantSlugTaken, InvalidTransition, StorageUnavailable),
 	}).annotate(ClusterSchema.Persisted, true),
 	Rpc.make("Update", {
 		payload: UpdateTenant,
 		success: TenantView,
-		error: Schema.Union(TenantNotFound, InvalidTransition),
+		error: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
 	}).annotate(ClusterSchema.Persisted, true),
 	Rpc.make("Transition", {
 		payload: TransitionTenant,
 		success: TenantView,
-		error: Schema.Union(TenantNotFound, InvalidTransition),
+		error: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
 	}).annotate(ClusterSchema.Persisted, true),
-	Rpc.make("Get", { success: TenantView, error: TenantNotFound }),
+	Rpc.make("Get", { success: TenantView, error: Schema.Union(TenantNotFound, StorageUnavailable) }),
 ])
 
 // Stateless reads over `apps`; ids are the lookup key (an id or a slug) or "list".
 const TenantDirectory = Entity.make("TenantDirectory", [
-	Rpc.make("Resolve", { payload: { key: Schema.String }, success: TenantView, error: TenantNotFound }),
+	Rpc.make("Resolve", {
+		payload: { key: Schema.String },
+		success: TenantView,
+		error: Schema.Union(TenantNotFound, StorageUnavailable),
+	}),
 	Rpc.make("List", {
 		payload: { limit: Schema.Int.pipe(Schema.between(1, 100)), cursor: Schema.NullOr(Schema.String) },
 		success: TenantPage,
+		error: StorageUnavailable,
 	}),
 ])
 

@@ -1,8 +1,10 @@
-// SQL access to `apps`, used only by the Tenant and TenantDirectory handlers on runners. Infrastructure faults
-// become defects here (the gateway answers them with 503); the slug's uniqueness is decided by the insert itself.
-import { SqlSchema } from "@effect/sql"
+// SQL access to `apps`, used only by the Tenant and TenantDirectory handlers on runners. A row that does not decode
+// is a defect; Postgres not answering is StorageUnavailable (503 at the edge); the slug's uniqueness is decided by the
+// insert itself.
+import { SqlError, SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { DateTime, Effect, Option, Schema } from "effect"
+import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
+import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { TenantId } from "./Tenancy.ts"
 import { TenantModel } from "./TenantModel.ts"
@@ -10,6 +12,11 @@ import { TenantModel } from "./TenantModel.ts"
 // --- [SCHEMA]
 
 const Cursor = Schema.StringFromBase64Url.pipe(Schema.compose(Schema.parseJson(Schema.Tuple(Schema.String, TenantId))))
+
+// --- [FUNCTIONS]
+
+const classify = <A, R>(effect: Effect.Effect<A, ParseResult.ParseError | SqlError.SqlError, R>) =>
+	effect.pipe(Effect.catchTag("ParseError", Effect.die), orStorageUnavailable)
 
 // --- [SERVICES]
 
@@ -65,20 +72,24 @@ class TenantRepo extends Effect.Service<TenantRepo>()("entities/TenantRepo", {
 				return { items, nextCursor }
 			})
 		return {
-			findById: (id: TenantId) => findById(id).pipe(Effect.orDie, Telemetry.span("TenantRepo.findById")),
+			findById: (id: TenantId) => findById(id).pipe(classify, Telemetry.span("TenantRepo.findById")),
 			findByKey: (key: string) =>
 				Option.match(Schema.decodeUnknownOption(TenantId)(key), {
 					onNone: () => findBySlug(key),
 					onSome: findById,
-				}).pipe(Effect.orDie, Telemetry.span("TenantRepo.findByKey")),
+				}).pipe(classify, Telemetry.span("TenantRepo.findByKey")),
 			insertIfSlugFree: (row: typeof TenantModel.insert.Type) =>
-				insertIfSlugFree(row).pipe(Effect.orDie, Telemetry.span("TenantRepo.insertIfSlugFree")),
+				insertIfSlugFree(row).pipe(classify, Telemetry.span("TenantRepo.insertIfSlugFree")),
 			update: (row: typeof TenantModel.update.Type) =>
-				update(row).pipe(Effect.orDie, Telemetry.span("TenantRepo.update")),
+				update(row).pipe(
+					Effect.catchTag("NoSuchElementException", Effect.die),
+					classify,
+					Telemetry.span("TenantRepo.update"),
+				),
 			list: (limit: number, cursor: string | null) =>
 				list(limit, cursor).pipe(
 					Effect.catchTag("ParseError", () => Effect.succeed({ items: [], nextCursor: null })),
-					Effect.orDie,
+					orStorageUnavailable,
 					Telemetry.span("TenantRepo.list"),
 				),
 			withTransaction: sql.withTransaction,

