@@ -23,6 +23,14 @@ const JobId = Schema.UUID.pipe(Schema.brand("JobId"))
 const JobStatus = Schema.Literal(...JobStatuses)
 const DlqReason = Schema.Literal(...DlqReasons)
 
+// A nullable timestamptz: a Date from Postgres, an ISO string on the wire.
+const NullableTimestamp = Model.Field({
+	select: Schema.NullOr(Model.DateTimeFromDate),
+	insert: Schema.NullOr(Model.DateTimeFromDate),
+	update: Schema.NullOr(Model.DateTimeFromDate),
+	json: Schema.NullOr(Schema.DateTimeUtc),
+})
+
 class Job extends Model.Class<Job>("Job")({
 	id: Model.GeneratedByApp(JobId),
 	appId: TenantId,
@@ -37,7 +45,8 @@ class Job extends Model.Class<Job>("Job")({
 	userAgent: Schema.NullOr(Schema.String),
 	createdAt: Model.DateTimeInsertFromDate,
 	updatedAt: Model.DateTimeUpdateFromDate,
-	finishedAt: Schema.NullOr(Schema.DateFromSelf),
+	lastError: Schema.NullOr(Schema.String),
+	finishedAt: NullableTimestamp,
 }) {}
 
 class JobDlq extends Model.Class<JobDlq>("JobDlq")({
@@ -48,6 +57,9 @@ class JobDlq extends Model.Class<JobDlq>("JobDlq")({
 	errorReason: DlqReason,
 	lastError: Schema.NullOr(Schema.String),
 	attempts: Schema.Unknown,
+	executionId: Schema.NullOr(Schema.String),
+	retries: Schema.Int,
+	retriedAt: NullableTimestamp,
 	requestId: Schema.NullOr(Schema.String),
 	ipAddress: Schema.NullOr(Schema.String),
 	userAgent: Schema.NullOr(Schema.String),
@@ -56,4 +68,4 @@ class JobDlq extends Model.Class<JobDlq>("JobDlq")({
 
 // --- [EXPORT]
 
-export { DlqReason, DlqReasons, Job, JobDlq, JobId, JobStatus, JobStatuses }
+export { DlqReason, DlqReasons, NullableTimestamp, Job, JobDlq, JobId, JobStatus, JobStatuses }

@@ -12,8 +12,8 @@ import { orStorageUnavailable, StorageUnavailable } from "../platform/StorageUna
 import { Telemetry } from "../platform/Telemetry.ts"
 import { TenantId } from "./Tenancy.ts"
 import { TenantModel, TenantName, TenantSettings, TenantSlug, TenantStatus } from "./TenantModel.ts"
+import { InvalidTransition } from "./InvalidTransition.ts"
 import {
-	InvalidTransition,
 	TenantChanged,
 	TenantChangedChannel,
 	TenantNotFound,

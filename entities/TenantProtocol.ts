@@ -5,6 +5,7 @@ import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { PrimaryKey, Schema } from "effect"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { InvalidTransition } from "./InvalidTransition.ts"
 import { TenantId } from "./Tenancy.ts"
 import { TenantModel, TenantName, TenantSettings, TenantSlug } from "./TenantModel.ts"
 
@@ -65,12 +66,6 @@ class TenantSlugTaken extends Schema.TaggedError<TenantSlugTaken>()("TenantSlugT
 	slug: Schema.String,
 }) {}
 
-class InvalidTransition extends Schema.TaggedError<InvalidTransition>()("InvalidTransition", {
-	message: Schema.String,
-	from: Schema.String,
-	operation: Schema.String,
-}) {}
-
 // --- [PROTOCOL]
 
 const Tenant = Entity.make("Tenant", [
@@ -114,7 +109,6 @@ const TenantChanged = Schema.parseJson(Schema.Struct({ id: TenantId, slug: Schem
 
 export {
 	CreateTenant,
-	InvalidTransition,
 	Tenant,
 	TenantChanged,
 	TenantChangedChannel,

@@ -2,13 +2,8 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { TenantName, TenantSettings, TenantSlug } from "../entities/TenantModel.ts"
-import {
-	InvalidTransition,
-	TenantNotFound,
-	TenantPage,
-	TenantSlugTaken,
-	TenantView,
-} from "../entities/TenantProtocol.ts"
+import { InvalidTransition } from "../entities/InvalidTransition.ts"
+import { TenantNotFound, TenantPage, TenantSlugTaken, TenantView } from "../entities/TenantProtocol.ts"
 import { AdminAuth } from "./AdminAuth.ts"
 
 // --- [SCHEMA]

@@ -6,6 +6,7 @@ import { PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { initial } from "./0001_initial.ts"
+import { jobs } from "./0002_jobs.ts"
 
 // --- [CONSTANTS]
 
@@ -22,7 +23,7 @@ const migrate = Effect.gen(function* () {
 	yield* Effect.addFinalizer(() =>
 		connection.executeRaw(`SELECT pg_advisory_unlock(${MigrationLockKey})`, []).pipe(Effect.ignore),
 	)
-	return yield* PgMigrator.run({ loader: PgMigrator.fromRecord({ "0001_initial": initial }) })
+	return yield* PgMigrator.run({ loader: PgMigrator.fromRecord({ "0001_initial": initial, "0002_jobs": jobs }) })
 }).pipe(
 	Effect.scoped,
 	Effect.tap((applied) =>
