@@ -61,7 +61,7 @@ const JobEntity = Entity.make("Job", [
 	Rpc.make("Submit", {
 		payload: SubmitJob,
 		success: JobView,
-		error: Schema.Union(InvalidTransition, StorageUnavailable),
+		error: StorageUnavailable,
 	}).annotate(ClusterSchema.Persisted, true),
 	Rpc.make("Cancel", {
 		payload: CancelJob,

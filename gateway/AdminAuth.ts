@@ -1,15 +1,10 @@
 // Bearer authentication of `/admin/v1/*` against ADMIN_TOKEN (compared in constant time). Without ADMIN_TOKEN the
 // admin API answers 401 to everyone.
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
-import { Effect, Layer, Option, Redacted } from "effect"
-import { timingSafeEqual } from "node:crypto"
+import { Effect, Layer } from "effect"
+import { isAdminToken } from "./AdminToken.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { Unauthorized } from "./HttpErrors.ts"
-
-// --- [FUNCTIONS]
-
-const sameSecret = (given: string, expected: string) =>
-	given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected))
 
 // --- [SERVICES]
 
@@ -25,10 +20,7 @@ const AdminAuthLive = Layer.effect(
 	Effect.map(GatewayConfig, (config) =>
 		AdminAuth.of({
 			bearer: (token) =>
-				Option.match(config.adminToken, {
-					onNone: () => false,
-					onSome: (expected) => sameSecret(Redacted.value(token), Redacted.value(expected)),
-				})
+				isAdminToken(config.adminToken, token)
 					? Effect.void
 					: Effect.fail(new Unauthorized({ message: "a valid admin bearer token is required" })),
 		}),

@@ -3,6 +3,7 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AdminTenantsApi } from "./AdminTenantsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
+import { JobsApi } from "./JobsApi.ts"
 import {
 	InternalError,
 	PayloadTooLarge,
@@ -19,6 +20,7 @@ const Api = HttpApi.make("platform")
 	.add(HealthApi)
 	.add(AdminTenantsApi)
 	.add(TenantApi)
+	.add(JobsApi)
 	.addError(ValidationError)
 	.addError(PayloadTooLarge)
 	.addError(UnsupportedMediaType)

@@ -24,6 +24,8 @@ import { AdminTenantsHttpLive } from "./AdminTenantsHttp.ts"
 import { Api } from "./Api.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
+import { JobsHttpLive } from "./JobsHttp.ts"
+import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
 import { InternalError, PayloadTooLarge, RouteNotFound, UnsupportedMediaType, ValidationError } from "./HttpErrors.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { TenantHttpLive } from "./TenantHttp.ts"
@@ -122,8 +124,8 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 // --- [LAYERS]
 
 const ApiLive = HttpApiBuilder.api(Api).pipe(
-	Layer.provide([HealthHttpLive, AdminTenantsHttpLive, TenantHttpLive]),
-	Layer.provide([AdminAuthLive, TenantMiddlewareLive]),
+	Layer.provide([HealthHttpLive, AdminTenantsHttpLive, TenantHttpLive, JobsHttpLive]),
+	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive]),
 	Layer.provide(TenantCache.Default),
 )
 

@@ -1,14 +1,22 @@
-// Everything a runner hosts: the entities and (later) the workflows, on the cluster socket transport, after the
-// migrations have run. Needs a PgClient and the Cache service from the entrypoint.
+// Everything a runner hosts: the entities and the durable workflows (on the cluster workflow engine), on the cluster
+// socket transport, after the migrations have run. Needs a PgClient and the Cache service from the entrypoint.
+import { ClusterWorkflowEngine } from "@effect/cluster"
+import { NodeHttpClient } from "@effect/platform-node"
 import { Layer } from "effect"
+import { JobEntitiesLive } from "../entities/JobEntity.ts"
+import { JobRepo } from "../entities/JobRepo.ts"
 import { TenantEntitiesLive } from "../entities/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/TenantRepo.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
+import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
 import { RunnerClusterLive } from "./Cluster.ts"
 
 // --- [LAYERS]
 
-const RunnerEntitiesLive = TenantEntitiesLive.pipe(Layer.provide(TenantRepoLive))
+const RunnerEntitiesLive = Layer.mergeAll(TenantEntitiesLive, JobEntitiesLive, HttpCallWorkflowLive).pipe(
+	Layer.provide(Layer.mergeAll(TenantRepoLive, JobRepo.Default, NodeHttpClient.layerUndici)),
+	Layer.provideMerge(ClusterWorkflowEngine.layer),
+)
 
 const RunnerLive = RunnerEntitiesLive.pipe(Layer.provideMerge(RunnerClusterLive), Layer.provide(MigratorLive))
 

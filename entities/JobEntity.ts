@@ -1,0 +1,152 @@
+// Handlers of the Job entity (one instance per `<tenantId>/<jobId>`, single-threaded) and of JobDirectory. Submit
+// stores the queued job together with the id of the execution that will run it, and only then starts that workflow.
+// Starting is idempotent (the workflow's key is `<jobId>/<run>`). If a runner dies between the two steps, the
+// persisted Submit is delivered again and finishes the job's start, so no job stays queued without its execution.
+import { Entity } from "@effect/cluster"
+import { Machine } from "@effect/experimental"
+import type { WorkflowEngine } from "@effect/workflow"
+import { Effect, Layer, Option, Schema, Scope, SynchronizedRef } from "effect"
+import { RequestContextHeaders } from "../platform/RequestContext.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { HttpCallWorkflow } from "../workflows/HttpCallProtocol.ts"
+import { HttpCallPayload } from "../workflows/JobKinds.ts"
+import { AdvanceJob, CreateJob, JobMachine, requireJob } from "./JobMachine.ts"
+import type { Job } from "./JobModel.ts"
+import { JobDirectory, JobEntity } from "./JobProtocol.ts"
+import { JobRepo } from "./JobRepo.ts"
+import { TenantId } from "./Tenancy.ts"
+
+// --- [SCHEMA]
+
+const JobAddress = Schema.TemplateLiteralParser(TenantId, "/", Schema.UUID)
+
+// --- [FUNCTIONS]
+
+// The workflow execution of one run of a job, built from the stored row (its correlation fields included).
+const executionOf = (
+	job: Pick<Job, "appId" | "id" | "type" | "payload" | "requestId" | "ipAddress" | "userAgent">,
+	run: number,
+) =>
+	Schema.decodeUnknown(HttpCallPayload)(job.payload).pipe(
+		Effect.orDie,
+		Effect.map((request) => ({
+			tenantId: job.appId,
+			jobId: job.id,
+			run,
+			request,
+			meta: { requestId: job.requestId ?? "unknown", ip: job.ipAddress, userAgent: job.userAgent },
+		})),
+	)
+
+// --- [LAYERS]
+
+const JobEntityLive = JobEntity.toLayer(
+	Effect.gen(function* () {
+		const address = yield* Entity.CurrentAddress
+		const [appId, , jobId] = yield* Schema.decodeUnknown(JobAddress)(address.entityId).pipe(Effect.orDie)
+		const repo = yield* JobRepo
+		const scope = yield* Effect.scope
+		const context = yield* Effect.context<JobRepo | WorkflowEngine.WorkflowEngine>()
+		const booted = yield* SynchronizedRef.make(Option.none<Machine.Actor<typeof JobMachine>>())
+		const actor = SynchronizedRef.modifyEffect(booted, (current) =>
+			Option.match(current, {
+				onSome: (running) => Effect.succeed([running, current] as const),
+				onNone: () =>
+					repo.find(appId, jobId).pipe(
+						Effect.flatMap((stored) =>
+							Machine.boot(
+								JobMachine,
+								{ appId, jobId },
+								{
+									previousState: Option.match(stored, {
+										onNone: () => ({ _tag: "Absent" }) as const,
+										onSome: (job) => ({ _tag: "Present", job }) as const,
+									}),
+								},
+							).pipe(Scope.extend(scope), Effect.provide(context)),
+						),
+						Effect.map((running) => [running, Option.some(running)] as const),
+					),
+			}),
+		)
+		const send = <Request extends CreateJob | AdvanceJob>(request: Request) =>
+			Effect.flatMap(actor, (running) => running.send(request))
+		return {
+			Submit: (request) =>
+				Effect.gen(function* () {
+					const meta = RequestContextHeaders.fromHeaders(request.headers)
+					const execution = yield* executionOf(
+						{
+							appId,
+							id: jobId as Job["id"],
+							type: request.payload.type,
+							payload: request.payload.payload,
+							requestId: meta.requestId,
+							ipAddress: meta.ip,
+							userAgent: meta.userAgent,
+						},
+						0,
+					)
+					const executionId = yield* HttpCallWorkflow.executionId(execution)
+					const job = yield* send(
+						new CreateJob({
+							type: request.payload.type,
+							payload: request.payload.payload,
+							dedupeKey: request.payload.dedupeKey,
+							executionId,
+							meta,
+						}),
+					)
+					// Started only for the job this message created; a repeated dedupe key answers with the job as is.
+					yield* job.status === "queued" && job.executionId === executionId && job.id === jobId
+						? HttpCallWorkflow.execute(execution, { discard: true })
+						: Effect.void
+					return job
+				}).pipe(Telemetry.span("Job.Submit", { jobId })),
+			Cancel: () =>
+				send(new AdvanceJob({ event: { _tag: "Cancel" } })).pipe(
+					Effect.tap((job) =>
+						job.executionId === null ? Effect.void : HttpCallWorkflow.interrupt(job.executionId),
+					),
+					Telemetry.span("Job.Cancel", { jobId }),
+				),
+			Record: (request) =>
+				send(new AdvanceJob({ event: request.payload.event })).pipe(
+					Telemetry.span("Job.Record", { jobId, event: request.payload.event._tag }),
+				),
+			Get: () =>
+				Effect.flatMap(actor, (running) => running.get).pipe(
+					Effect.flatMap(requireJob),
+					Telemetry.span("Job.Get", { jobId }),
+				),
+		}
+	}),
+	{ maxIdleTime: "2 minutes" },
+)
+
+const JobDirectoryLive = JobDirectory.toLayer(
+	Effect.gen(function* () {
+		const repo = yield* JobRepo
+		const address = yield* Entity.CurrentAddress
+		const appId = yield* Schema.decodeUnknown(TenantId)(address.entityId).pipe(Effect.orDie)
+		return {
+			List: ({ payload }) =>
+				repo
+					.list({
+						appId,
+						status: payload.status,
+						type: payload.type,
+						limit: payload.limit,
+						cursor: payload.cursor,
+					})
+					.pipe(Telemetry.span("JobDirectory.List")),
+		}
+	}),
+	{ concurrency: "unbounded", maxIdleTime: "1 minute" },
+)
+
+const JobEntitiesLive = Layer.mergeAll(JobEntityLive, JobDirectoryLive)
+
+// --- [EXPORT]
+
+export { executionOf, JobEntitiesLive }

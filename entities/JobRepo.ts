@@ -1,0 +1,196 @@
+// SQL access to `jobs` and `job_dlq` for the runners (seed G8). Every query is scoped by `app_id`. Each operation is
+// one polymorphic function: given one row it answers for one, given an array it answers for all of them in one
+// statement. Postgres not answering is StorageUnavailable; a row that does not decode is a defect.
+import { SqlError, SqlSchema } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
+import { orStorageUnavailable, type StorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { Job, JobDlq, JobStatus } from "./JobModel.ts"
+import { TenantId } from "./Tenancy.ts"
+
+// --- [SCHEMA]
+
+const Cursor = Schema.StringFromBase64Url.pipe(
+	Schema.compose(Schema.parseJson(Schema.Tuple(Schema.String, Schema.UUID))),
+)
+
+type JobStatus = typeof JobStatus.Type
+
+const ListFilter = Schema.Struct({
+	appId: Schema.NullOr(TenantId),
+	status: Schema.NullOr(JobStatus),
+	type: Schema.NullOr(Schema.String),
+	limit: Schema.Int,
+	after: Schema.NullOr(Schema.Tuple(Schema.String, Schema.UUID)),
+})
+
+// --- [FUNCTIONS]
+
+const classify = <A, E, R>(effect: Effect.Effect<A, E | ParseResult.ParseError | SqlError.SqlError, R>) =>
+	effect.pipe(Effect.catchIf(ParseResult.isParseError, Effect.die), orStorageUnavailable) as Effect.Effect<
+		A,
+		Exclude<E, ParseResult.ParseError | SqlError.SqlError> | StorageUnavailable,
+		R
+	>
+
+const pageOf = <Row extends { readonly createdAt: DateTime.Utc; readonly id: string }>(
+	rows: ReadonlyArray<Row>,
+	limit: number,
+) =>
+	Effect.gen(function* () {
+		const items = rows.slice(0, limit)
+		const last = items.at(-1)
+		const nextCursor =
+			rows.length > limit && last !== undefined
+				? yield* Schema.encode(Cursor)([DateTime.formatIso(last.createdAt), last.id])
+				: null
+		return { items, nextCursor }
+	})
+
+const decodeCursor = (cursor: string | null) =>
+	cursor === null ? Effect.succeed(null) : Schema.decode(Cursor)(cursor).pipe(Effect.orElseSucceed(() => null))
+
+// --- [SERVICES]
+
+class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
+	effect: Effect.gen(function* () {
+		const sql = yield* PgClient.PgClient
+		const insertMany = SqlSchema.findAll({
+			Request: Schema.Array(Job.insert),
+			Result: Job,
+			execute: (rows) =>
+				sql`INSERT INTO jobs ${sql.insert(rows.map((row) => ({ ...row, payload: sql.json(row.payload) })))}
+					ON CONFLICT (app_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING *`,
+		})
+		const findMany = SqlSchema.findAll({
+			Request: Schema.Struct({ appId: TenantId, ids: Schema.Array(Schema.UUID) }),
+			Result: Job,
+			execute: ({ appId, ids }) => sql`SELECT * FROM jobs WHERE app_id = ${appId} AND ${sql.in("id", ids)}`,
+		})
+		const findByDedupeKeys = SqlSchema.findAll({
+			Request: Schema.Struct({ appId: TenantId, keys: Schema.Array(Schema.String) }),
+			Result: Job,
+			execute: ({ appId, keys }) =>
+				sql`SELECT * FROM jobs WHERE app_id = ${appId} AND ${sql.in("dedupe_key", keys)}`,
+		})
+		const updateOne = SqlSchema.single({
+			Request: Job.update,
+			Result: Job,
+			execute: (row) =>
+				sql`UPDATE jobs SET ${sql.update({ ...row, payload: sql.json(row.payload) }, ["id", "appId"])}
+					WHERE id = ${row.id} AND app_id = ${row.appId} RETURNING *`,
+		})
+		const listJobs = SqlSchema.findAll({
+			Request: ListFilter,
+			Result: Job,
+			execute: ({ appId, status, type, limit, after }) => sql`
+				SELECT * FROM jobs WHERE ${sql.and([
+					...(appId === null ? [] : [sql`app_id = ${appId}`]),
+					...(status === null ? [] : [sql`status = ${status}`]),
+					...(type === null ? [] : [sql`type = ${type}`]),
+					...(after === null ? [] : [sql`(created_at, id) > (${after[0]}::timestamptz, ${after[1]})`]),
+				])} ORDER BY created_at, id LIMIT ${limit}`,
+		})
+		const countByStatus = SqlSchema.findAll({
+			Request: Schema.Struct({ appId: TenantId, statuses: Schema.Array(JobStatus) }),
+			Result: Schema.Struct({ status: JobStatus, count: Schema.Int }),
+			execute: ({ appId, statuses }) =>
+				sql`SELECT status, count(*)::int AS count FROM jobs
+					WHERE app_id = ${appId} AND ${sql.in("status", statuses)} GROUP BY status`,
+		})
+		const insertDlqMany = SqlSchema.findAll({
+			Request: Schema.Array(JobDlq.insert),
+			Result: JobDlq,
+			execute: (rows) =>
+				sql`INSERT INTO job_dlq ${sql.insert(rows.map((row) => ({ ...row, attempts: sql.json(row.attempts) })))}
+					ON CONFLICT (id) DO NOTHING RETURNING *`,
+		})
+
+		// One row in, an Option out; an array in, an array out (rows whose dedupe key exists are skipped).
+		function insert(row: typeof Job.insert.Type): Effect.Effect<Option.Option<Job>, StorageUnavailable>
+		function insert(
+			rows: ReadonlyArray<typeof Job.insert.Type>,
+		): Effect.Effect<ReadonlyArray<Job>, StorageUnavailable>
+		function insert(input: typeof Job.insert.Type | ReadonlyArray<typeof Job.insert.Type>) {
+			return Array.isArray(input)
+				? classify(insertMany(input))
+				: classify(insertMany([input as typeof Job.insert.Type])).pipe(
+						Effect.map((rows) => Option.fromNullable(rows[0])),
+					)
+		}
+
+		function find(appId: TenantId, id: string): Effect.Effect<Option.Option<Job>, StorageUnavailable>
+		function find(
+			appId: TenantId,
+			ids: ReadonlyArray<string>,
+		): Effect.Effect<ReadonlyArray<Job>, StorageUnavailable>
+		function find(appId: TenantId, input: string | ReadonlyArray<string>) {
+			return typeof input === "string"
+				? classify(findMany({ appId, ids: [input] })).pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+				: classify(findMany({ appId, ids: input }))
+		}
+
+		// The dedup check: the job already holding a dedupe key, if any.
+		function findByDedupeKey(appId: TenantId, key: string): Effect.Effect<Option.Option<Job>, StorageUnavailable>
+		function findByDedupeKey(
+			appId: TenantId,
+			keys: ReadonlyArray<string>,
+		): Effect.Effect<ReadonlyArray<Job>, StorageUnavailable>
+		function findByDedupeKey(appId: TenantId, input: string | ReadonlyArray<string>) {
+			return typeof input === "string"
+				? classify(findByDedupeKeys({ appId, keys: [input] })).pipe(
+						Effect.map((rows) => Option.fromNullable(rows[0])),
+					)
+				: classify(findByDedupeKeys({ appId, keys: input }))
+		}
+
+		// Status queries: how many of a tenant's jobs are in each of the given statuses.
+		const countStatuses = (appId: TenantId, status: JobStatus | ReadonlyArray<JobStatus>) =>
+			classify(countByStatus({ appId, statuses: typeof status === "string" ? [status] : status })).pipe(
+				Effect.map((rows) => Object.fromEntries(rows.map((row) => [row.status, row.count]))),
+			)
+
+		const list = (filter: {
+			readonly appId: TenantId | null
+			readonly status: JobStatus | null
+			readonly type: string | null
+			readonly limit: number
+			readonly cursor: string | null
+		}) =>
+			Effect.flatMap(decodeCursor(filter.cursor), (after) =>
+				classify(listJobs({ ...filter, limit: filter.limit + 1, after })),
+			).pipe(Effect.flatMap((rows) => Effect.orDie(pageOf(rows, filter.limit))))
+
+		// Entries carry deterministic ids: inserting one again (an activity that re-ran) is a no-op.
+		function insertDlq(row: typeof JobDlq.insert.Type): Effect.Effect<Option.Option<JobDlq>, StorageUnavailable>
+		function insertDlq(
+			rows: ReadonlyArray<typeof JobDlq.insert.Type>,
+		): Effect.Effect<ReadonlyArray<JobDlq>, StorageUnavailable>
+		function insertDlq(input: typeof JobDlq.insert.Type | ReadonlyArray<typeof JobDlq.insert.Type>) {
+			return Array.isArray(input)
+				? classify(insertDlqMany(input))
+				: classify(insertDlqMany([input as typeof JobDlq.insert.Type])).pipe(
+						Effect.map((rows) => Option.fromNullable(rows[0])),
+					)
+		}
+
+		return {
+			insert,
+			find,
+			findByDedupeKey,
+			countStatuses,
+			list: (filter: Parameters<typeof list>[0]) => list(filter).pipe(Telemetry.span("JobRepo.list")),
+			update: (row: typeof Job.update.Type) =>
+				classify(updateOne(row).pipe(Effect.catchTag("NoSuchElementException", Effect.die))).pipe(
+					Telemetry.span("JobRepo.update"),
+				),
+			insertDlq,
+			withTransaction: sql.withTransaction,
+		} as const
+	}),
+}) {}
+
+// --- [EXPORT]
+
+export { JobRepo }

@@ -1,0 +1,86 @@
+// A tenant's jobs under /v1/jobs: submit one or many (all accepted or all rejected), read, list, cancel.
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+import { InvalidTransition } from "../entities/InvalidTransition.ts"
+import { JobStatus } from "../entities/JobModel.ts"
+import { JobNotFound, JobView } from "../entities/JobProtocol.ts"
+import { TenantNotFound } from "../entities/TenantProtocol.ts"
+import { DestinationNotAllowed } from "../workflows/Destination.ts"
+import { MissingTenant, ServiceUnavailable } from "./HttpErrors.ts"
+import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
+import { TenantMiddleware } from "./TenantMiddleware.ts"
+
+// --- [SCHEMA]
+
+const JobSubmission = Schema.Struct({
+	type: Schema.String,
+	payload: Schema.Unknown,
+	dedupeKey: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+})
+
+// What a tenant sees of a job: its payload (which may carry credentials in headers) is not echoed back.
+const PublicJob = JobView.pipe(Schema.omit("payload", "appId", "ipAddress", "userAgent"))
+type PublicJob = typeof PublicJob.Type
+
+const JobPath = Schema.Struct({ id: Schema.String })
+
+const JobListParams = Schema.Struct({
+	status: Schema.optional(JobStatus),
+	type: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
+	limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
+		default: () => 20,
+	}),
+	cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(512))),
+})
+
+// --- [ERRORS]
+
+class UnknownJobType extends Schema.TaggedError<UnknownJobType>()(
+	"UnknownJobType",
+	{ message: Schema.String, type: Schema.String, index: Schema.NullOr(Schema.Int) },
+	HttpApiSchema.annotations({ status: 400 }),
+) {}
+
+// --- [PROTOCOL]
+
+const JobsApi = HttpApiGroup.make("jobs")
+	.add(
+		HttpApiEndpoint.post("submit", "/jobs")
+			.setPayload(
+				Schema.Union(
+					JobSubmission,
+					Schema.Array(JobSubmission).pipe(Schema.minItems(1), Schema.maxItems(1000)),
+				),
+			)
+			.addSuccess(Schema.Union(PublicJob, Schema.Array(PublicJob)), { status: 202 })
+			.addError(UnknownJobType)
+			.addError(DestinationNotAllowed, { status: 400 }),
+	)
+	.add(
+		HttpApiEndpoint.get("list", "/jobs")
+			.setUrlParams(JobListParams)
+			.addSuccess(Schema.Struct({ items: Schema.Array(PublicJob), nextCursor: Schema.NullOr(Schema.String) })),
+	)
+	.add(
+		HttpApiEndpoint.get("get", "/jobs/:id")
+			.setPath(JobPath)
+			.addSuccess(PublicJob)
+			.addError(JobNotFound, { status: 404 }),
+	)
+	.add(
+		HttpApiEndpoint.post("cancel", "/jobs/:id/cancel")
+			.setPath(JobPath)
+			.addSuccess(PublicJob)
+			.addError(JobNotFound, { status: 404 })
+			.addError(InvalidTransition, { status: 409 }),
+	)
+	.addError(MissingTenant)
+	.addError(TenantNotFound, { status: 404 })
+	.addError(ServiceUnavailable)
+	.middleware(PrincipalMiddleware)
+	.middleware(TenantMiddleware)
+	.prefix("/v1")
+
+// --- [EXPORT]
+
+export { JobsApi, JobSubmission, PublicJob, UnknownJobType }

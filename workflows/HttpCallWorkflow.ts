@@ -1,0 +1,173 @@
+// Handler of the `http.call` workflow. It runs on runners and reports each step to the job's entity. Each attempt
+// is one activity run, sent with `Idempotency-Key: <jobId>`. 2xx is success. 410 and any other 4xx except 408/429
+// are not retried. Other failures are retried with exponential backoff and jitter, honouring Retry-After, up to
+// JOBS_HTTP_MAX_ATTEMPTS. When the job gives up, a DLQ entry (deterministic id: one per execution) records why.
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Activity } from "@effect/workflow"
+import { Duration, Effect, Either, Option, Schedule, Schema } from "effect"
+import { JobEntity, type JobEvent, RecordJobEvent } from "../entities/JobProtocol.ts"
+import { JobDlq, JobId } from "../entities/JobModel.ts"
+import { JobRepo } from "../entities/JobRepo.ts"
+import { entityId } from "../entities/Tenancy.ts"
+import { deterministicId } from "../platform/DeterministicId.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { Destination } from "./Destination.ts"
+import { DeliveryFailed, HttpCallWorkflow, JobFailed } from "./HttpCallProtocol.ts"
+import { JobsConfig } from "./JobsConfig.ts"
+
+// --- [CONSTANTS]
+
+const Delivered = Schema.Struct({ status: Schema.Int })
+
+// --- [FUNCTIONS]
+
+// Exponential from `base`, doubled per attempt, capped, with "equal jitter" (half fixed, half random).
+const backoff = (attempt: number, base: Duration.DurationInput, cap: Duration.DurationInput) => {
+	const ceiling = Math.min(Duration.toMillis(cap), Duration.toMillis(base) * 2 ** Math.max(0, attempt - 2))
+	return attempt <= 1 ? 0 : Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
+}
+
+// Retry-After in seconds or as an HTTP date.
+const retryAfterMillis = (value: string | undefined) =>
+	Option.fromNullable(value).pipe(
+		Option.flatMap((header) =>
+			/^\d+$/.test(header.trim())
+				? Option.some(Number(header.trim()) * 1000)
+				: Option.liftPredicate(Date.parse(header) - Date.now(), (millis) => !Number.isNaN(millis)),
+		),
+		Option.map((millis) => Math.max(0, millis)),
+	)
+
+const failure = (reason: DeliveryFailed["reason"], message: string, retryable: boolean, status: number | null) =>
+	new DeliveryFailed({ reason, message, retryable, status })
+
+const classify = (status: number) =>
+	status >= 200 && status < 300
+		? Either.right(status)
+		: status === 410
+			? Either.left(failure("NonRetryable", "the destination answered 410 Gone", false, status))
+			: status >= 400 && status < 500 && status !== 408 && status !== 429
+				? Either.left(failure("NonRetryable", `the destination answered ${status}`, false, status))
+				: Either.left(failure("MaxAttemptsExceeded", `the destination answered ${status}`, true, status))
+
+// --- [LAYERS]
+
+const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
+	Effect.gen(function* () {
+		const config = yield* Effect.orDie(JobsConfig)
+		const allowedHosts = yield* Effect.orDie(Destination.config)
+		const client = yield* HttpClient.HttpClient
+		const repo = yield* JobRepo
+		const job = (yield* JobEntity.client)(entityId(payload.tenantId, payload.jobId))
+		// Reports are idempotent messages (one per step and run); a late report to a cancelled job is ignored.
+		const report = (step: string, event: JobEvent) =>
+			job.Record(new RecordJobEvent({ step: `${payload.run}:${step}`, event })).pipe(
+				Effect.asVoid,
+				Effect.catchTag("InvalidTransition", () => Effect.void),
+				Effect.retry({ times: 10, schedule: Schedule.exponential("200 millis") }),
+				Effect.orDie,
+			)
+		const attemptOnce = Effect.gen(function* () {
+			const attempt = yield* Activity.CurrentAttempt
+			yield* Effect.sleep(Duration.millis(backoff(attempt, config.httpBackoffBase, config.httpBackoffCap)))
+			yield* Destination.checkUrl(payload.request.url, allowedHosts).pipe(
+				Effect.mapError((refused) => failure("ValidationFailed", refused.message, false, null)),
+			)
+			const request = HttpClientRequest.make(payload.request.method)(payload.request.url).pipe(
+				HttpClientRequest.setHeaders(payload.request.headers),
+				HttpClientRequest.setHeader("idempotency-key", payload.jobId),
+				HttpClientRequest.setHeader("x-request-id", payload.meta.requestId),
+				(withHeaders) =>
+					payload.request.body === undefined
+						? withHeaders
+						: HttpClientRequest.bodyUnsafeJson(withHeaders, payload.request.body),
+			)
+			const outcome = yield* client.execute(request).pipe(
+				Effect.flatMap((response) =>
+					response.text.pipe(
+						Effect.ignore,
+						Effect.as({ status: response.status, retryAfter: response.headers["retry-after"] }),
+					),
+				),
+				Effect.timeoutFail({
+					duration: config.httpTimeout,
+					onTimeout: () =>
+						failure("Timeout", `no answer within ${Duration.format(config.httpTimeout)}`, true, null),
+				}),
+				Effect.catchTag("RequestError", (error) =>
+					Effect.fail(failure("MaxAttemptsExceeded", `request failed: ${error.reason}`, true, null)),
+				),
+				Effect.catchTag("ResponseError", (error) =>
+					Effect.fail(failure("MaxAttemptsExceeded", `response failed: ${error.reason}`, true, null)),
+				),
+				Effect.either,
+			)
+			const result = Either.flatMap(outcome, ({ status }) => classify(status))
+			yield* report(`attempt-${attempt}`, {
+				_tag: "Attempted",
+				attempt,
+				error: Either.match(result, { onLeft: (error) => error.message, onRight: () => null }),
+			})
+			// A retryable answer with Retry-After waits that long (capped) before the next attempt is allowed to start.
+			const wait = Either.isRight(outcome)
+				? Option.getOrElse(retryAfterMillis(outcome.right.retryAfter), () => 0)
+				: 0
+			yield* Either.isLeft(result) && result.left.retryable
+				? Effect.sleep(Duration.millis(Math.min(wait, Duration.toMillis(config.httpBackoffCap))))
+				: Effect.void
+			return yield* Either.match(result, {
+				onLeft: Effect.fail,
+				onRight: (status) => Effect.succeed({ status }),
+			})
+		})
+		yield* Activity.make({ name: "start", execute: report("start", { _tag: "Started", executionId }) })
+		const delivered = yield* Activity.make({
+			name: "deliver",
+			success: Delivered,
+			error: DeliveryFailed,
+			execute: attemptOnce.pipe(Effect.provideService(HttpClient.HttpClient, client)),
+		}).pipe(
+			Activity.retry({ while: (error) => error.retryable, times: Math.max(0, config.httpMaxAttempts - 1) }),
+			Effect.either,
+		)
+		return yield* Either.match(delivered, {
+			onRight: (result) =>
+				Activity.make({ name: "succeed", execute: report("succeed", { _tag: "Succeeded" }) }).pipe(
+					Effect.as(result),
+				),
+			onLeft: (error) => {
+				const reason = error.retryable && error.reason !== "Timeout" ? "MaxAttemptsExceeded" : error.reason
+				return Activity.make({
+					name: "dead-letter",
+					execute: Effect.gen(function* () {
+						yield* report("fail", { _tag: "Failed", reason, error: error.message })
+						yield* repo
+							.insertDlq(
+								JobDlq.insert.make({
+									id: deterministicId("dlq", executionId),
+									appId: payload.tenantId,
+									jobId: JobId.make(payload.jobId),
+									type: "http.call",
+									errorReason: reason,
+									lastError: error.message,
+									attempts: { count: config.httpMaxAttempts, lastStatus: error.status },
+									executionId,
+									retries: 0,
+									retriedAt: null,
+									requestId: payload.meta.requestId,
+									ipAddress: payload.meta.ip,
+									userAgent: payload.meta.userAgent,
+								}),
+							)
+							.pipe(Effect.orDie)
+						yield* report("dead-letter", { _tag: "DeadLettered" })
+					}),
+				}).pipe(Effect.zipRight(Effect.fail(new JobFailed({ reason, message: error.message }))))
+			},
+		})
+	}).pipe(Telemetry.span("HttpCallWorkflow.run", { jobId: payload.jobId })),
+)
+
+// --- [EXPORT]
+
+export { HttpCallWorkflowLive }
