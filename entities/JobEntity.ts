@@ -110,6 +110,17 @@ const JobEntityLive = JobEntity.toLayer(
 					),
 					Telemetry.span("Job.Cancel", { jobId }),
 				),
+			Retry: (request) =>
+				Effect.gen(function* () {
+					const current = yield* Effect.flatMap(actor, (running) => running.get).pipe(
+						Effect.flatMap(requireJob),
+					)
+					const execution = yield* executionOf(current, request.payload.run)
+					const executionId = yield* HttpCallWorkflow.executionId(execution)
+					const job = yield* send(new AdvanceJob({ event: { _tag: "Requeued", executionId } }))
+					yield* HttpCallWorkflow.execute(execution, { discard: true })
+					return job
+				}).pipe(Telemetry.span("Job.Retry", { jobId, run: request.payload.run })),
 			Record: (request) =>
 				send(new AdvanceJob({ event: request.payload.event })).pipe(
 					Telemetry.span("Job.Record", { jobId, event: request.payload.event._tag }),

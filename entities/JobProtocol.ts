@@ -49,6 +49,13 @@ class RecordJobEvent extends Schema.Class<RecordJobEvent>("RecordJobEvent")({
 	}
 }
 
+// Starts run `run` of a dead-lettered job as a new workflow execution (from a DLQ retry).
+class RetryJob extends Schema.Class<RetryJob>("RetryJob")({ run: Schema.Int.pipe(Schema.positive()) }) {
+	[PrimaryKey.symbol]() {
+		return `retry:${this.run}`
+	}
+}
+
 const JobPage = Schema.Struct({ items: Schema.Array(JobView), nextCursor: Schema.NullOr(Schema.String) })
 
 // --- [ERRORS]
@@ -73,6 +80,11 @@ const JobEntity = Entity.make("Job", [
 		success: JobView,
 		error: Schema.Union(JobNotFound, InvalidTransition, StorageUnavailable),
 	}).annotate(ClusterSchema.Persisted, true),
+	Rpc.make("Retry", {
+		payload: RetryJob,
+		success: JobView,
+		error: Schema.Union(JobNotFound, InvalidTransition, StorageUnavailable),
+	}).annotate(ClusterSchema.Persisted, true),
 	Rpc.make("Get", { success: JobView, error: Schema.Union(JobNotFound, StorageUnavailable) }),
 ])
 
@@ -91,4 +103,15 @@ const JobDirectory = Entity.make("JobDirectory", [
 
 // --- [EXPORT]
 
-export { CancelJob, JobDirectory, JobEntity, JobEvent, JobNotFound, JobPage, JobView, RecordJobEvent, SubmitJob }
+export {
+	CancelJob,
+	RetryJob,
+	JobDirectory,
+	JobEntity,
+	JobEvent,
+	JobNotFound,
+	JobPage,
+	JobView,
+	RecordJobEvent,
+	SubmitJob,
+}

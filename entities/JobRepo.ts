@@ -6,7 +6,7 @@ import { PgClient } from "@effect/sql-pg"
 import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
 import { orStorageUnavailable, type StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
-import { Job, JobDlq, JobStatus } from "./JobModel.ts"
+import { DlqReason, Job, JobDlq, JobStatus } from "./JobModel.ts"
 import { TenantId } from "./Tenancy.ts"
 
 // --- [SCHEMA]
@@ -107,6 +107,40 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 					ON CONFLICT (id) DO NOTHING RETURNING *`,
 		})
 
+		const listDlqRows = SqlSchema.findAll({
+			Request: Schema.Struct({
+				appId: Schema.NullOr(TenantId),
+				reason: Schema.NullOr(DlqReason),
+				type: Schema.NullOr(Schema.String),
+				limit: Schema.Int,
+				after: Schema.NullOr(Schema.Tuple(Schema.String, Schema.UUID)),
+			}),
+			Result: JobDlq,
+			execute: ({ appId, reason, type, limit, after }) => sql`
+				SELECT * FROM job_dlq WHERE ${sql.and([
+					...(appId === null ? [] : [sql`app_id = ${appId}`]),
+					...(reason === null ? [] : [sql`error_reason = ${reason}`]),
+					...(type === null ? [] : [sql`type = ${type}`]),
+					...(after === null ? [] : [sql`(created_at, id) > (${after[0]}::timestamptz, ${after[1]})`]),
+				])} ORDER BY created_at, id LIMIT ${limit}`,
+		})
+		const findDlqRow = SqlSchema.findOne({
+			Request: Schema.UUID,
+			Result: JobDlq,
+			execute: (id) => sql`SELECT * FROM job_dlq WHERE id = ${id}`,
+		})
+		const markDlqRow = SqlSchema.single({
+			Request: Schema.UUID,
+			Result: JobDlq,
+			execute: (id) =>
+				sql`UPDATE job_dlq SET retries = retries + 1, retried_at = now() WHERE id = ${id} RETURNING *`,
+		})
+		const deleteDlqRow = SqlSchema.findOne({
+			Request: Schema.UUID,
+			Result: JobDlq,
+			execute: (id) => sql`DELETE FROM job_dlq WHERE id = ${id} RETURNING *`,
+		})
+
 		// One row in, an Option out; an array in, an array out (rows whose dedupe key exists are skipped).
 		function insert(row: typeof Job.insert.Type): Effect.Effect<Option.Option<Job>, StorageUnavailable>
 		function insert(
@@ -186,6 +220,25 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 					Telemetry.span("JobRepo.update"),
 				),
 			insertDlq,
+			listDlq: (filter: {
+				readonly appId: TenantId | null
+				readonly reason: typeof DlqReason.Type | null
+				readonly type: string | null
+				readonly limit: number
+				readonly cursor: string | null
+			}) =>
+				Effect.flatMap(decodeCursor(filter.cursor), (after) =>
+					classify(listDlqRows({ ...filter, limit: filter.limit + 1, after })),
+				).pipe(
+					Effect.flatMap((rows) => Effect.orDie(pageOf(rows, filter.limit))),
+					Telemetry.span("JobRepo.listDlq"),
+				),
+			findDlq: (id: string) => classify(findDlqRow(id)).pipe(Telemetry.span("JobRepo.findDlq")),
+			markDlqRetried: (id: string) =>
+				classify(markDlqRow(id).pipe(Effect.catchTag("NoSuchElementException", Effect.die))).pipe(
+					Telemetry.span("JobRepo.markDlqRetried"),
+				),
+			deleteDlq: (id: string) => classify(deleteDlqRow(id)).pipe(Telemetry.span("JobRepo.deleteDlq")),
 			withTransaction: sql.withTransaction,
 		} as const
 	}),

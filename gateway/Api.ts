@@ -1,6 +1,7 @@
 // The gateway's whole HTTP surface as one HttpApi: its OpenAPI document is served at /openapi.json and must stay
 // true. Errors every route can answer are declared here once.
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AdminJobsApi } from "./AdminJobsApi.ts"
 import { AdminTenantsApi } from "./AdminTenantsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { JobsApi } from "./JobsApi.ts"
@@ -19,6 +20,7 @@ import { TenantApi } from "./TenantApi.ts"
 const Api = HttpApi.make("platform")
 	.add(HealthApi)
 	.add(AdminTenantsApi)
+	.add(AdminJobsApi)
 	.add(TenantApi)
 	.add(JobsApi)
 	.addError(ValidationError)

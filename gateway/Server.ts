@@ -20,6 +20,7 @@ import { Cause, Effect, Layer, Option, Predicate } from "effect"
 import { createServer } from "node:http"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { AdminAuthLive } from "./AdminAuth.ts"
+import { AdminJobsHttpLive } from "./AdminJobsHttp.ts"
 import { AdminTenantsHttpLive } from "./AdminTenantsHttp.ts"
 import { Api } from "./Api.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
@@ -124,7 +125,7 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 // --- [LAYERS]
 
 const ApiLive = HttpApiBuilder.api(Api).pipe(
-	Layer.provide([HealthHttpLive, AdminTenantsHttpLive, TenantHttpLive, JobsHttpLive]),
+	Layer.provide([HealthHttpLive, AdminTenantsHttpLive, AdminJobsHttpLive, TenantHttpLive, JobsHttpLive]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive]),
 	Layer.provide(TenantCache.Default),
 )

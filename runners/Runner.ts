@@ -3,17 +3,25 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Layer } from "effect"
+import { DlqEntitiesLive } from "../entities/DlqEntity.ts"
 import { JobEntitiesLive } from "../entities/JobEntity.ts"
 import { JobRepo } from "../entities/JobRepo.ts"
 import { TenantEntitiesLive } from "../entities/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/TenantRepo.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
+import { WorkflowInspectorLive } from "../workflows/WorkflowInspector.ts"
 import { RunnerClusterLive } from "./Cluster.ts"
 
 // --- [LAYERS]
 
-const RunnerEntitiesLive = Layer.mergeAll(TenantEntitiesLive, JobEntitiesLive, HttpCallWorkflowLive).pipe(
+const RunnerEntitiesLive = Layer.mergeAll(
+	TenantEntitiesLive,
+	JobEntitiesLive,
+	DlqEntitiesLive,
+	HttpCallWorkflowLive,
+	WorkflowInspectorLive,
+).pipe(
 	Layer.provide(Layer.mergeAll(TenantRepoLive, JobRepo.Default, NodeHttpClient.layerUndici)),
 	Layer.provideMerge(ClusterWorkflowEngine.layer),
 )

@@ -62,8 +62,8 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 		// Reports are idempotent messages (one per step and run); a late report to a cancelled job is ignored.
 		const report = (step: string, event: JobEvent) =>
 			job.Record(new RecordJobEvent({ step: `${payload.run}:${step}`, event })).pipe(
-				Effect.asVoid,
-				Effect.catchTag("InvalidTransition", () => Effect.void),
+				Effect.map(Option.some),
+				Effect.catchTag("InvalidTransition", () => Effect.succeed(Option.none())),
 				Effect.retry({ times: 10, schedule: Schedule.exponential("200 millis") }),
 				Effect.orDie,
 			)
@@ -120,7 +120,10 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 				onRight: (status) => Effect.succeed({ status }),
 			})
 		})
-		yield* Activity.make({ name: "start", execute: report("start", { _tag: "Started", executionId }) })
+		yield* Activity.make({
+			name: "start",
+			execute: Effect.asVoid(report("start", { _tag: "Started", executionId })),
+		})
 		const delivered = yield* Activity.make({
 			name: "deliver",
 			success: Delivered,
@@ -132,15 +135,16 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 		)
 		return yield* Either.match(delivered, {
 			onRight: (result) =>
-				Activity.make({ name: "succeed", execute: report("succeed", { _tag: "Succeeded" }) }).pipe(
-					Effect.as(result),
-				),
+				Activity.make({
+					name: "succeed",
+					execute: Effect.asVoid(report("succeed", { _tag: "Succeeded" })),
+				}).pipe(Effect.as(result)),
 			onLeft: (error) => {
 				const reason = error.retryable && error.reason !== "Timeout" ? "MaxAttemptsExceeded" : error.reason
 				return Activity.make({
 					name: "dead-letter",
 					execute: Effect.gen(function* () {
-						yield* report("fail", { _tag: "Failed", reason, error: error.message })
+						const failed = yield* report("fail", { _tag: "Failed", reason, error: error.message })
 						yield* repo
 							.insertDlq(
 								JobDlq.insert.make({
@@ -150,7 +154,14 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 									type: "http.call",
 									errorReason: reason,
 									lastError: error.message,
-									attempts: { count: config.httpMaxAttempts, lastStatus: error.status },
+									attempts: {
+										count: Option.match(failed, {
+											onNone: () => null,
+											onSome: (row) => row.attempts,
+										}),
+										lastStatus: error.status,
+										lastError: error.message,
+									},
 									executionId,
 									retries: 0,
 									retriedAt: null,

@@ -1,0 +1,87 @@
+// Operator endpoints for the DLQ and for inspecting durable workflow executions (bearer ADMIN_TOKEN).
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Schema } from "effect"
+import { DlqEntryNotFound, DlqEntryView, DlqPage } from "../entities/DlqProtocol.ts"
+import { InvalidTransition } from "../entities/InvalidTransition.ts"
+import { DlqReason } from "../entities/JobModel.ts"
+import { JobNotFound, JobView } from "../entities/JobProtocol.ts"
+import {
+	ExecutionDetail,
+	ExecutionNotFound,
+	ExecutionPage,
+	ExecutionStatus,
+	ExecutionSummary,
+} from "../workflows/WorkflowInspectorProtocol.ts"
+import { AdminAuth } from "./AdminAuth.ts"
+
+// --- [SCHEMA]
+
+const Limit = Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
+	default: () => 20,
+})
+const Cursor = Schema.optional(Schema.String.pipe(Schema.maxLength(512)))
+
+const DlqParams = Schema.Struct({
+	reason: Schema.optional(DlqReason),
+	type: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
+	tenant: Schema.optional(Schema.UUID),
+	limit: Limit,
+	cursor: Cursor,
+})
+
+const WorkflowParams = Schema.Struct({
+	name: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
+	status: Schema.optional(ExecutionStatus),
+	tenant: Schema.optional(Schema.UUID),
+	since: Schema.optional(Schema.DateTimeUtc),
+	until: Schema.optional(Schema.DateTimeUtc),
+	limit: Limit,
+	cursor: Cursor,
+})
+
+const IdPath = Schema.Struct({ id: Schema.String })
+const ExecutionPath = Schema.Struct({ executionId: Schema.String.pipe(Schema.maxLength(128)) })
+
+// --- [PROTOCOL]
+
+const AdminJobsApi = HttpApiGroup.make("adminJobs")
+	.add(HttpApiEndpoint.get("listDlq", "/dlq").setUrlParams(DlqParams).addSuccess(DlqPage))
+	.add(
+		HttpApiEndpoint.post("retryDlq", "/dlq/:id/retry")
+			.setPath(IdPath)
+			.addSuccess(Schema.Struct({ entry: DlqEntryView, job: JobView }))
+			.addError(DlqEntryNotFound, { status: 404 })
+			.addError(JobNotFound, { status: 404 })
+			.addError(InvalidTransition, { status: 409 }),
+	)
+	.add(
+		HttpApiEndpoint.del("dropDlq", "/dlq/:id")
+			.setPath(IdPath)
+			.addSuccess(DlqEntryView)
+			.addError(DlqEntryNotFound, { status: 404 }),
+	)
+	.add(HttpApiEndpoint.get("listWorkflows", "/workflows").setUrlParams(WorkflowParams).addSuccess(ExecutionPage))
+	.add(
+		HttpApiEndpoint.get("showWorkflow", "/workflows/:executionId")
+			.setPath(ExecutionPath)
+			.addSuccess(ExecutionDetail)
+			.addError(ExecutionNotFound, { status: 404 }),
+	)
+	.add(
+		HttpApiEndpoint.post("resumeWorkflow", "/workflows/:executionId/resume")
+			.setPath(ExecutionPath)
+			.addSuccess(ExecutionSummary)
+			.addError(ExecutionNotFound, { status: 404 }),
+	)
+	.add(
+		HttpApiEndpoint.post("interruptWorkflow", "/workflows/:executionId/interrupt")
+			.setPath(ExecutionPath)
+			.addSuccess(ExecutionSummary)
+			.addError(ExecutionNotFound, { status: 404 }),
+	)
+	.middleware(AdminAuth)
+	.prefix("/admin/v1")
+
+// --- [EXPORT]
+
+export { AdminJobsApi }

@@ -1,0 +1,277 @@
+// Handlers of the WorkflowInspector entity. Each execution is read from the library's journal. Its `run` message
+// gives the payload and, through its reply, the outcome. Its `activity` messages, one per attempt, give each step with
+// its error and timing; times come from the snowflake ids. The job and DLQ rows linked to the execution come from our
+// own tables. Payload header values are redacted: engineers debug the flow, not the credentials in it.
+import { Snowflake } from "@effect/cluster"
+import type { Statement } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { DateTime, Effect, Match, Option, Schema } from "effect"
+import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { HttpCallWorkflow } from "./HttpCallProtocol.ts"
+import { ExecutionNotFound, ExecutionSummary, WorkflowInspector } from "./WorkflowInspectorProtocol.ts"
+
+// --- [CONSTANTS]
+
+// Workflows that can be resumed or interrupted from here, by name.
+const Workflows = { HttpCall: HttpCallWorkflow } as const
+
+const statusSql = `CASE
+	WHEN r.payload IS NULL THEN 'running'
+	WHEN r.payload::jsonb #>> '{value,_tag}' = 'Suspended' THEN 'suspended'
+	WHEN r.payload::jsonb #>> '{value,exit,_tag}' = 'Success' THEN 'succeeded'
+	ELSE 'failed' END`
+
+// --- [SCHEMA]
+
+const RunRow = Schema.Struct({
+	id: Schema.String,
+	entityType: Schema.String,
+	entityId: Schema.String,
+	payload: Schema.String,
+	reply: Schema.NullOr(Schema.String),
+	replyId: Schema.NullOr(Schema.String),
+	status: Schema.Literal("running", "suspended", "succeeded", "failed"),
+})
+
+const ActivityRow = Schema.Struct({
+	id: Schema.String,
+	tag: Schema.NullOr(Schema.String),
+	payload: Schema.NullOr(Schema.String),
+	reply: Schema.NullOr(Schema.String),
+	replyId: Schema.NullOr(Schema.String),
+})
+
+const Json = Schema.parseJson(Schema.Unknown)
+
+const RunPayload = Schema.parseJson(
+	Schema.Struct({
+		tenantId: Schema.optional(Schema.String),
+		jobId: Schema.optional(Schema.String),
+		meta: Schema.optional(Schema.Struct({ requestId: Schema.optional(Schema.String) })),
+	}),
+)
+
+const ActivityPayload = Schema.parseJson(Schema.Struct({ name: Schema.String, attempt: Schema.Int }))
+
+// A reply's exit: `{"_tag":"Success","value":{"_tag":"Complete","exit":{…}}}`.
+const ReplyExit = Schema.parseJson(
+	Schema.Struct({
+		_tag: Schema.String,
+		value: Schema.optional(
+			Schema.Struct({
+				_tag: Schema.String,
+				exit: Schema.optional(
+					Schema.Struct({
+						_tag: Schema.Literal("Success", "Failure"),
+						value: Schema.optional(Schema.Unknown),
+						cause: Schema.optional(Schema.Unknown),
+					}),
+				),
+			}),
+		),
+	}),
+)
+
+// --- [FUNCTIONS]
+
+const timeOf = (id: string) => Snowflake.dateTime(Snowflake.Snowflake(id))
+
+const snowflakeAt = (at: DateTime.Utc) =>
+	String((BigInt(DateTime.toEpochMillis(at) - Snowflake.constEpochMillis) << 22n) | 0n)
+
+const redactHeaders = (payload: unknown): unknown =>
+	Schema.decodeUnknownOption(
+		Schema.Struct({
+			request: Schema.Struct({ headers: Schema.Record({ key: Schema.String, value: Schema.String }) }),
+		}),
+	)(payload).pipe(
+		Option.match({
+			onNone: () => payload,
+			onSome: (withHeaders) => ({
+				...(payload as object),
+				request: {
+					...(payload as { readonly request: object }).request,
+					headers: Object.fromEntries(
+						Object.keys(withHeaders.request.headers).map((name) => [name, "[redacted]"]),
+					),
+				},
+			}),
+		}),
+	)
+
+const summaryOf = (row: typeof RunRow.Type): typeof ExecutionSummary.Type => {
+	const payload = Option.getOrElse(
+		Schema.decodeUnknownOption(RunPayload)(row.payload),
+		() => ({}) as typeof RunPayload.Type,
+	)
+	return {
+		executionId: row.entityId,
+		workflow: row.entityType.replace(/^Workflow\//, ""),
+		status: row.status,
+		tenantId: payload.tenantId ?? null,
+		jobId: payload.jobId ?? null,
+		requestId: payload.meta?.requestId ?? null,
+		startedAt: timeOf(row.id),
+		finishedAt: row.replyId === null || row.status === "suspended" ? null : timeOf(row.replyId),
+	}
+}
+
+const attemptOf = (row: typeof ActivityRow.Type) => {
+	const exit = Option.flatMap(Option.fromNullable(row.reply), Schema.decodeUnknownOption(ReplyExit))
+	const outcome = Option.flatMap(exit, (reply) => Option.fromNullable(reply.value?.exit))
+	return {
+		attempt: Option.match(
+			Option.flatMap(Option.fromNullable(row.payload), Schema.decodeUnknownOption(ActivityPayload)),
+			{
+				onNone: () => 1,
+				onSome: (payload) => payload.attempt,
+			},
+		),
+		status: Option.match(outcome, {
+			onNone: () => "running" as const,
+			onSome: (result) =>
+				Match.valueTags(result, { Success: () => "succeeded" as const, Failure: () => "failed" as const }),
+		}),
+		error: Option.match(outcome, {
+			onNone: () => null,
+			onSome: (result) => result.cause ?? null,
+		}),
+		startedAt: timeOf(row.id),
+		finishedAt: row.replyId === null ? null : timeOf(row.replyId),
+	}
+}
+
+// --- [LAYERS]
+
+const WorkflowInspectorLive = WorkflowInspector.toLayer(
+	Effect.gen(function* () {
+		const sql = (yield* PgClient.PgClient).withoutTransforms()
+		const typed = yield* PgClient.PgClient
+		const runs = (conditions: ReadonlyArray<Statement.Fragment>, limit: number) =>
+			sql`SELECT m.id::text AS "id", m.entity_type AS "entityType", m.entity_id AS "entityId", m.payload AS "payload",
+					r.payload AS "reply", r.id::text AS "replyId", ${sql.literal(statusSql)} AS "status"
+				FROM cluster_messages m
+				LEFT JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
+				WHERE ${sql.and([sql`m.entity_type LIKE 'Workflow/%'`, sql`m.tag = 'run'`, ...conditions])}
+				ORDER BY m.id DESC LIMIT ${limit}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(RunRow))))
+		const findRun = (executionId: string) =>
+			runs([sql`m.entity_id = ${executionId}`], 1).pipe(
+				Effect.flatMap((rows) =>
+					Option.match(Option.fromNullable(rows[0]), {
+						onNone: () =>
+							Effect.fail(new ExecutionNotFound({ message: `no workflow execution ${executionId}` })),
+						onSome: Effect.succeed,
+					}),
+				),
+			)
+		const control = (executionId: string, action: "resume" | "interrupt") =>
+			Effect.gen(function* () {
+				const run = yield* findRun(executionId)
+				const workflow = Workflows[run.entityType.replace(/^Workflow\//, "") as keyof typeof Workflows]
+				yield* Option.match(Option.fromNullable(workflow), {
+					onNone: () =>
+						Effect.fail(
+							new ExecutionNotFound({ message: `workflow ${run.entityType} cannot be controlled here` }),
+						),
+					onSome: (known) => (action === "resume" ? known.resume(executionId) : known.interrupt(executionId)),
+				})
+				return summaryOf(yield* findRun(executionId))
+			})
+		return {
+			List: ({ payload }) =>
+				Effect.gen(function* () {
+					const rows = yield* runs(
+						[
+							...(payload.workflow === null
+								? []
+								: [sql`m.entity_type = ${`Workflow/${payload.workflow}`}`]),
+							...(payload.tenantId === null
+								? []
+								: [sql`m.payload::jsonb->>'tenantId' = ${payload.tenantId}`]),
+							...(payload.status === null ? [] : [sql`${sql.literal(statusSql)} = ${payload.status}`]),
+							...(payload.since === null ? [] : [sql`m.id >= ${snowflakeAt(payload.since)}::bigint`]),
+							...(payload.until === null ? [] : [sql`m.id < ${snowflakeAt(payload.until)}::bigint`]),
+							...(payload.cursor === null || !/^\d{1,20}$/.test(payload.cursor)
+								? []
+								: [sql`m.id < ${payload.cursor}::bigint`]),
+						],
+						payload.limit + 1,
+					)
+					const items = rows.slice(0, payload.limit)
+					return {
+						items: items.map(summaryOf),
+						nextCursor: rows.length > payload.limit ? (items.at(-1)?.id ?? null) : null,
+					}
+				}).pipe(
+					Effect.catchTag("ParseError", Effect.die),
+					orStorageUnavailable,
+					Telemetry.span("WorkflowInspector.List"),
+				),
+			Show: ({ payload }) =>
+				Effect.gen(function* () {
+					const run = yield* findRun(payload.executionId)
+					const summary = summaryOf(run)
+					const activities = yield* sql`SELECT m.id::text AS "id", m.tag AS "tag", m.payload AS "payload",
+							r.payload AS "reply", r.id::text AS "replyId"
+						FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
+						WHERE m.entity_type = ${run.entityType} AND m.entity_id = ${run.entityId} AND m.tag = 'activity'
+						ORDER BY m.id`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(ActivityRow))))
+					const byName = activities.reduce((groups, row) => {
+						const name = Option.match(
+							Option.flatMap(
+								Option.fromNullable(row.payload),
+								Schema.decodeUnknownOption(ActivityPayload),
+							),
+							{ onNone: () => row.tag ?? "activity", onSome: (activity) => activity.name },
+						)
+						return new Map(groups).set(name, [...(groups.get(name) ?? []), attemptOf(row)])
+					}, new Map<string, ReadonlyArray<ReturnType<typeof attemptOf>>>())
+					const job =
+						summary.jobId === null || summary.tenantId === null
+							? []
+							: yield* typed`SELECT id, type, status, attempts, execution_id, last_error, request_id, created_at, finished_at
+							FROM jobs WHERE id = ${summary.jobId} AND app_id = ${summary.tenantId}`
+					const deadLetters = yield* typed`SELECT id, job_id, error_reason, last_error, retries, created_at
+						FROM job_dlq WHERE execution_id = ${run.entityId}`
+					return {
+						...summary,
+						payload: redactHeaders(Option.getOrNull(Schema.decodeUnknownOption(Json)(run.payload))),
+						result: Option.getOrNull(
+							Option.flatMap(Option.fromNullable(run.reply), Schema.decodeUnknownOption(ReplyExit)).pipe(
+								Option.flatMap((reply) => Option.fromNullable(reply.value?.exit)),
+							),
+						),
+						activities: [...byName].map(([name, attempts]) => ({
+							name,
+							compensation: name.startsWith("compensate"),
+							attempts,
+						})),
+						job: job[0] ?? null,
+						deadLetters,
+					}
+				}).pipe(
+					Effect.catchTag("ParseError", Effect.die),
+					orStorageUnavailable,
+					Telemetry.span("WorkflowInspector.Show"),
+				),
+			Resume: ({ payload }) =>
+				control(payload.executionId, "resume").pipe(
+					Effect.catchTag("ParseError", Effect.die),
+					orStorageUnavailable,
+					Telemetry.span("WorkflowInspector.Resume"),
+				),
+			Interrupt: ({ payload }) =>
+				control(payload.executionId, "interrupt").pipe(
+					Effect.catchTag("ParseError", Effect.die),
+					orStorageUnavailable,
+					Telemetry.span("WorkflowInspector.Interrupt"),
+				),
+		}
+	}),
+	{ concurrency: "unbounded", maxIdleTime: "1 minute" },
+)
+
+// --- [EXPORT]
+
+export { WorkflowInspectorLive }

@@ -1,0 +1,97 @@
+// Protocol of the WorkflowInspector entity. It runs on runners and is read-only over @effect/cluster's own journal
+// (`cluster_messages` and `cluster_replies`), of which it keeps no second copy, apart from resume and interrupt. The
+// gateway's admin API and the CLI call it; engineers use it to see what ran, what failed and what is waiting.
+import { Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { Schema } from "effect"
+import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
+
+// --- [SCHEMA]
+
+const ExecutionStatus = Schema.Literal("running", "suspended", "succeeded", "failed")
+
+const ExecutionSummary = Schema.Struct({
+	executionId: Schema.String,
+	workflow: Schema.String,
+	status: ExecutionStatus,
+	tenantId: Schema.NullOr(Schema.String),
+	jobId: Schema.NullOr(Schema.String),
+	requestId: Schema.NullOr(Schema.String),
+	startedAt: Schema.DateTimeUtc,
+	finishedAt: Schema.NullOr(Schema.DateTimeUtc),
+})
+
+const ActivityAttempt = Schema.Struct({
+	attempt: Schema.Int,
+	status: Schema.Literal("running", "succeeded", "failed"),
+	error: Schema.NullOr(Schema.Unknown),
+	startedAt: Schema.DateTimeUtc,
+	finishedAt: Schema.NullOr(Schema.DateTimeUtc),
+})
+
+const ActivityRecord = Schema.Struct({
+	name: Schema.String,
+	compensation: Schema.Boolean,
+	attempts: Schema.Array(ActivityAttempt),
+})
+
+const ExecutionDetail = Schema.Struct({
+	...ExecutionSummary.fields,
+	payload: Schema.Unknown,
+	result: Schema.NullOr(Schema.Unknown),
+	activities: Schema.Array(ActivityRecord),
+	job: Schema.NullOr(Schema.Unknown),
+	deadLetters: Schema.Array(Schema.Unknown),
+})
+
+const ExecutionFilter = Schema.Struct({
+	workflow: Schema.NullOr(Schema.String),
+	status: Schema.NullOr(ExecutionStatus),
+	tenantId: Schema.NullOr(Schema.String),
+	since: Schema.NullOr(Schema.DateTimeUtc),
+	until: Schema.NullOr(Schema.DateTimeUtc),
+	limit: Schema.Int.pipe(Schema.between(1, 100)),
+	cursor: Schema.NullOr(Schema.String),
+})
+
+const ExecutionPage = Schema.Struct({ items: Schema.Array(ExecutionSummary), nextCursor: Schema.NullOr(Schema.String) })
+
+// --- [ERRORS]
+
+class ExecutionNotFound extends Schema.TaggedError<ExecutionNotFound>()("ExecutionNotFound", {
+	message: Schema.String,
+}) {}
+
+// --- [PROTOCOL]
+
+const WorkflowInspector = Entity.make("WorkflowInspector", [
+	Rpc.make("List", { payload: ExecutionFilter, success: ExecutionPage, error: StorageUnavailable }),
+	Rpc.make("Show", {
+		payload: { executionId: Schema.String },
+		success: ExecutionDetail,
+		error: Schema.Union(ExecutionNotFound, StorageUnavailable),
+	}),
+	Rpc.make("Resume", {
+		payload: { executionId: Schema.String },
+		success: ExecutionSummary,
+		error: Schema.Union(ExecutionNotFound, StorageUnavailable),
+	}),
+	Rpc.make("Interrupt", {
+		payload: { executionId: Schema.String },
+		success: ExecutionSummary,
+		error: Schema.Union(ExecutionNotFound, StorageUnavailable),
+	}),
+])
+
+// --- [EXPORT]
+
+export {
+	ActivityRecord,
+	ExecutionDetail,
+	ExecutionFilter,
+	ExecutionNotFound,
+	ExecutionPage,
+	ExecutionStatus,
+	ExecutionSummary,
+	WorkflowInspector,
+}
