@@ -59,9 +59,9 @@ const DlqEntryLive = DlqEntry.toLayer(
 			Retry: (request) =>
 				Effect.gen(function* () {
 					const current = yield* entry
-					const job = yield* jobs(entityId(current.appId, current.jobId)).Retry(
-						new RetryJob({ run: current.retries + 1 }),
-					)
+					// Run n + 1 after n failures: each failed run left one DLQ entry, so the count is the job's run number.
+					const run = yield* repo.countDlqForJob(current.appId, current.jobId)
+					const job = yield* jobs(entityId(current.appId, current.jobId)).Retry(new RetryJob({ run }))
 					const updated = yield* repo.markDlqRetried(id)
 					yield* audited("retry", current.appId, request.headers)
 					return { entry: updated, job }

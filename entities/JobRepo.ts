@@ -135,6 +135,12 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 			execute: (id) =>
 				sql`UPDATE job_dlq SET retries = retries + 1, retried_at = now() WHERE id = ${id} RETURNING *`,
 		})
+		const countDlqRows = SqlSchema.single({
+			Request: Schema.Struct({ appId: TenantId, jobId: Schema.UUID }),
+			Result: Schema.Struct({ count: Schema.Int }),
+			execute: ({ appId, jobId }) =>
+				sql`SELECT count(*)::int AS count FROM job_dlq WHERE app_id = ${appId} AND job_id = ${jobId}`,
+		})
 		const deleteDlqRow = SqlSchema.findOne({
 			Request: Schema.UUID,
 			Result: JobDlq,
@@ -237,6 +243,14 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 			markDlqRetried: (id: string) =>
 				classify(markDlqRow(id).pipe(Effect.catchTag("NoSuchElementException", Effect.die))).pipe(
 					Telemetry.span("JobRepo.markDlqRetried"),
+				),
+			// How many times a job has failed into the DLQ: its next run number.
+			countDlqForJob: (appId: TenantId, jobId: string) =>
+				classify(
+					countDlqRows({ appId, jobId }).pipe(Effect.catchTag("NoSuchElementException", Effect.die)),
+				).pipe(
+					Effect.map((row) => row.count),
+					Telemetry.span("JobRepo.countDlqForJob"),
 				),
 			deleteDlq: (id: string) => classify(deleteDlqRow(id)).pipe(Telemetry.span("JobRepo.deleteDlq")),
 			withTransaction: sql.withTransaction,

@@ -10,6 +10,7 @@ import { TenantEntitiesLive } from "../entities/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/TenantRepo.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
+import { MaintenanceLive } from "../workflows/Maintenance.ts"
 import { WorkflowInspectorLive } from "../workflows/WorkflowInspector.ts"
 import { RunnerClusterLive } from "./Cluster.ts"
 
@@ -21,6 +22,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	DlqEntitiesLive,
 	HttpCallWorkflowLive,
 	WorkflowInspectorLive,
+	MaintenanceLive,
 ).pipe(
 	Layer.provide(Layer.mergeAll(TenantRepoLive, JobRepo.Default, NodeHttpClient.layerUndici)),
 	Layer.provideMerge(ClusterWorkflowEngine.layer),

@@ -20,6 +20,30 @@ const JobsConfig = Config.all({
 		Config.withDefault("10 seconds"),
 		Config.withDescription("Per-attempt timeout of http.call"),
 	),
+	retention: Config.duration("JOBS_RETENTION").pipe(
+		Config.withDefault("7 days"),
+		Config.withDescription("Finished jobs (and their workflow journal) older than this are purged"),
+	),
+	purgeCron: Config.string("JOBS_PURGE_CRON").pipe(
+		Config.withDefault("0 */15 * * * *"),
+		Config.withDescription("When jobs.purge runs (cron with seconds); exactly one runner runs it"),
+	),
+	purgeBatch: Config.integer("JOBS_PURGE_BATCH").pipe(
+		Config.withDefault(500),
+		Config.withDescription("Rows deleted per statement by jobs.purge"),
+	),
+	dlqWatchCron: Config.string("JOBS_DLQ_WATCH_CRON").pipe(
+		Config.withDefault("0 * * * * *"),
+		Config.withDescription("When dlq.watch runs (cron with seconds); exactly one runner runs it"),
+	),
+	dlqAutoRetries: Config.integer("JOBS_DLQ_AUTO_RETRIES").pipe(
+		Config.withDefault(3),
+		Config.withDescription("How many times dlq.watch retries an entry whose reason is retryable"),
+	),
+	dlqAlertThreshold: Config.integer("JOBS_DLQ_ALERT_THRESHOLD").pipe(
+		Config.withDefault(10),
+		Config.withDescription("Open DLQ entries above which dlq.watch raises an alert"),
+	),
 })
 
 // --- [EXPORT]

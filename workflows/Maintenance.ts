@@ -1,0 +1,163 @@
+// Cluster-wide periodic work, run by ClusterCron so that exactly one runner does each run, however many runners exist.
+// jobs.purge (seed H1) deletes finished jobs older than JOBS_RETENTION, in batches. It then deletes the @effect/cluster
+// journal of workflow executions and Job entities whose job row is gone, which the library never deletes itself; a
+// journal a live job still relies on for idempotency is kept. dlq.watch (seed H2) retries entries whose reason is
+// retryable, up to JOBS_DLQ_AUTO_RETRIES per job. It raises an alert (a warning log and an `events` row) when entries
+// arrived since its last run or the open ones pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row.
+import { ClusterCron, Snowflake } from "@effect/cluster"
+import { PgClient } from "@effect/sql-pg"
+import { Cron, DateTime, Duration, Effect, Layer, Schedule, Schema } from "effect"
+import { DlqCommand, DlqEntry } from "../entities/DlqProtocol.ts"
+import { Events } from "../platform/Events.ts"
+import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { JobsConfig } from "./JobsConfig.ts"
+
+// --- [CONSTANTS]
+
+const RetryableReasons = ["MaxAttemptsExceeded", "Timeout", "WorkerLost"] as const
+
+// --- [SCHEMA]
+
+const Deleted = Schema.Array(Schema.Struct({ id: Schema.Unknown }))
+const Ids = Schema.Array(Schema.Struct({ id: Schema.String }))
+const Counts = Schema.Array(Schema.Struct({ arrived: Schema.Int, open: Schema.Int }))
+
+// --- [FUNCTIONS]
+
+// Repeats a batched DELETE until a batch comes back short; answers how many rows went in all.
+const drain = <E, R>(batch: number, deleteBatch: Effect.Effect<number, E, R>) =>
+	Effect.iterate(
+		{ total: 0, last: batch },
+		{
+			while: (state) => state.last >= batch,
+			body: (state) => Effect.map(deleteBatch, (count) => ({ total: state.total + count, last: count })),
+		},
+	).pipe(Effect.map((state) => state.total))
+
+const purge = Effect.gen(function* () {
+	const config = yield* Effect.orDie(JobsConfig)
+	const sql = (yield* PgClient.PgClient).withoutTransforms()
+	const cutoff = DateTime.subtractDuration(yield* DateTime.now, Duration.decode(config.retention))
+	const cutoffId = String(BigInt(DateTime.toEpochMillis(cutoff) - Snowflake.constEpochMillis) << 22n)
+	const counted = <E, R>(statement: Effect.Effect<unknown, E, R>) =>
+		statement.pipe(
+			Effect.flatMap(Schema.decodeUnknown(Deleted)),
+			Effect.map((rows) => rows.length),
+			Effect.orDie,
+		)
+	const jobs = yield* drain(
+		config.purgeBatch,
+		counted(sql`
+			DELETE FROM jobs WHERE id IN (
+				SELECT id FROM jobs j
+				WHERE j.finished_at < ${DateTime.toDate(cutoff)}
+					AND j.status IN ('succeeded', 'failed', 'cancelled', 'dead_lettered')
+					AND NOT EXISTS (SELECT 1 FROM job_dlq d WHERE d.job_id = j.id)
+				LIMIT ${config.purgeBatch}
+			) RETURNING id`),
+	)
+	// Completed workflow executions and processed Job entity messages whose job row no longer exists.
+	const journal = yield* drain(
+		config.purgeBatch,
+		counted(sql`
+			WITH gone AS (
+				SELECT m.entity_type, m.entity_id FROM cluster_messages m
+				JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
+				WHERE m.tag = 'run' AND m.entity_type LIKE 'Workflow/%' AND m.id < ${cutoffId}::bigint
+					AND r.payload::jsonb #>> '{value,_tag}' = 'Complete'
+					AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id::text = m.payload::jsonb ->> 'jobId')
+				UNION
+				SELECT m.entity_type, m.entity_id FROM cluster_messages m
+				WHERE m.entity_type = 'Job' AND m.processed AND m.id < ${cutoffId}::bigint
+					AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.app_id::text || '/' || j.id::text = m.entity_id)
+				LIMIT ${config.purgeBatch}
+			),
+			doomed AS (
+				SELECT id FROM cluster_messages WHERE (entity_type, entity_id) IN (SELECT entity_type, entity_id FROM gone)
+			),
+			replies AS (DELETE FROM cluster_replies WHERE request_id IN (SELECT id FROM doomed))
+			DELETE FROM cluster_messages WHERE id IN (SELECT id FROM doomed) RETURNING id`),
+	)
+	// The crons' own processed run messages.
+	const cron = yield* counted(sql`
+		WITH doomed AS (
+			SELECT id FROM cluster_messages
+			WHERE entity_type LIKE 'ClusterCron/%' AND processed AND id < ${cutoffId}::bigint
+			LIMIT ${config.purgeBatch}
+		),
+		replies AS (DELETE FROM cluster_replies WHERE request_id IN (SELECT id FROM doomed))
+		DELETE FROM cluster_messages WHERE id IN (SELECT id FROM doomed) RETURNING id`)
+	yield* Events.emit("jobs.purge", { jobs, journal: journal + cron, cutoff: DateTime.formatIso(cutoff) })
+	yield* Effect.logInfo(
+		`jobs.purge: ${jobs} jobs and ${journal + cron} journal messages older than ${DateTime.formatIso(cutoff)}`,
+	)
+}).pipe(orStorageUnavailable, Telemetry.span("Maintenance.purge"))
+
+const watch = Effect.gen(function* () {
+	const config = yield* Effect.orDie(JobsConfig)
+	const sql = yield* PgClient.PgClient
+	const entries = yield* DlqEntry.client
+	const retryable = yield* sql`
+		SELECT d.id FROM job_dlq d
+		WHERE d.retries = 0 AND ${sql.in("d.error_reason", RetryableReasons)}
+			AND (SELECT count(*) FROM job_dlq other WHERE other.job_id = d.job_id) <= ${config.dlqAutoRetries}
+		ORDER BY d.created_at LIMIT 100`.pipe(Effect.flatMap(Schema.decodeUnknown(Ids)), Effect.orDie)
+	const retried = yield* Effect.forEach(
+		retryable,
+		({ id }) =>
+			entries(id)
+				.Retry(new DlqCommand({ requestKey: `dlq.watch:${id}` }))
+				.pipe(
+					Effect.as(1),
+					Effect.catchAll((error) =>
+						Effect.logWarning(`dlq.watch could not retry ${id}`, error).pipe(Effect.as(0)),
+					),
+				),
+		{ concurrency: 4 },
+	)
+	const [counts] = yield* sql`
+		SELECT
+			(SELECT count(*)::int FROM job_dlq WHERE created_at > coalesce(
+				(SELECT max(created_at) FROM events WHERE type = 'dlq.watch'), '-infinity'::timestamptz)) AS arrived,
+			(SELECT count(*)::int FROM job_dlq WHERE retries = 0) AS open`.pipe(
+		Effect.flatMap(Schema.decodeUnknown(Counts)),
+		Effect.orDie,
+	)
+	const arrived = counts?.arrived ?? 0
+	const open = counts?.open ?? 0
+	yield* arrived > 0 || open >= config.dlqAlertThreshold
+		? Effect.logWarning(`DLQ alert: ${arrived} new entries since the last check, ${open} open`).pipe(
+				Effect.zipRight(Events.emit("dlq.alert", { arrived, open, threshold: config.dlqAlertThreshold })),
+			)
+		: Effect.void
+	yield* Events.emit("dlq.watch", { retried: retried.reduce((sum, one) => sum + one, 0), arrived, open })
+}).pipe(orStorageUnavailable, Telemetry.span("Maintenance.watch"))
+
+// --- [LAYERS]
+
+const MaintenanceLive = Layer.unwrapEffect(
+	Effect.map(Effect.orDie(JobsConfig), (config) =>
+		Layer.mergeAll(
+			ClusterCron.make({
+				name: "jobs.purge",
+				cron: Cron.unsafeParse(config.purgeCron),
+				execute: purge.pipe(
+					Effect.retry(Schedule.recurs(2)),
+					Effect.catchAll((error) => Effect.logWarning("jobs.purge failed", error)),
+				),
+				skipIfOlderThan: "1 hour",
+			}),
+			ClusterCron.make({
+				name: "dlq.watch",
+				cron: Cron.unsafeParse(config.dlqWatchCron),
+				execute: watch.pipe(Effect.catchAll((error) => Effect.logWarning("dlq.watch failed", error))),
+				skipIfOlderThan: "10 minutes",
+			}),
+		),
+	),
+)
+
+// --- [EXPORT]
+
+export { MaintenanceLive, purge, watch }
