@@ -1,4 +1,4 @@
-// `npm run cli -- tenants …`: the operator CLI, a client-only cluster member that calls the tenant entities through
+// `npm run cli -- tenants|workflows|dlq …`: the operator CLI, a client-only cluster member that calls entities through
 // their typed clients (DATABASE_URL required). Exit codes: 0 done, 1 refused or failed, 2 usage error. It exits
 // explicitly once the command has finished: cluster client sockets can otherwise keep the process alive.
 import { NodeRuntime } from "@effect/platform-node"
@@ -18,6 +18,7 @@ import {
 	Schema,
 } from "effect"
 import { parseArgs } from "node:util"
+import { DlqReason } from "../../entities/JobModel.ts"
 import { TenantId } from "../../entities/Tenancy.ts"
 import { TenantSettings } from "../../entities/TenantModel.ts"
 import {
@@ -28,7 +29,15 @@ import {
 	TenantView,
 	TransitionTenant,
 } from "../../entities/TenantProtocol.ts"
+import { DlqCommand, DlqDirectory, DlqEntry, DlqPage } from "../../entities/DlqProtocol.ts"
 import { DatabaseLive } from "../../platform/Database.ts"
+import {
+	ExecutionDetail,
+	ExecutionFilter,
+	ExecutionPage,
+	ExecutionSummary,
+	WorkflowInspector,
+} from "../../workflows/WorkflowInspectorProtocol.ts"
 import { ClientClusterLive } from "../Cluster.ts"
 
 // --- [CONSTANTS]
@@ -42,6 +51,15 @@ const Usage = [
 	"  tenants suspend <id|slug>               active → suspended",
 	"  tenants activate <id|slug>              suspended → active",
 	"",
+	"  workflows list [--name N] [--status S] [--tenant ID]   executions, newest first",
+	"  workflows show <executionId>            payload, activities with attempts and timing, job, DLQ",
+	"  workflows resume <executionId>          resume a suspended execution",
+	"  workflows interrupt <executionId>       interrupt a running execution",
+	"",
+	"  dlq list [--reason R] [--type T] [--tenant ID]   dead-lettered jobs",
+	"  dlq retry <id>                          start a new execution of the entry's job",
+	"  dlq drop <id>                           delete the entry",
+	"",
 	"  --json       print the result as JSON",
 	"  -h, --help   print this help",
 	"",
@@ -50,6 +68,14 @@ const Usage = [
 
 // A command waits for a runner to own the entity; past this it gives up instead of hanging.
 const CommandTimeout = Duration.seconds(60)
+
+const DlqListFilter = Schema.Struct({
+	tenantId: Schema.NullOr(Schema.UUID),
+	reason: Schema.NullOr(DlqReason),
+	type: Schema.NullOr(Schema.String),
+	limit: Schema.Int,
+	cursor: Schema.NullOr(Schema.String),
+})
 
 // --- [ERRORS]
 
@@ -112,6 +138,11 @@ const command = (argv: ReadonlyArray<string>) =>
 						help: { type: "boolean", short: "h", default: false },
 						limit: { type: "string", default: "20" },
 						cursor: { type: "string" },
+						name: { type: "string" },
+						status: { type: "string" },
+						tenant: { type: "string" },
+						reason: { type: "string" },
+						type: { type: "string" },
 					},
 					allowPositionals: true,
 					strict: true,
@@ -218,6 +249,186 @@ const command = (argv: ReadonlyArray<string>) =>
 						Effect.flatMap(render),
 					),
 			),
+			Match.when({ group: "workflows", verb: "list", rest: Schema.is(Schema.Tuple()) }, () =>
+				Schema.decodeUnknown(ExecutionFilter)({
+					workflow: values.name ?? null,
+					status: values.status ?? null,
+					tenantId: values.tenant ?? null,
+					since: null,
+					until: null,
+					limit,
+					cursor: values.cursor ?? null,
+				}).pipe(
+					Effect.mapError((error) => new InvalidArgument({ message: formatIssues(error) })),
+					Effect.zip(WorkflowInspector.client),
+					Effect.flatMap(([filter, inspector]) => inspector("inspector").List(filter)),
+					Effect.flatMap((page) =>
+						values.json
+							? Schema.encode(Schema.parseJson(ExecutionPage))(page)
+							: Schema.encode(ExecutionPage)(page).pipe(
+									Effect.map((encoded) =>
+										[
+											encoded.items.length === 0
+												? "no executions"
+												: table([
+														[
+															"EXECUTION",
+															"WORKFLOW",
+															"STATUS",
+															"TENANT",
+															"JOB",
+															"REQUEST",
+															"STARTED",
+															"FINISHED",
+														],
+														...encoded.items.map((execution) => [
+															execution.executionId,
+															execution.workflow,
+															execution.status,
+															execution.tenantId ?? "-",
+															execution.jobId ?? "-",
+															execution.requestId ?? "-",
+															execution.startedAt,
+															execution.finishedAt ?? "-",
+														]),
+													]),
+											...(encoded.nextCursor === null
+												? []
+												: [
+														`more: npm run cli -- workflows list --cursor ${encoded.nextCursor}`,
+													]),
+										].join("\n"),
+									),
+								),
+					),
+				),
+			),
+			Match.when(
+				{ group: "workflows", verb: "show", rest: Schema.is(Schema.Tuple(Schema.String)) },
+				({ rest: [executionId] }) =>
+					WorkflowInspector.client.pipe(
+						Effect.flatMap((inspector) => inspector("inspector").Show({ executionId })),
+						Effect.flatMap((detail) =>
+							values.json
+								? Schema.encode(Schema.parseJson(ExecutionDetail))(detail)
+								: Schema.encode(ExecutionDetail)(detail).pipe(
+										Effect.map((encoded) =>
+											[
+												table([
+													["execution:", encoded.executionId],
+													["workflow:", encoded.workflow],
+													["status:", encoded.status],
+													["tenant:", encoded.tenantId ?? "-"],
+													["job:", encoded.jobId ?? "-"],
+													["request:", encoded.requestId ?? "-"],
+													["started:", encoded.startedAt],
+													["finished:", encoded.finishedAt ?? "-"],
+													["dead letters:", String(encoded.deadLetters.length)],
+												]),
+												"",
+												table([
+													["ACTIVITY", "ATTEMPT", "STATUS", "STARTED", "FINISHED"],
+													...encoded.activities.flatMap((activity) =>
+														activity.attempts.map((attempt) => [
+															`${activity.compensation ? "(compensation) " : ""}${activity.name}`,
+															String(attempt.attempt),
+															attempt.status,
+															attempt.startedAt,
+															attempt.finishedAt ?? "-",
+														]),
+													),
+												]),
+											].join("\n"),
+										),
+									),
+						),
+					),
+			),
+			Match.when(
+				{
+					group: "workflows",
+					verb: Schema.is(Schema.Literal("resume", "interrupt")),
+					rest: Schema.is(Schema.Tuple(Schema.String)),
+				},
+				({ verb, rest: [executionId] }) =>
+					WorkflowInspector.client.pipe(
+						Effect.flatMap((inspector) =>
+							verb === "resume"
+								? inspector("inspector").Resume({ executionId })
+								: inspector("inspector").Interrupt({ executionId }),
+						),
+						Effect.flatMap((summary) => Schema.encode(Schema.parseJson(ExecutionSummary))(summary)),
+					),
+			),
+			Match.when({ group: "dlq", verb: "list", rest: Schema.is(Schema.Tuple()) }, () =>
+				Schema.decodeUnknown(DlqListFilter)({
+					tenantId: values.tenant ?? null,
+					reason: values.reason ?? null,
+					type: values.type ?? null,
+					limit,
+					cursor: values.cursor ?? null,
+				}).pipe(
+					Effect.mapError((error) => new InvalidArgument({ message: formatIssues(error) })),
+					Effect.zip(DlqDirectory.client),
+					Effect.flatMap(([filter, directory]) => directory("all").List(filter)),
+					Effect.flatMap((page) =>
+						values.json
+							? Schema.encode(Schema.parseJson(DlqPage))(page)
+							: Schema.encode(DlqPage)(page).pipe(
+									Effect.map((encoded) =>
+										encoded.items.length === 0
+											? "no dead letters"
+											: table([
+													[
+														"ID",
+														"TENANT",
+														"JOB",
+														"TYPE",
+														"REASON",
+														"RETRIES",
+														"CREATED",
+														"LAST ERROR",
+													],
+													...encoded.items.map((entry) => [
+														entry.id,
+														entry.appId,
+														entry.jobId,
+														entry.type,
+														entry.errorReason,
+														String(entry.retries),
+														entry.createdAt,
+														entry.lastError ?? "-",
+													]),
+												]),
+									),
+								),
+					),
+				),
+			),
+			Match.when(
+				{
+					group: "dlq",
+					verb: Schema.is(Schema.Literal("retry", "drop")),
+					rest: Schema.is(Schema.Tuple(Schema.UUID)),
+				},
+				({ verb, rest: [id] }) =>
+					DlqEntry.client.pipe(
+						Effect.flatMap((entries) =>
+							verb === "retry"
+								? entries(id)
+										.Retry(new DlqCommand({ requestKey: crypto.randomUUID() }))
+										.pipe(
+											Effect.map(
+												(retried) =>
+													`retried: job ${retried.job.id} is ${retried.job.status} (execution ${retried.job.executionId ?? "-"})`,
+											),
+										)
+								: entries(id)
+										.Drop(new DlqCommand({ requestKey: crypto.randomUUID() }))
+										.pipe(Effect.map((dropped) => `dropped: ${dropped.id}`)),
+						),
+					),
+			),
 			Match.option,
 		)
 		return yield* Option.match(run, {
@@ -233,6 +444,11 @@ const command = (argv: ReadonlyArray<string>) =>
 			onSome: Effect.succeed,
 		})
 	})
+
+const formatIssues = (error: ParseResult.ParseError) =>
+	ParseResult.ArrayFormatter.formatErrorSync(error)
+		.map((issue) => `--${String(issue.path[0] ?? "argument")}: ${issue.message}`)
+		.join("; ")
 
 // --- [LAYERS]
 
@@ -274,6 +490,10 @@ command(process.argv.slice(2)).pipe(
 		HelpRequested: () => write(process.stdout, Usage).pipe(Effect.as(0)),
 		UsageError: (error) => write(process.stderr, `UsageError: ${error.message}\n\n${Usage}`).pipe(Effect.as(2)),
 		InvalidArgument: (error) => write(process.stderr, `InvalidArgument: ${error.message}`).pipe(Effect.as(2)),
+		ExecutionNotFound: (error) => write(process.stderr, `ExecutionNotFound: ${error.message}`).pipe(Effect.as(1)),
+		DlqEntryNotFound: (error) => write(process.stderr, `DlqEntryNotFound: ${error.message}`).pipe(Effect.as(1)),
+		JobNotFound: (error) => write(process.stderr, `JobNotFound: ${error.message}`).pipe(Effect.as(1)),
+		StorageUnavailable: (error) => write(process.stderr, `StorageUnavailable: ${error.message}`).pipe(Effect.as(1)),
 		TenantNotFound: (error) => write(process.stderr, `TenantNotFound: ${error.message}`).pipe(Effect.as(1)),
 		TenantSlugTaken: (error) => write(process.stderr, `TenantSlugTaken: ${error.message}`).pipe(Effect.as(1)),
 		InvalidTransition: (error) => write(process.stderr, `InvalidTransition: ${error.message}`).pipe(Effect.as(1)),
