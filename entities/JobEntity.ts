@@ -8,8 +8,7 @@ import type { WorkflowEngine } from "@effect/workflow"
 import { Effect, Layer, Option, Schema, Scope, SynchronizedRef } from "effect"
 import { RequestContextHeaders } from "../platform/RequestContext.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
-import { HttpCallWorkflow } from "../workflows/HttpCallProtocol.ts"
-import { HttpCallPayload } from "../workflows/JobKinds.ts"
+import { executionFor, interruptFor } from "../workflows/JobWorkflows.ts"
 import { AdvanceJob, CreateJob, JobMachine, requireJob } from "./JobMachine.ts"
 import type { Job } from "./JobModel.ts"
 import { JobDirectory, JobEntity } from "./JobProtocol.ts"
@@ -19,24 +18,6 @@ import { TenantId } from "./Tenancy.ts"
 // --- [SCHEMA]
 
 const JobAddress = Schema.TemplateLiteralParser(TenantId, "/", Schema.UUID)
-
-// --- [FUNCTIONS]
-
-// The workflow execution of one run of a job, built from the stored row (its correlation fields included).
-const executionOf = (
-	job: Pick<Job, "appId" | "id" | "type" | "payload" | "requestId" | "ipAddress" | "userAgent">,
-	run: number,
-) =>
-	Schema.decodeUnknown(HttpCallPayload)(job.payload).pipe(
-		Effect.orDie,
-		Effect.map((request) => ({
-			tenantId: job.appId,
-			jobId: job.id,
-			run,
-			request,
-			meta: { requestId: job.requestId ?? "unknown", ip: job.ipAddress, userAgent: job.userAgent },
-		})),
-	)
 
 // --- [LAYERS]
 
@@ -75,7 +56,7 @@ const JobEntityLive = JobEntity.toLayer(
 			Submit: (request) =>
 				Effect.gen(function* () {
 					const meta = RequestContextHeaders.fromHeaders(request.headers)
-					const execution = yield* executionOf(
+					const execution = yield* executionFor(
 						{
 							appId,
 							id: jobId as Job["id"],
@@ -87,7 +68,7 @@ const JobEntityLive = JobEntity.toLayer(
 						},
 						0,
 					)
-					const executionId = yield* HttpCallWorkflow.executionId(execution)
+					const executionId = execution.executionId
 					const job = yield* send(
 						new CreateJob({
 							type: request.payload.type,
@@ -99,14 +80,14 @@ const JobEntityLive = JobEntity.toLayer(
 					)
 					// Started only for the job this message created; a repeated dedupe key answers with the job as is.
 					yield* job.status === "queued" && job.executionId === executionId && job.id === jobId
-						? HttpCallWorkflow.execute(execution, { discard: true })
+						? execution.start
 						: Effect.void
 					return job
 				}).pipe(Telemetry.span("Job.Submit", { jobId })),
 			Cancel: () =>
 				send(new AdvanceJob({ event: { _tag: "Cancel" } })).pipe(
 					Effect.tap((job) =>
-						job.executionId === null ? Effect.void : HttpCallWorkflow.interrupt(job.executionId),
+						job.executionId === null ? Effect.void : interruptFor(job.type, job.executionId),
 					),
 					Telemetry.span("Job.Cancel", { jobId }),
 				),
@@ -115,10 +96,11 @@ const JobEntityLive = JobEntity.toLayer(
 					const current = yield* Effect.flatMap(actor, (running) => running.get).pipe(
 						Effect.flatMap(requireJob),
 					)
-					const execution = yield* executionOf(current, request.payload.run)
-					const executionId = yield* HttpCallWorkflow.executionId(execution)
-					const job = yield* send(new AdvanceJob({ event: { _tag: "Requeued", executionId } }))
-					yield* HttpCallWorkflow.execute(execution, { discard: true })
+					const execution = yield* executionFor(current, request.payload.run)
+					const job = yield* send(
+						new AdvanceJob({ event: { _tag: "Requeued", executionId: execution.executionId } }),
+					)
+					yield* execution.start
 					return job
 				}).pipe(Telemetry.span("Job.Retry", { jobId, run: request.payload.run })),
 			Record: (request) =>
@@ -160,4 +142,4 @@ const JobEntitiesLive = Layer.mergeAll(JobEntityLive, JobDirectoryLive)
 
 // --- [EXPORT]
 
-export { executionOf, JobEntitiesLive }
+export { JobEntitiesLive }

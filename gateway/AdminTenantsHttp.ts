@@ -2,7 +2,9 @@
 // `Idempotency-Key` (or a fresh key), and drops the tenant from this gateway's cache before answering.
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
-import { TenantId } from "../entities/Tenancy.ts"
+import { JobEntity, SubmitJob } from "../entities/JobProtocol.ts"
+import { entityId, TenantId } from "../entities/Tenancy.ts"
+import { deterministicId } from "../platform/DeterministicId.ts"
 import {
 	CreateTenant,
 	Tenant,
@@ -38,6 +40,7 @@ const tenantIdOf = (id: string) =>
 const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers) =>
 	Effect.gen(function* () {
 		const tenants = yield* Tenant.client
+		const jobs = yield* JobEntity.client
 		const directory = yield* TenantDirectory.client
 		const cache = yield* TenantCache
 		const transition = (id: string, operation: TenantOperation) =>
@@ -50,65 +53,73 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 				yield* cache.invalidate(tenant)
 				return tenant
 			})
-		return handlers
-			.handle("create", ({ payload }) =>
-				Effect.gen(function* () {
-					const key = yield* requestKey
-					const tenant = yield* callEntity(
-						tenants(crypto.randomUUID()).Create(
-							new CreateTenant({
-								requestKey: key,
-								slug: payload.slug,
-								name: payload.name,
-								settings: payload.settings ?? {},
-							}),
-						),
-					)
-					yield* cache.invalidate(tenant)
-					return tenant
-				}).pipe(Telemetry.span("AdminTenantsHttp.create")),
-			)
-			.handle("list", ({ urlParams }) =>
-				callEntity(directory("list").List({ limit: urlParams.limit, cursor: urlParams.cursor ?? null })).pipe(
-					Telemetry.span("AdminTenantsHttp.list"),
-				),
-			)
-			.handle("get", ({ path }) =>
-				tenantIdOf(path.id).pipe(
-					Effect.flatMap((tenantId) => callEntity(tenants(tenantId).Get())),
-					Telemetry.span("AdminTenantsHttp.get"),
-				),
-			)
-			.handle("update", ({ path, payload }) =>
-				Effect.gen(function* () {
-					const tenantId = yield* tenantIdOf(path.id)
-					const key = yield* requestKey
-					const tenant = yield* callEntity(
-						tenants(tenantId).Update(
-							new UpdateTenant({
-								requestKey: key,
-								...(payload.name === undefined ? {} : { name: payload.name }),
-								...(payload.settings === undefined ? {} : { settings: payload.settings }),
-							}),
-						),
-					)
-					yield* cache.invalidate(tenant)
-					return tenant
-				}).pipe(Telemetry.span("AdminTenantsHttp.update")),
-			)
-			.handle("suspend", ({ path }) =>
-				transition(path.id, "suspend").pipe(Telemetry.span("AdminTenantsHttp.suspend")),
-			)
-			.handle("activate", ({ path }) =>
-				transition(path.id, "activate").pipe(Telemetry.span("AdminTenantsHttp.activate")),
-			)
-			.handle("delete", ({ path }) =>
-				transition(path.id, "delete").pipe(
-					Effect.zipRight(transition(path.id, "complete-delete")),
-					Effect.map((tenant) => ({ id: tenant.id, status: tenant.status, jobId: null })),
-					Telemetry.span("AdminTenantsHttp.delete"),
-				),
-			)
+		return (
+			handlers
+				.handle("create", ({ payload }) =>
+					Effect.gen(function* () {
+						const key = yield* requestKey
+						const tenant = yield* callEntity(
+							tenants(crypto.randomUUID()).Create(
+								new CreateTenant({
+									requestKey: key,
+									slug: payload.slug,
+									name: payload.name,
+									settings: payload.settings ?? {},
+								}),
+							),
+						)
+						yield* cache.invalidate(tenant)
+						return tenant
+					}).pipe(Telemetry.span("AdminTenantsHttp.create")),
+				)
+				.handle("list", ({ urlParams }) =>
+					callEntity(
+						directory("list").List({ limit: urlParams.limit, cursor: urlParams.cursor ?? null }),
+					).pipe(Telemetry.span("AdminTenantsHttp.list")),
+				)
+				.handle("get", ({ path }) =>
+					tenantIdOf(path.id).pipe(
+						Effect.flatMap((tenantId) => callEntity(tenants(tenantId).Get())),
+						Telemetry.span("AdminTenantsHttp.get"),
+					),
+				)
+				.handle("update", ({ path, payload }) =>
+					Effect.gen(function* () {
+						const tenantId = yield* tenantIdOf(path.id)
+						const key = yield* requestKey
+						const tenant = yield* callEntity(
+							tenants(tenantId).Update(
+								new UpdateTenant({
+									requestKey: key,
+									...(payload.name === undefined ? {} : { name: payload.name }),
+									...(payload.settings === undefined ? {} : { settings: payload.settings }),
+								}),
+							),
+						)
+						yield* cache.invalidate(tenant)
+						return tenant
+					}).pipe(Telemetry.span("AdminTenantsHttp.update")),
+				)
+				.handle("suspend", ({ path }) =>
+					transition(path.id, "suspend").pipe(Telemetry.span("AdminTenantsHttp.suspend")),
+				)
+				.handle("activate", ({ path }) =>
+					transition(path.id, "activate").pipe(Telemetry.span("AdminTenantsHttp.activate")),
+				)
+				// The tenant stops answering at once (deleting); the rest is the tenant.delete workflow, run as a job.
+				.handle("delete", ({ path }) =>
+					Effect.gen(function* () {
+						const tenant = yield* transition(path.id, "delete")
+						const key = yield* requestKey
+						const job = yield* callEntity(
+							jobs(entityId(tenant.id, deterministicId("job", tenant.id, "tenant.delete", key))).Submit(
+								new SubmitJob({ type: "tenant.delete", payload: {}, dedupeKey: null }),
+							),
+						)
+						return { id: tenant.id, status: tenant.status, jobId: job.id }
+					}).pipe(Telemetry.span("AdminTenantsHttp.delete")),
+				)
+		)
 	}),
 )
 

@@ -22,6 +22,9 @@ const JobSubmission = Schema.Struct({
 const PublicJob = JobView.pipe(Schema.omit("payload", "appId", "ipAddress", "userAgent"))
 type PublicJob = typeof PublicJob.Type
 
+// Its own schema instance: HttpApi caches a status per union member, and 202 must not leak onto GET's PublicJob.
+const SubmittedJob = PublicJob.annotations({ identifier: "SubmittedJob" })
+
 const JobPath = Schema.Struct({ id: Schema.String })
 
 const JobListParams = Schema.Struct({
@@ -52,7 +55,7 @@ const JobsApi = HttpApiGroup.make("jobs")
 					Schema.Array(JobSubmission).pipe(Schema.minItems(1), Schema.maxItems(1000)),
 				),
 			)
-			.addSuccess(Schema.Union(PublicJob, Schema.Array(PublicJob)), { status: 202 })
+			.addSuccess(Schema.Union(SubmittedJob, Schema.Array(SubmittedJob)), { status: 202 })
 			.addError(UnknownJobType)
 			.addError(DestinationNotAllowed, { status: 400 }),
 	)

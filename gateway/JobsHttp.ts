@@ -87,7 +87,18 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 								).Submit(
 									new SubmitJob({ type: job.type, payload: job.payload, dedupeKey: job.dedupeKey }),
 								),
-							).pipe(Effect.map(publicJob)),
+							).pipe(
+								// Submit is a persisted message that replays its first reply; a repeated dedupe key must
+								// answer with the job as it is now.
+								Effect.flatMap((submitted) =>
+									job.dedupeKey === null
+										? Effect.succeed(submitted)
+										: callEntity(jobs(entityId(tenant.id, submitted.id)).Get()).pipe(
+												Effect.catchTag("JobNotFound", Effect.die),
+											),
+								),
+								Effect.map(publicJob),
+							),
 						{ concurrency: 16 },
 					)
 					return many ? accepted : accepted[0]!

@@ -11,6 +11,7 @@ import { TenantRepoLive } from "../entities/TenantRepo.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
 import { MaintenanceLive } from "../workflows/Maintenance.ts"
+import { TenantDeleteWorkflowLive } from "../workflows/TenantDeleteWorkflow.ts"
 import { WorkflowInspectorLive } from "../workflows/WorkflowInspector.ts"
 import { RunnerClusterLive } from "./Cluster.ts"
 
@@ -21,6 +22,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	JobEntitiesLive,
 	DlqEntitiesLive,
 	HttpCallWorkflowLive,
+	TenantDeleteWorkflowLive,
 	WorkflowInspectorLive,
 	MaintenanceLive,
 ).pipe(

@@ -4,15 +4,11 @@
 // JOBS_HTTP_MAX_ATTEMPTS. When the job gives up, a DLQ entry (deterministic id: one per execution) records why.
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Activity } from "@effect/workflow"
-import { Duration, Effect, Either, Option, Schedule, Schema } from "effect"
-import { JobEntity, type JobEvent, RecordJobEvent } from "../entities/JobProtocol.ts"
-import { JobDlq, JobId } from "../entities/JobModel.ts"
-import { JobRepo } from "../entities/JobRepo.ts"
-import { entityId } from "../entities/Tenancy.ts"
-import { deterministicId } from "../platform/DeterministicId.ts"
+import { Duration, Effect, Either, Option, Schema } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Destination } from "./Destination.ts"
 import { DeliveryFailed, HttpCallWorkflow, JobFailed } from "./HttpCallProtocol.ts"
+import { makeJobReporter } from "./JobReporter.ts"
 import { JobsConfig } from "./JobsConfig.ts"
 
 // --- [CONSTANTS]
@@ -57,18 +53,14 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 		const config = yield* Effect.orDie(JobsConfig)
 		const allowedHosts = yield* Effect.orDie(Destination.config)
 		const client = yield* HttpClient.HttpClient
-		const repo = yield* JobRepo
-		const job = (yield* JobEntity.client)(entityId(payload.tenantId, payload.jobId))
-		// Reports are idempotent messages (one per step and run); a late report to a cancelled job is ignored.
-		const report = (step: string, event: JobEvent) =>
-			job.Record(new RecordJobEvent({ step: `${payload.run}:${step}`, event })).pipe(
-				Effect.map(Option.some),
-				Effect.catchTag("InvalidTransition", () => Effect.succeed(Option.none())),
-				Effect.retry({ times: 10, schedule: Schedule.exponential("200 millis") }),
-				Effect.orDie,
-			)
+		const { report, deadLetter, cancelled } = yield* makeJobReporter({ ...payload, type: "http.call", executionId })
 		const attemptOnce = Effect.gen(function* () {
 			const attempt = yield* Activity.CurrentAttempt
+			yield* Effect.filterOrFail(
+				cancelled,
+				(isCancelled) => !isCancelled,
+				() => failure("Cancelled", "the job was cancelled", false, null),
+			)
 			yield* Effect.sleep(Duration.millis(backoff(attempt, config.httpBackoffBase, config.httpBackoffCap)))
 			yield* Destination.checkUrl(payload.request.url, allowedHosts).pipe(
 				Effect.mapError((refused) => failure("ValidationFailed", refused.message, false, null)),
@@ -141,39 +133,13 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 				}).pipe(Effect.as(result)),
 			onLeft: (error) => {
 				const reason = error.retryable && error.reason !== "Timeout" ? "MaxAttemptsExceeded" : error.reason
-				return Activity.make({
-					name: "dead-letter",
-					execute: Effect.gen(function* () {
-						const failed = yield* report("fail", { _tag: "Failed", reason, error: error.message })
-						yield* repo
-							.insertDlq(
-								JobDlq.insert.make({
-									id: deterministicId("dlq", executionId),
-									appId: payload.tenantId,
-									jobId: JobId.make(payload.jobId),
-									type: "http.call",
-									errorReason: reason,
-									lastError: error.message,
-									attempts: {
-										count: Option.match(failed, {
-											onNone: () => null,
-											onSome: (row) => row.attempts,
-										}),
-										lastStatus: error.status,
-										lastError: error.message,
-									},
-									executionId,
-									retries: 0,
-									retriedAt: null,
-									requestId: payload.meta.requestId,
-									ipAddress: payload.meta.ip,
-									userAgent: payload.meta.userAgent,
-								}),
-							)
-							.pipe(Effect.orDie)
-						yield* report("dead-letter", { _tag: "DeadLettered" })
-					}),
-				}).pipe(Effect.zipRight(Effect.fail(new JobFailed({ reason, message: error.message }))))
+				// A cancelled job ends here: nothing to dead-letter, its status already says what happened.
+				return reason === "Cancelled"
+					? Effect.fail(new JobFailed({ reason, message: error.message }))
+					: Activity.make({
+							name: "dead-letter",
+							execute: deadLetter(reason, error.message, { lastStatus: error.status }),
+						}).pipe(Effect.zipRight(Effect.fail(new JobFailed({ reason, message: error.message }))))
 			},
 		})
 	}).pipe(Telemetry.span("HttpCallWorkflow.run", { jobId: payload.jobId })),

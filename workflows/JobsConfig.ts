@@ -44,6 +44,10 @@ const JobsConfig = Config.all({
 		Config.withDefault(10),
 		Config.withDescription("Open DLQ entries above which dlq.watch raises an alert"),
 	),
+	faultInjection: Config.string("JOBS_FAULT_INJECTION").pipe(
+		Config.withDefault(""),
+		Config.withDescription("Test only: `<job type>:<step>` makes that step fail (e.g. tenant.delete:complete)"),
+	),
 })
 
 // --- [EXPORT]

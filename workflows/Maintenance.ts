@@ -160,4 +160,4 @@ const MaintenanceLive = Layer.unwrapEffect(
 
 // --- [EXPORT]
 
-export { MaintenanceLive, purge, watch }
+export { drain, MaintenanceLive, purge, watch }

@@ -1,0 +1,71 @@
+// What every job workflow does around its own work: report each step to the job's entity (idempotent messages, one
+// per step and run; a late report to a cancelled job is ignored) and, when it gives up, dead-letter the job: a DLQ
+// entry with a deterministic id (one per execution, so a re-run activity adds nothing) between the Failed and
+// DeadLettered reports.
+import { Effect, Option, Schedule } from "effect"
+import { type DlqReason, JobDlq, JobId } from "../entities/JobModel.ts"
+import { JobEntity, type JobEvent, RecordJobEvent } from "../entities/JobProtocol.ts"
+import { JobRepo } from "../entities/JobRepo.ts"
+import { entityId, type TenantId } from "../entities/Tenancy.ts"
+import { deterministicId } from "../platform/DeterministicId.ts"
+import type { RequestMeta } from "../platform/RequestContext.ts"
+
+// --- [FUNCTIONS]
+
+const makeJobReporter = (execution: {
+	readonly tenantId: TenantId
+	readonly jobId: string
+	readonly run: number
+	readonly meta: RequestMeta
+	readonly type: string
+	readonly executionId: string
+}) =>
+	Effect.gen(function* () {
+		const repo = yield* JobRepo
+		const job = (yield* JobEntity.client)(entityId(execution.tenantId, execution.jobId))
+		const report = (step: string, event: JobEvent) =>
+			job.Record(new RecordJobEvent({ step: `${execution.run}:${step}`, event })).pipe(
+				Effect.map(Option.some),
+				Effect.catchTag("InvalidTransition", () => Effect.succeed(Option.none())),
+				Effect.retry({ times: 10, schedule: Schedule.exponential("200 millis") }),
+				Effect.orDie,
+			)
+		const deadLetter = (reason: typeof DlqReason.Type, message: string, details: Record<string, unknown>) =>
+			Effect.gen(function* () {
+				const failed = yield* report("fail", { _tag: "Failed", reason, error: message })
+				yield* repo
+					.insertDlq(
+						JobDlq.insert.make({
+							id: deterministicId("dlq", execution.executionId),
+							appId: execution.tenantId,
+							jobId: JobId.make(execution.jobId),
+							type: execution.type,
+							errorReason: reason,
+							lastError: message,
+							attempts: {
+								count: Option.match(failed, { onNone: () => null, onSome: (row) => row.attempts }),
+								lastError: message,
+								...details,
+							},
+							executionId: execution.executionId,
+							retries: 0,
+							retriedAt: null,
+							requestId: execution.meta.requestId,
+							ipAddress: execution.meta.ip,
+							userAgent: execution.meta.userAgent,
+						}),
+					)
+					.pipe(Effect.orDie)
+				yield* report("dead-letter", { _tag: "DeadLettered" })
+			})
+		// Checked before each attempt: a cancelled job stops at the next step instead of running on to the DLQ.
+		const cancelled = job.Get().pipe(
+			Effect.map((current) => current.status === "cancelled"),
+			Effect.orElseSucceed(() => false),
+		)
+		return { report, deadLetter, cancelled } as const
+	})
+
+// --- [EXPORT]
+
+export { makeJobReporter }
