@@ -1,19 +1,16 @@
 // SQL access to `jobs` and `job_dlq` for the runners (seed G8). Every query is scoped by `app_id`. Each operation is
 // one polymorphic function: given one row it answers for one, given an array it answers for all of them in one
 // statement. Postgres not answering is StorageUnavailable; a row that does not decode is a defect.
-import { SqlError, SqlSchema } from "@effect/sql"
+import { SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
-import { orStorageUnavailable, type StorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { Effect, Option, Schema } from "effect"
+import type { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { DlqReason, Job, JobDlq, JobStatus } from "./JobModel.ts"
+import { KeysetPage } from "./KeysetPage.ts"
 import { TenantId } from "./Tenancy.ts"
 
 // --- [SCHEMA]
-
-const Cursor = Schema.StringFromBase64Url.pipe(
-	Schema.compose(Schema.parseJson(Schema.Tuple(Schema.String, Schema.UUID))),
-)
 
 type JobStatus = typeof JobStatus.Type
 
@@ -22,34 +19,12 @@ const ListFilter = Schema.Struct({
 	status: Schema.NullOr(JobStatus),
 	type: Schema.NullOr(Schema.String),
 	limit: Schema.Int,
-	after: Schema.NullOr(Schema.Tuple(Schema.String, Schema.UUID)),
+	after: Schema.NullOr(KeysetPage.CursorKey),
 })
 
 // --- [FUNCTIONS]
 
-const classify = <A, E, R>(effect: Effect.Effect<A, E | ParseResult.ParseError | SqlError.SqlError, R>) =>
-	effect.pipe(Effect.catchIf(ParseResult.isParseError, Effect.die), orStorageUnavailable) as Effect.Effect<
-		A,
-		Exclude<E, ParseResult.ParseError | SqlError.SqlError> | StorageUnavailable,
-		R
-	>
-
-const pageOf = <Row extends { readonly createdAt: DateTime.Utc; readonly id: string }>(
-	rows: ReadonlyArray<Row>,
-	limit: number,
-) =>
-	Effect.gen(function* () {
-		const items = rows.slice(0, limit)
-		const last = items.at(-1)
-		const nextCursor =
-			rows.length > limit && last !== undefined
-				? yield* Schema.encode(Cursor)([DateTime.formatIso(last.createdAt), last.id])
-				: null
-		return { items, nextCursor }
-	})
-
-const decodeCursor = (cursor: string | null) =>
-	cursor === null ? Effect.succeed(null) : Schema.decode(Cursor)(cursor).pipe(Effect.orElseSucceed(() => null))
+const classify = KeysetPage.settle
 
 // --- [SERVICES]
 
@@ -113,7 +88,7 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 				reason: Schema.NullOr(DlqReason),
 				type: Schema.NullOr(Schema.String),
 				limit: Schema.Int,
-				after: Schema.NullOr(Schema.Tuple(Schema.String, Schema.UUID)),
+				after: Schema.NullOr(KeysetPage.CursorKey),
 			}),
 			Result: JobDlq,
 			execute: ({ appId, reason, type, limit, after }) => sql`
@@ -198,9 +173,9 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 			readonly limit: number
 			readonly cursor: string | null
 		}) =>
-			Effect.flatMap(decodeCursor(filter.cursor), (after) =>
+			Effect.flatMap(KeysetPage.after(filter.cursor), (after) =>
 				classify(listJobs({ ...filter, limit: filter.limit + 1, after })),
-			).pipe(Effect.flatMap((rows) => Effect.orDie(pageOf(rows, filter.limit))))
+			).pipe(Effect.flatMap((rows) => KeysetPage.page(rows, filter.limit)))
 
 		// Entries carry deterministic ids: inserting one again (an activity that re-ran) is a no-op.
 		function insertDlq(row: typeof JobDlq.insert.Type): Effect.Effect<Option.Option<JobDlq>, StorageUnavailable>
@@ -233,10 +208,10 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 				readonly limit: number
 				readonly cursor: string | null
 			}) =>
-				Effect.flatMap(decodeCursor(filter.cursor), (after) =>
+				Effect.flatMap(KeysetPage.after(filter.cursor), (after) =>
 					classify(listDlqRows({ ...filter, limit: filter.limit + 1, after })),
 				).pipe(
-					Effect.flatMap((rows) => Effect.orDie(pageOf(rows, filter.limit))),
+					Effect.flatMap((rows) => KeysetPage.page(rows, filter.limit)),
 					Telemetry.span("JobRepo.listDlq"),
 				),
 			findDlq: (id: string) => classify(findDlqRow(id)).pipe(Telemetry.span("JobRepo.findDlq")),

@@ -1,22 +1,17 @@
 // SQL access to `apps`, used only by the Tenant and TenantDirectory handlers on runners. A row that does not decode
 // is a defect; Postgres not answering is StorageUnavailable (503 at the edge); the slug's uniqueness is decided by the
 // insert itself.
-import { SqlError, SqlSchema } from "@effect/sql"
+import { SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
-import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { Effect, Option, Schema } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
+import { KeysetPage } from "./KeysetPage.ts"
 import { TenantId } from "./Tenancy.ts"
 import { TenantModel } from "./TenantModel.ts"
 
-// --- [SCHEMA]
-
-const Cursor = Schema.StringFromBase64Url.pipe(Schema.compose(Schema.parseJson(Schema.Tuple(Schema.String, TenantId))))
-
 // --- [FUNCTIONS]
 
-const classify = <A, R>(effect: Effect.Effect<A, ParseResult.ParseError | SqlError.SqlError, R>) =>
-	effect.pipe(Effect.catchTag("ParseError", Effect.die), orStorageUnavailable)
+const classify = KeysetPage.settle
 
 // --- [SERVICES]
 
@@ -50,7 +45,7 @@ class TenantRepo extends Effect.Service<TenantRepo>()("entities/TenantRepo", {
 		const page = SqlSchema.findAll({
 			Request: Schema.Struct({
 				limit: Schema.Number,
-				after: Schema.NullOr(Schema.Tuple(Schema.String, TenantId)),
+				after: Schema.NullOr(KeysetPage.CursorKey),
 			}),
 			Result: TenantModel,
 			execute: ({ limit, after }) =>
@@ -60,17 +55,9 @@ class TenantRepo extends Effect.Service<TenantRepo>()("entities/TenantRepo", {
 						ORDER BY created_at, id LIMIT ${limit}`,
 		})
 		const list = (limit: number, cursor: string | null) =>
-			Effect.gen(function* () {
-				const after = cursor === null ? null : yield* Schema.decode(Cursor)(cursor)
-				const rows = yield* page({ limit: limit + 1, after })
-				const items = rows.slice(0, limit)
-				const last = items.at(-1)
-				const nextCursor =
-					rows.length > limit && last !== undefined
-						? yield* Schema.encode(Cursor)([DateTime.formatIso(last.createdAt), last.id])
-						: null
-				return { items, nextCursor }
-			})
+			Effect.flatMap(KeysetPage.after(cursor), (after) => page({ limit: limit + 1, after })).pipe(
+				Effect.flatMap((rows) => KeysetPage.page(rows, limit)),
+			)
 		return {
 			findById: (id: TenantId) => findById(id).pipe(classify, Telemetry.span("TenantRepo.findById")),
 			findByKey: (key: string) =>
@@ -87,11 +74,7 @@ class TenantRepo extends Effect.Service<TenantRepo>()("entities/TenantRepo", {
 					Telemetry.span("TenantRepo.update"),
 				),
 			list: (limit: number, cursor: string | null) =>
-				list(limit, cursor).pipe(
-					Effect.catchTag("ParseError", () => Effect.succeed({ items: [], nextCursor: null })),
-					orStorageUnavailable,
-					Telemetry.span("TenantRepo.list"),
-				),
+				list(limit, cursor).pipe(classify, Telemetry.span("TenantRepo.list")),
 			withTransaction: sql.withTransaction,
 		} as const
 	}),

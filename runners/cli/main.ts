@@ -2,21 +2,7 @@
 // their typed clients (DATABASE_URL required). Exit codes: 0 done, 1 refused or failed, 2 usage error. It exits
 // explicitly once the command has finished: cluster client sockets can otherwise keep the process alive.
 import { NodeRuntime } from "@effect/platform-node"
-import {
-	Cause,
-	Config,
-	Data,
-	Duration,
-	Effect,
-	Either,
-	Layer,
-	Logger,
-	LogLevel,
-	Match,
-	Option,
-	ParseResult,
-	Schema,
-} from "effect"
+import { Cause, Data, Duration, Effect, Either, Layer, Match, Option, ParseResult, Schema } from "effect"
 import { parseArgs } from "node:util"
 import { DlqReason } from "../../entities/JobModel.ts"
 import { TenantId } from "../../entities/Tenancy.ts"
@@ -31,6 +17,7 @@ import {
 } from "../../entities/TenantProtocol.ts"
 import { DlqCommand, DlqDirectory, DlqEntry, DlqPage } from "../../entities/DlqProtocol.ts"
 import { DatabaseLive } from "../../platform/Database.ts"
+import { LoggingStderrLive } from "../../platform/Logging.ts"
 import {
 	ExecutionDetail,
 	ExecutionFilter,
@@ -452,21 +439,6 @@ const formatIssues = (error: ParseResult.ParseError) =>
 
 // --- [LAYERS]
 
-// Logs go to stderr so that stdout carries only the command's output (`--json` stays parseable).
-const CliLoggingLive = Layer.unwrapEffect(
-	Effect.map(
-		Config.logLevel("LOG_LEVEL").pipe(
-			Config.withDefault(LogLevel.Info),
-			Config.withDescription("Effect log level"),
-		),
-		(level) =>
-			Layer.merge(
-				Logger.minimumLogLevel(level),
-				Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
-			),
-	),
-)
-
 const CliLive = ClientClusterLive.pipe(Layer.provideMerge(DatabaseLive))
 
 // --- [MAIN]
@@ -515,6 +487,6 @@ command(process.argv.slice(2)).pipe(
 		).pipe(Effect.as(1)),
 	),
 	Effect.flatMap((code) => Effect.sync(() => process.exit(code))),
-	Effect.provide(CliLoggingLive),
+	Effect.provide(LoggingStderrLive),
 	NodeRuntime.runMain({ disablePrettyLogger: true }),
 )
