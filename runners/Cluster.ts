@@ -3,7 +3,7 @@
 // Postgres, and gateways join as client-only members of the same cluster.
 import { RunnerAddress } from "@effect/cluster"
 import { NodeClusterSocket } from "@effect/platform-node"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option, Schedule } from "effect"
 
 // --- [CONSTANTS]
 
@@ -50,37 +50,46 @@ const shardingOptions = (config: Config.Config.Success<typeof ClusterConfig>) =>
 	preemptiveShutdown: true,
 })
 
+// @effect/cluster creates its tables with CREATE TABLE IF NOT EXISTS when a member starts, which races when several
+// members start together on a fresh database (a unique violation in pg_type). A failed start is retried a few times.
+const retryStart = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
+	Layer.retry(layer, Schedule.spaced("500 millis").pipe(Schedule.intersect(Schedule.recurs(6))))
+
 // --- [LAYERS]
 
-const RunnerClusterLive = Layer.unwrapEffect(
-	Effect.map(ClusterConfig, (config) =>
-		NodeClusterSocket.layer({
-			storage: "sql",
-			shardingConfig: {
-				...shardingOptions(config),
-				runnerAddress: Option.some(RunnerAddress.make(config.host, config.port)),
-				runnerListenAddress: Option.some(
-					RunnerAddress.make(
-						Option.getOrElse(config.listenHost, () => config.host),
-						config.port,
+const RunnerClusterLive = retryStart(
+	Layer.unwrapEffect(
+		Effect.map(ClusterConfig, (config) =>
+			NodeClusterSocket.layer({
+				storage: "sql",
+				shardingConfig: {
+					...shardingOptions(config),
+					runnerAddress: Option.some(RunnerAddress.make(config.host, config.port)),
+					runnerListenAddress: Option.some(
+						RunnerAddress.make(
+							Option.getOrElse(config.listenHost, () => config.host),
+							config.port,
+						),
 					),
-				),
-			},
-		}),
+				},
+			}),
+		),
 	),
 )
 
-const ClientClusterLive = Layer.unwrapEffect(
-	Effect.map(ClusterConfig, (config) =>
-		NodeClusterSocket.layer({
-			clientOnly: true,
-			storage: "sql",
-			shardingConfig: {
-				...shardingOptions(config),
-				runnerAddress: Option.none(),
-				runnerListenAddress: Option.none(),
-			},
-		}),
+const ClientClusterLive = retryStart(
+	Layer.unwrapEffect(
+		Effect.map(ClusterConfig, (config) =>
+			NodeClusterSocket.layer({
+				clientOnly: true,
+				storage: "sql",
+				shardingConfig: {
+					...shardingOptions(config),
+					runnerAddress: Option.none(),
+					runnerListenAddress: Option.none(),
+				},
+			}),
+		),
 	),
 )
 
