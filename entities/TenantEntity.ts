@@ -10,7 +10,13 @@ import { RequestContextHeaders } from "../platform/RequestContext.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { TenantId } from "./Tenancy.ts"
 import { absent, Apply, Edit, present, Provision, requirePresent, TenantMachine } from "./TenantMachine.ts"
-import { Tenant, TenantDirectory, TenantNotFound } from "./TenantProtocol.ts"
+import { OAuthProviderNotFound, Tenant, TenantDirectory, TenantNotFound } from "./TenantProtocol.ts"
+import { OAuthProviderRepo, type OAuthProviderRow, secretBinding } from "./OAuthProviderRepo.ts"
+import { InvalidTransition } from "./InvalidTransition.ts"
+import { AuditLog } from "../platform/AuditLog.ts"
+import { Crypto } from "../platform/Crypto.ts"
+import { RequestContext } from "../platform/RequestContext.ts"
+import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { TenantRepo } from "./TenantRepo.ts"
 
 // --- [LAYERS]
@@ -44,7 +50,86 @@ const TenantEntityLive = Tenant.toLayer(
 		}
 		const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
 			RequestContextHeaders.fromHeaders(request.headers)
+		const providers = yield* OAuthProviderRepo
+		const sql = yield* PgClient.PgClient
+		const crypto = yield* Crypto
+		const viewOf = (row: OAuthProviderRow) => ({
+			provider: row.provider,
+			issuer: row.issuer,
+			clientId: row.clientId,
+			scopes: row.scopes,
+			createdAt: row.createdAt,
+			updatedAt: row.updatedAt,
+		})
+		// Provider changes need the tenant to exist and not be on its way out.
+		const configurable = actor.get.pipe(
+			Effect.flatMap(requirePresent),
+			Effect.filterOrFail(
+				(tenant) => tenant.status !== "deleting" && tenant.status !== "deleted",
+				(tenant) =>
+					new InvalidTransition({
+						message: `cannot configure a tenant that is ${tenant.status}`,
+						from: tenant.status,
+						operation: "configure",
+					}),
+			),
+		)
+		const audited = (
+			operation: "create" | "update" | "delete",
+			provider: string,
+			headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0],
+		) =>
+			AuditLog.record({
+				appId: tenantId,
+				actor: "admin",
+				operation,
+				subjectType: "oauth_provider",
+				subjectId: `${tenantId}/${provider}`,
+			}).pipe(
+				orStorageUnavailable,
+				Effect.provideService(RequestContext, RequestContextHeaders.fromHeaders(headers)),
+				Effect.provideService(PgClient.PgClient, sql),
+			)
 		return {
+			PutOAuthProvider: (request) =>
+				Effect.gen(function* () {
+					yield* configurable
+					const sealed = yield* crypto.seal(
+						request.payload.clientSecret,
+						secretBinding(tenantId, request.payload.provider),
+					)
+					const row = yield* providers.upsert({
+						appId: tenantId,
+						provider: request.payload.provider,
+						issuer: request.payload.issuer,
+						clientId: request.payload.clientId,
+						clientSecretEnc: sealed,
+						scopes: request.payload.scopes,
+					})
+					yield* audited("update", request.payload.provider, request.headers)
+					return viewOf(row)
+				}).pipe(Telemetry.span("Tenant.PutOAuthProvider", { tenantId })),
+			ListOAuthProviders: () =>
+				actor.get.pipe(
+					Effect.flatMap(requirePresent),
+					Effect.zipRight(providers.list(tenantId)),
+					Effect.map((rows) => rows.map(viewOf)),
+					Telemetry.span("Tenant.ListOAuthProviders", { tenantId }),
+				),
+			DeleteOAuthProvider: (request) =>
+				actor.get.pipe(
+					Effect.flatMap(requirePresent),
+					Effect.zipRight(providers.remove(tenantId, request.payload.provider)),
+					Effect.flatMap((found) =>
+						Effect.mapError(
+							found,
+							() => new OAuthProviderNotFound({ message: `no provider '${request.payload.provider}'` }),
+						),
+					),
+					Effect.tap((row) => audited("delete", row.provider, request.headers)),
+					Effect.map(viewOf),
+					Telemetry.span("Tenant.DeleteOAuthProvider", { tenantId }),
+				),
 			Create: (request) =>
 				actor
 					.send(

@@ -6,6 +6,7 @@ import { Rpc } from "@effect/rpc"
 import { PrimaryKey, Schema } from "effect"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
+import { ProviderName } from "./OAuthProviderRepo.ts"
 import { TenantId } from "./Tenancy.ts"
 import { TenantModel, TenantName, TenantSettings, TenantSlug } from "./TenantModel.ts"
 
@@ -50,12 +51,40 @@ class TransitionTenant extends Schema.Class<TransitionTenant>("TransitionTenant"
 	}
 }
 
+// A provider as operators see it: the client secret is never returned.
+const OAuthProviderView = Schema.Struct({
+	provider: ProviderName,
+	issuer: Schema.String,
+	clientId: Schema.String,
+	scopes: Schema.Array(Schema.String),
+	createdAt: Schema.DateTimeUtc,
+	updatedAt: Schema.DateTimeUtc,
+})
+
+// Volatile on purpose: a persisted message would keep the plaintext secret in the cluster's message table.
+const PutOAuthProvider = Schema.Struct({
+	provider: ProviderName,
+	issuer: Schema.String.pipe(
+		Schema.maxLength(512),
+		Schema.pattern(/^https?:\/\/[^\s/]+/, { message: () => "issuer must be an http(s) URL" }),
+	),
+	clientId: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512)),
+	clientSecret: Schema.Redacted(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2048))),
+	scopes: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,128}$/))), {
+		default: () => ["openid", "email", "profile"],
+	}),
+})
+
 const TenantPage = Schema.Struct({
 	items: Schema.Array(TenantView),
 	nextCursor: Schema.NullOr(Schema.String),
 })
 
 // --- [ERRORS]
+
+class OAuthProviderNotFound extends Schema.TaggedError<OAuthProviderNotFound>()("OAuthProviderNotFound", {
+	message: Schema.String,
+}) {}
 
 class TenantNotFound extends Schema.TaggedError<TenantNotFound>()("TenantNotFound", {
 	message: Schema.String,
@@ -85,6 +114,20 @@ const Tenant = Entity.make("Tenant", [
 		error: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
 	}).annotate(ClusterSchema.Persisted, true),
 	Rpc.make("Get", { success: TenantView, error: Schema.Union(TenantNotFound, StorageUnavailable) }),
+	Rpc.make("PutOAuthProvider", {
+		payload: PutOAuthProvider,
+		success: OAuthProviderView,
+		error: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
+	}),
+	Rpc.make("ListOAuthProviders", {
+		success: Schema.Array(OAuthProviderView),
+		error: Schema.Union(TenantNotFound, StorageUnavailable),
+	}),
+	Rpc.make("DeleteOAuthProvider", {
+		payload: { provider: Schema.String },
+		success: OAuthProviderView,
+		error: Schema.Union(TenantNotFound, OAuthProviderNotFound, StorageUnavailable),
+	}),
 ])
 
 // Stateless reads over `apps`; ids are the lookup key (an id or a slug) or "list".
@@ -109,6 +152,9 @@ const TenantChanged = Schema.parseJson(Schema.Struct({ id: TenantId, slug: Schem
 
 export {
 	CreateTenant,
+	OAuthProviderNotFound,
+	OAuthProviderView,
+	PutOAuthProvider,
 	Tenant,
 	TenantChanged,
 	TenantChangedChannel,

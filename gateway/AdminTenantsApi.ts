@@ -3,12 +3,23 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { TenantName, TenantSettings, TenantSlug } from "../entities/TenantModel.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
-import { TenantNotFound, TenantPage, TenantSlugTaken, TenantView } from "../entities/TenantProtocol.ts"
+import {
+	OAuthProviderNotFound,
+	OAuthProviderView,
+	PutOAuthProvider,
+	TenantNotFound,
+	TenantPage,
+	TenantSlugTaken,
+	TenantView,
+} from "../entities/TenantProtocol.ts"
+import { ProviderName } from "../entities/OAuthProviderRepo.ts"
 import { AdminAuth } from "./AdminAuth.ts"
 
 // --- [SCHEMA]
 
 const TenantPath = Schema.Struct({ id: Schema.String })
+
+const ProviderPath = Schema.Struct({ id: Schema.String, provider: ProviderName })
 
 const PageParams = Schema.Struct({
 	limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
@@ -70,6 +81,27 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 			.addSuccess(DeletionAccepted, { status: 202 })
 			.addError(TenantNotFound, { status: 404 })
 			.addError(InvalidTransition, { status: 409 }),
+	)
+	.add(
+		HttpApiEndpoint.put("putOAuthProvider", "/tenants/:id/oauth-providers/:provider")
+			.setPath(ProviderPath)
+			.setPayload(PutOAuthProvider.pipe(Schema.omit("provider")))
+			.addSuccess(OAuthProviderView)
+			.addError(TenantNotFound, { status: 404 })
+			.addError(InvalidTransition, { status: 409 }),
+	)
+	.add(
+		HttpApiEndpoint.get("listOAuthProviders", "/tenants/:id/oauth-providers")
+			.setPath(TenantPath)
+			.addSuccess(Schema.Array(OAuthProviderView))
+			.addError(TenantNotFound, { status: 404 }),
+	)
+	.add(
+		HttpApiEndpoint.del("deleteOAuthProvider", "/tenants/:id/oauth-providers/:provider")
+			.setPath(ProviderPath)
+			.addSuccess(OAuthProviderView)
+			.addError(TenantNotFound, { status: 404 })
+			.addError(OAuthProviderNotFound, { status: 404 }),
 	)
 	.middleware(AdminAuth)
 	.prefix("/admin/v1")

@@ -106,6 +106,28 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 				.handle("activate", ({ path }) =>
 					transition(path.id, "activate").pipe(Telemetry.span("AdminTenantsHttp.activate")),
 				)
+				.handle("putOAuthProvider", ({ path, payload }) =>
+					tenantIdOf(path.id).pipe(
+						Effect.flatMap((tenantId) =>
+							callEntity(tenants(tenantId).PutOAuthProvider({ ...payload, provider: path.provider })),
+						),
+						Telemetry.span("AdminTenantsHttp.putOAuthProvider"),
+					),
+				)
+				.handle("listOAuthProviders", ({ path }) =>
+					tenantIdOf(path.id).pipe(
+						Effect.flatMap((tenantId) => callEntity(tenants(tenantId).ListOAuthProviders())),
+						Telemetry.span("AdminTenantsHttp.listOAuthProviders"),
+					),
+				)
+				.handle("deleteOAuthProvider", ({ path }) =>
+					tenantIdOf(path.id).pipe(
+						Effect.flatMap((tenantId) =>
+							callEntity(tenants(tenantId).DeleteOAuthProvider({ provider: path.provider })),
+						),
+						Telemetry.span("AdminTenantsHttp.deleteOAuthProvider"),
+					),
+				)
 				// The tenant stops answering at once (deleting); the rest is the tenant.delete workflow, run as a job.
 				.handle("delete", ({ path }) =>
 					Effect.gen(function* () {

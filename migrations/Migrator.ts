@@ -7,6 +7,7 @@ import { Effect, Layer } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { initial } from "./0001_initial.ts"
 import { jobs } from "./0002_jobs.ts"
+import { oauthProviders } from "./0003_oauth_providers.ts"
 
 // --- [CONSTANTS]
 
@@ -23,7 +24,13 @@ const migrate = Effect.gen(function* () {
 	yield* Effect.addFinalizer(() =>
 		connection.executeRaw(`SELECT pg_advisory_unlock(${MigrationLockKey})`, []).pipe(Effect.ignore),
 	)
-	return yield* PgMigrator.run({ loader: PgMigrator.fromRecord({ "0001_initial": initial, "0002_jobs": jobs }) })
+	return yield* PgMigrator.run({
+		loader: PgMigrator.fromRecord({
+			"0001_initial": initial,
+			"0002_jobs": jobs,
+			"0003_oauth_providers": oauthProviders,
+		}),
+	})
 }).pipe(
 	Effect.scoped,
 	Effect.tap((applied) =>

@@ -6,10 +6,12 @@ import { Layer } from "effect"
 import { DlqEntitiesLive } from "../entities/DlqEntity.ts"
 import { JobEntitiesLive } from "../entities/JobEntity.ts"
 import { JobRepo } from "../entities/JobRepo.ts"
+import { OAuthProviderRepo } from "../entities/OAuthProviderRepo.ts"
 import { TenantEntitiesLive } from "../entities/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/TenantRepo.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
+import { KeysReencryptLive } from "../workflows/KeysReencryptWorkflow.ts"
 import { MaintenanceLive } from "../workflows/Maintenance.ts"
 import { TenantDeleteWorkflowLive } from "../workflows/TenantDeleteWorkflow.ts"
 import { WorkflowInspectorLive } from "../workflows/WorkflowInspector.ts"
@@ -23,10 +25,13 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	DlqEntitiesLive,
 	HttpCallWorkflowLive,
 	TenantDeleteWorkflowLive,
+	KeysReencryptLive,
 	WorkflowInspectorLive,
 	MaintenanceLive,
 ).pipe(
-	Layer.provide(Layer.mergeAll(TenantRepoLive, JobRepo.Default, NodeHttpClient.layerUndici)),
+	Layer.provide(
+		Layer.mergeAll(TenantRepoLive, JobRepo.Default, OAuthProviderRepo.Default, NodeHttpClient.layerUndici),
+	),
 	Layer.provideMerge(ClusterWorkflowEngine.layer),
 )
 

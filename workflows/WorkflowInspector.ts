@@ -9,12 +9,18 @@ import { DateTime, Effect, Match, Option, Schema } from "effect"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { HttpCallWorkflow } from "./HttpCallProtocol.ts"
+import { KeysReencryptWorkflow } from "./KeysReencryptProtocol.ts"
+import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"
 import { ExecutionNotFound, ExecutionSummary, WorkflowInspector } from "./WorkflowInspectorProtocol.ts"
 
 // --- [CONSTANTS]
 
 // Workflows that can be resumed or interrupted from here, by name.
-const Workflows = { HttpCall: HttpCallWorkflow } as const
+const Workflows = {
+	HttpCall: HttpCallWorkflow,
+	TenantDelete: TenantDeleteWorkflow,
+	KeysReencrypt: KeysReencryptWorkflow,
+} as const
 
 const statusSql = `CASE
 	WHEN r.payload IS NULL THEN 'running'

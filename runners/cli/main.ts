@@ -18,6 +18,7 @@ import {
 import { DlqCommand, DlqDirectory, DlqEntry, DlqPage } from "../../entities/DlqProtocol.ts"
 import { DatabaseLive } from "../../platform/Database.ts"
 import { LoggingStderrLive } from "../../platform/Logging.ts"
+import { KeyRotation } from "../../workflows/KeysReencryptProtocol.ts"
 import {
 	ExecutionDetail,
 	ExecutionFilter,
@@ -46,6 +47,8 @@ const Usage = [
 	"  dlq list [--reason R] [--type T] [--tenant ID]   dead-lettered jobs",
 	"  dlq retry <id>                          start a new execution of the entry's job",
 	"  dlq drop <id>                           delete the entry",
+	"",
+	"  keys reencrypt [--limit N]              reseal every secret with the current ENCRYPTION_KEYS key (N per batch)",
 	"",
 	"  --json       print the result as JSON",
 	"  -h, --help   print this help",
@@ -415,6 +418,26 @@ const command = (argv: ReadonlyArray<string>) =>
 										.pipe(Effect.map((dropped) => `dropped: ${dropped.id}`)),
 						),
 					),
+			),
+			Match.when({ group: "keys", verb: "reencrypt", rest: Schema.is(Schema.Tuple()) }, () =>
+				KeyRotation.client.pipe(
+					Effect.flatMap((rotation) =>
+						rotation("keys").Reencrypt({ runId: crypto.randomUUID(), batchSize: limit }),
+					),
+					Effect.map(({ executionId, report }) =>
+						[
+							table([
+								["execution:", executionId],
+								["resealed:", String(report.resealed)],
+								["already current:", String(report.alreadyCurrent)],
+								["failed:", String(report.failed)],
+							]),
+							...report.failures.map(
+								(failure) => `failed: ${failure.column} ${failure.key}: ${failure.error}`,
+							),
+						].join("\n"),
+					),
+				),
 			),
 			Match.option,
 		)

@@ -8,8 +8,8 @@ import { LoggingLive } from "../../platform/Logging.ts"
 import { RunnerLive } from "../Runner.ts"
 import { ShutdownDeadlineLive } from "../Shutdown.ts"
 
-Layer.merge(RunnerLive, CryptoLive).pipe(
-	Layer.provide([DatabaseLive, CacheLive]),
+RunnerLive.pipe(
+	Layer.provide([DatabaseLive, CacheLive, CryptoLive]),
 	Layer.provide([LoggingLive, ShutdownDeadlineLive]),
 	Layer.launch,
 	NodeRuntime.runMain,

@@ -44,7 +44,11 @@ describe("Migrator", () => {
 				Effect.gen(function* () {
 					const first = yield* migrate
 					const second = yield* migrate
-					expect(first.map(([id, name]) => `${id}_${name}`)).toEqual(["1_initial", "2_jobs"])
+					expect(first.map(([id, name]) => `${id}_${name}`)).toEqual([
+						"1_initial",
+						"2_jobs",
+						"3_oauth_providers",
+					])
 					expect(second).toEqual([])
 					expect(yield* constraint("apps_status_check")).toEqual([...TenantStatuses])
 					expect(yield* constraint("users_status_check")).toEqual([...UserStatuses])
@@ -80,10 +84,10 @@ describe("Migrator", () => {
 			withDatabase(
 				Effect.gen(function* () {
 					const results = yield* Effect.all([migrate, migrate, migrate], { concurrency: "unbounded" })
-					expect(results.flat().length).toBe(2)
+					expect(results.flat().length).toBe(3)
 					const sql = yield* SqlClient.SqlClient
 					const rows = yield* sql<{ count: number }>`SELECT count(*)::int AS count FROM effect_sql_migrations`
-					expect(rows[0]?.count).toBe(2)
+					expect(rows[0]?.count).toBe(3)
 				}),
 			),
 		60_000,
