@@ -18,6 +18,12 @@ const BenchSettings = {
 	rpcDurationMs: intFromEnv("BENCH_RPC_DURATION_MS", 2000, 250),
 	rpcInFlight: intFromEnv("BENCH_RPC_IN_FLIGHT", 50, 2),
 	entities: intFromEnv("BENCH_ENTITIES", 10_000, 100),
+	// workflow.*: jobs per subject round, jobs per POST /v1/jobs array (at most 1000), arrays in flight, and the
+	// length of each pg-insert baseline round.
+	workflowJobs: intFromEnv("BENCH_WORKFLOW_JOBS", 200, 10),
+	workflowBatch: Math.min(1000, intFromEnv("BENCH_WORKFLOW_BATCH", 10, 1)),
+	workflowInFlight: intFromEnv("BENCH_WORKFLOW_IN_FLIGHT", 4, 1),
+	workflowPgMs: intFromEnv("BENCH_WORKFLOW_PG_MS", 2000, 250),
 	// Comma-separated benchmark name prefixes to run (e.g. `gateway,rpc`); empty runs all.
 	only: (process.env.BENCH_ONLY ?? "")
 		.split(",")
@@ -145,9 +151,11 @@ const metric = (value: number) =>
 
 // `name: ratio=<median> worst=<min> (subject <median> <unit>, baseline <median> <unit>)[ target>=t met|MISSED][ extra]`.
 // Ratios are per round (subject and baseline of the same round), so a slow round on both sides cancels out.
+// `baselineUnit` when the two arms count different things (e.g. starts/s against inserts/s).
 const ratioLine = (options: {
 	readonly name: string
 	readonly unit: string
+	readonly baselineUnit?: string
 	readonly subject: ReadonlyArray<number>
 	readonly baseline: ReadonlyArray<number>
 	readonly target?: number
@@ -160,7 +168,7 @@ const ratioLine = (options: {
 	return (
 		`${options.name}: ratio=${ratioText(ratio)} worst=${ratioText(Math.min(...ratios))} ` +
 		`(subject ${metric(median(options.subject))} ${options.unit}, ` +
-		`baseline ${metric(median(options.baseline))} ${options.unit})${target}` +
+		`baseline ${metric(median(options.baseline))} ${options.baselineUnit ?? options.unit})${target}` +
 		(options.extra === undefined ? "" : ` ${options.extra}`)
 	)
 }

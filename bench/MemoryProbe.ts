@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto"
 import { Effect, Layer, Logger, LogLevel, Metric, Schedule } from "effect"
 import { Tenant } from "../entities/TenantProtocol.ts"
 import { CacheLive } from "../platform/Cache.ts"
+import { CryptoLive } from "../platform/Crypto.ts"
 import { DatabaseLive } from "../platform/Database.ts"
 import { RunnerLive } from "../runners/Runner.ts"
 
@@ -77,7 +78,8 @@ const program = Effect.gen(function* () {
 
 program
 	.pipe(
-		Effect.provide(RunnerLive.pipe(Layer.provide([DatabaseLive, CacheLive]))),
+		// Like runners/runner/main.ts: the runner's layers need Crypto (ENCRYPTION_KEYS is set by MemoryBench).
+		Effect.provide(RunnerLive.pipe(Layer.provide([DatabaseLive, CacheLive, CryptoLive]))),
 		Effect.provide(Logger.minimumLogLevel(LogLevel.Error)),
 		Effect.runPromise,
 	)

@@ -1,7 +1,7 @@
 // `npm run bench`: starts a fresh database, the migration, one runner, one gateway and the bench servers (raw node:http
-// hello, bare Effect hello, TCP echo); runs the HTTP, gateway and RPC comparisons against them; stops them and runs
-// the memory probe on a database of its own; then stops every child, drops the databases, deletes this run's Redis
-// keys and exits. One line per benchmark on stdout (see bench/README.md); diagnostics go to stderr.
+// hello, bare Effect hello, TCP echo); runs the HTTP, gateway and RPC comparisons against them; stops them, runs the
+// workflow benchmark on a stack of its own (database, runner, gateway) and then the memory probe on a database of its
+// own; then stops every child, drops the databases, deletes this run's Redis keys and exits. One line per benchmark on stdout (see bench/README.md); diagnostics go to stderr.
 import { randomUUID } from "node:crypto"
 import { freePort, run, testEncryptionKeys, waitFor } from "../test/fixtures/Processes.ts"
 import { BenchSettings, selected, sleep } from "./Harness.ts"
@@ -9,6 +9,7 @@ import { compareHttp } from "./HttpBench.ts"
 import { memoryBench } from "./MemoryBench.ts"
 import { cleanup, database, deleteRedisKeys, httpOk, ready, startScript, tcpOpen } from "./Processes.ts"
 import { rpcBench } from "./RpcBench.ts"
+import { workflowBench } from "./WorkflowBench.ts"
 
 // --- [CONSTANTS]
 
@@ -155,13 +156,20 @@ const main = async () => {
 		)),
 	]
 	await cleanup()
+	// A stack of its own (database, runner, gateway), started after the one above is gone; its Redis keys live
+	// under this run's prefix so the final deletion covers them.
+	const workflow = await attempt(
+		["workflow.starts-vs-pg-insert", "workflow.completions-vs-pg-insert", "workflow.start-to-first-activity"],
+		() => workflowBench({ redisUrl, redisKeyPrefix: `${redisKeyPrefix}wf:`, adminToken }),
+	)
+	await cleanup()
 	const memory = await attempt(["memory.tenant-entity"], () => memoryBench({ redisUrl, redisKeyPrefix }))
 	await cleanup()
 	await deleteRedisKeys(redisUrl, redisKeyPrefix).catch((error: unknown) =>
 		console.error("cleanup: deleting Redis keys failed", error),
 	)
 	console.error(`bench: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-	return [...lines, ...memory].some((line) => line.includes(": FAILED")) ? 1 : 0
+	return [...lines, ...workflow, ...memory].some((line) => line.includes(": FAILED")) ? 1 : 0
 }
 
 // --- [MAIN]
