@@ -6,7 +6,7 @@ import { AuditLog } from "../platform/AuditLog.ts"
 import { RequestContext, RequestContextHeaders } from "../platform/RequestContext.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
-import { DlqDirectory, DlqEntry, DlqEntryNotFound } from "./DlqProtocol.ts"
+import { DlqDirectory, DlqEntry, DlqEntryNotFound, toDlqEntryView } from "./DlqProtocol.ts"
 import { JobEntity, RetryJob } from "./JobProtocol.ts"
 import { JobRepo } from "./JobRepo.ts"
 import { entityId, TenantId } from "./Tenancy.ts"
@@ -26,7 +26,10 @@ const DlqDirectoryLive = DlqDirectory.toLayer(
 						limit: payload.limit,
 						cursor: payload.cursor,
 					})
-					.pipe(Telemetry.span("DlqDirectory.List")),
+					.pipe(
+						Effect.map((page) => ({ items: page.items.map(toDlqEntryView), nextCursor: page.nextCursor })),
+						Telemetry.span("DlqDirectory.List"),
+					),
 		}
 	}),
 	{ concurrency: "unbounded", maxIdleTime: "1 minute" },
@@ -64,7 +67,7 @@ const DlqEntryLive = DlqEntry.toLayer(
 					const job = yield* jobs(entityId(current.appId, current.jobId)).Retry(new RetryJob({ run }))
 					const updated = yield* repo.markDlqRetried(id)
 					yield* audited("retry", current.appId, request.headers)
-					return { entry: updated, job }
+					return { entry: toDlqEntryView(updated), job }
 				}).pipe(
 					Effect.catchTags({
 						MailboxFull: Effect.die,
@@ -84,7 +87,7 @@ const DlqEntryLive = DlqEntry.toLayer(
 						),
 					)
 					yield* audited("drop", dropped.appId, request.headers)
-					return dropped
+					return toDlqEntryView(dropped)
 				}).pipe(Telemetry.span("DlqEntry.Drop")),
 		}
 	}),

@@ -11,7 +11,9 @@ import { JobNotFound, JobView } from "./JobProtocol.ts"
 
 // --- [SCHEMA]
 
-const DlqEntryView = JobDlq.json
+// CONTRACT.md names the reason `reason`; the column (and the model) is `error_reason`.
+const DlqEntryView = Schema.Struct({ ...JobDlq.json.fields, reason: DlqReason })
+type DlqEntryView = typeof DlqEntryView.Type
 
 const DlqPage = Schema.Struct({ items: Schema.Array(DlqEntryView), nextCursor: Schema.NullOr(Schema.String) })
 
@@ -56,4 +58,6 @@ const DlqEntry = Entity.make("DlqEntry", [
 
 // --- [EXPORT]
 
-export { DlqCommand, DlqDirectory, DlqEntry, DlqEntryNotFound, DlqEntryView, DlqPage }
+const toDlqEntryView = (row: JobDlq): DlqEntryView => ({ ...row, reason: row.errorReason })
+
+export { toDlqEntryView, DlqCommand, DlqDirectory, DlqEntry, DlqEntryNotFound, DlqEntryView, DlqPage }

@@ -11,7 +11,7 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { executionFor, interruptFor } from "../workflows/JobWorkflows.ts"
 import { AdvanceJob, CreateJob, JobMachine, requireJob } from "./JobMachine.ts"
 import type { Job } from "./JobModel.ts"
-import { JobDirectory, JobEntity } from "./JobProtocol.ts"
+import { JobDirectory, JobEntity, JobNotFound } from "./JobProtocol.ts"
 import { JobRepo } from "./JobRepo.ts"
 import { TenantId } from "./Tenancy.ts"
 
@@ -107,9 +107,12 @@ const JobEntityLive = JobEntity.toLayer(
 				send(new AdvanceJob({ event: request.payload.event })).pipe(
 					Telemetry.span("Job.Record", { jobId, event: request.payload.event._tag }),
 				),
+			// Read from the table, the system of record: a job purged while this entity was alive is gone.
 			Get: () =>
-				Effect.flatMap(actor, (running) => running.get).pipe(
-					Effect.flatMap(requireJob),
+				repo.find(appId, jobId).pipe(
+					Effect.flatMap((found) =>
+						Effect.mapError(found, () => new JobNotFound({ message: "job not found" })),
+					),
 					Telemetry.span("Job.Get", { jobId }),
 				),
 		}

@@ -3,7 +3,7 @@
 // Postgres, and gateways join as client-only members of the same cluster.
 import { RunnerAddress } from "@effect/cluster"
 import { NodeClusterSocket } from "@effect/platform-node"
-import { Config, Effect, Layer, Option, Schedule } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 
 // --- [CONSTANTS]
 
@@ -51,9 +51,19 @@ const shardingOptions = (config: Config.Config.Success<typeof ClusterConfig>) =>
 })
 
 // @effect/cluster creates its tables with CREATE TABLE IF NOT EXISTS when a member starts, which races when several
-// members start together on a fresh database (a unique violation in pg_type). A failed start is retried a few times.
-const retryStart = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
-	Layer.retry(layer, Schedule.spaced("500 millis").pipe(Schedule.intersect(Schedule.recurs(6))))
+// members start together on a fresh database (a unique violation in pg_type, raised as a defect). A start that fails
+// or dies is retried a few times, half a second apart.
+const retryStart = <A, E, R>(layer: Layer.Layer<A, E, R>, attemptsLeft = 6): Layer.Layer<A, E, R> =>
+	Layer.catchAllCause(layer, (cause) =>
+		attemptsLeft > 0
+			? Layer.unwrapEffect(
+					Effect.logWarning("cluster member start failed; retrying", cause).pipe(
+						Effect.zipRight(Effect.sleep("500 millis")),
+						Effect.as(retryStart(layer, attemptsLeft - 1)),
+					),
+				)
+			: Layer.failCause(cause),
+	)
 
 // --- [LAYERS]
 

@@ -1,0 +1,372 @@
+// DELETE /admin/v1/tenants/{id} and the `tenant.delete` workflow behind it, against the in-process platform: once
+// with the default configuration (the tenant's rows go, audit rows and the delete job's own row stay, the tenant ends
+// `deleted`, another tenant is untouched), and once with JOBS_FAULT_INJECTION=tenant.delete:complete, where the last
+// step fails and the compensation returns the tenant to `suspended` while the job goes to the DLQ.
+import { Schema } from "effect"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startPlatform } from "../fixtures/InProcessPlatform.ts"
+import { sleep, waitFor } from "../fixtures/Processes.ts"
+
+// --- [CONSTANTS]
+
+const Final = ["succeeded", "dead_lettered", "cancelled"]
+const encodeJson = Schema.encodeSync(Schema.parseJson())
+const Tables = ["jobs", "job_dlq", "assets", "users", "events"] as const
+
+// --- [TYPES]
+
+type Platform = Awaited<ReturnType<typeof startPlatform>>
+
+type JobBody = { readonly id: string; readonly status: string; readonly executionId: string | null }
+
+type Execution = {
+	readonly executionId: string
+	readonly workflow: string
+	readonly status: string
+	readonly tenantId: string | null
+	readonly jobId: string | null
+}
+
+type ExecutionDetail = Execution & {
+	readonly activities: ReadonlyArray<{
+		readonly name: string
+		readonly compensation: boolean
+		readonly attempts: ReadonlyArray<{ readonly attempt: number; readonly status: string }>
+	}>
+	readonly job: Record<string, unknown> | null
+	readonly deadLetters: ReadonlyArray<Record<string, unknown>>
+}
+
+type DeleteAccepted = { readonly id: string; readonly status: string; readonly jobId: string }
+
+// --- [STATE]
+
+let receiver: Server
+let receiverUrl = ""
+
+// --- [FUNCTIONS]
+
+// The receiver: `/ok` → 200, `/gone` → 410.
+const handle = (request: IncomingMessage, response: ServerResponse) => {
+	request.resume()
+	const status = new URL(request.url ?? "/", "http://receiver").pathname === "/gone" ? 410 : 200
+	response.writeHead(status, { "content-type": "text/plain" }).end(String(status))
+}
+
+// Helpers bound to one platform, so that the two platforms of this file never mix.
+const client = (platform: Platform) => {
+	const admin = async <A>(path: string, init: RequestInit = {}) => {
+		const response = await fetch(`${platform.baseUrl}/admin/v1${path}`, {
+			...init,
+			headers: {
+				authorization: `Bearer ${platform.adminToken}`,
+				"content-type": "application/json",
+				...init.headers,
+			},
+		})
+		return { status: response.status, body: (await response.json()) as A }
+	}
+	const tenantRoute = (appId: string) =>
+		fetch(`${platform.baseUrl}/v1/tenant`, { headers: { "x-app-id": appId } }).then(async (response) => ({
+			status: response.status,
+			body: (await response.json()) as { readonly _tag?: string; readonly status?: string },
+		}))
+	const createTenant = async (slug: string) => {
+		const created = await admin<{ id: string; status: string }>("/tenants", {
+			method: "POST",
+			body: encodeJson({ slug, name: slug }),
+		})
+		expect(created.status).toBe(201)
+		expect(created.body.status).toBe("active")
+		return created.body.id
+	}
+	const tenantStatus = async (id: string) => (await admin<{ status: string }>(`/tenants/${id}`)).body.status
+	const submit = async (appId: string, path: string) => {
+		const response = await fetch(`${platform.baseUrl}/v1/jobs`, {
+			method: "POST",
+			headers: {
+				authorization: `Bearer ${platform.adminToken}`,
+				"x-app-id": appId,
+				"content-type": "application/json",
+			},
+			body: encodeJson({ type: "http.call", payload: { url: `${receiverUrl}${path}` } }),
+		})
+		const body = (await response.json()) as JobBody
+		expect(response.status, String(encodeJson(body))).toBe(202)
+		return body
+	}
+	const getJob = async (appId: string, id: string) => {
+		const response = await fetch(`${platform.baseUrl}/v1/jobs/${id}`, {
+			headers: { authorization: `Bearer ${platform.adminToken}`, "x-app-id": appId },
+		})
+		return (await response.json()) as JobBody
+	}
+	const settle = async (appId: string, id: string, timeoutMs = 45_000) => {
+		const deadline = Date.now() + timeoutMs
+		let job = await getJob(appId, id)
+		while (!Final.includes(job.status) && Date.now() < deadline) {
+			await sleep(200)
+			job = await getJob(appId, id)
+		}
+		return job
+	}
+	const query = async <A>(text: string, params: Array<unknown> = []) => {
+		const connection = new pg.Client({ connectionString: platform.databaseUrl })
+		await connection.connect()
+		return connection
+			.query(text, params)
+			.then((result) => result.rows as Array<A>)
+			.finally(() => connection.end())
+	}
+	// Rows of the tenant in every table a deletion empties, by table.
+	const rowCounts = async (appId: string) =>
+		Object.fromEntries(
+			await Promise.all(
+				Tables.map(async (table) => {
+					const rows = await query<{ count: number }>(
+						`SELECT count(*)::int AS count FROM ${table} WHERE app_id = $1`,
+						[appId],
+					)
+					return [table, rows[0]?.count ?? -1] as const
+				}),
+			),
+		)
+	// A user, an asset and an event for the tenant, written directly: no API creates them yet.
+	const seedRows = (appId: string) =>
+		query(
+			`WITH u AS (INSERT INTO users (id, app_id, email, display_name, status)
+				VALUES ($2, $1, 'someone@example.com', 'Someone', 'active') RETURNING id),
+			a AS (INSERT INTO assets (id, app_id, key, content_type, size)
+				VALUES ($3, $1, 'logo.png', 'image/png', 3) RETURNING id)
+			INSERT INTO events (app_id, type, payload) VALUES ($1, 'test.seeded', '{}'::jsonb) RETURNING id`,
+			[appId, crypto.randomUUID(), crypto.randomUUID()],
+		)
+	const executionsOf = async (search: string) =>
+		(await admin<{ items: ReadonlyArray<Execution> }>(`/workflows?${search}&limit=100`)).body.items
+	const deleteTenant = async (id: string) => {
+		const deleted = await admin<DeleteAccepted>(`/tenants/${id}`, { method: "DELETE" })
+		expect(deleted.status, String(encodeJson(deleted.body))).toBe(202)
+		expect(deleted.body).toMatchObject({ id, status: "deleting", jobId: expect.any(String) })
+		return deleted.body
+	}
+	return {
+		admin,
+		tenantRoute,
+		createTenant,
+		tenantStatus,
+		submit,
+		getJob,
+		settle,
+		query,
+		rowCounts,
+		seedRows,
+		executionsOf,
+		deleteTenant,
+	}
+}
+
+// --- [SUITE]
+
+beforeAll(async () => {
+	receiver = createServer(handle)
+	await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", () => resolve()))
+	const address = receiver.address()
+	receiverUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+})
+
+afterAll(async () => {
+	receiver?.closeAllConnections()
+	await new Promise<void>((resolve) => (receiver === undefined ? resolve() : receiver.close(() => resolve())))
+})
+
+describe("tenant.delete", () => {
+	describe("default", () => {
+		let platform: Platform
+		let api: ReturnType<typeof client>
+
+		beforeAll(async () => {
+			platform = await startPlatform({ JOBS_HTTP_ALLOWED_HOSTS: "127.0.0.1" })
+			expect(platform.ready).toBe(true)
+			api = client(platform)
+		}, 120_000)
+
+		afterAll(async () => {
+			await platform?.stop()
+		}, 60_000)
+
+		it("DELETE → 202 with a job id; the tenant stops answering at once; the workflow removes its rows (not audit rows, not its own job) and ends deleted", async () => {
+			const doomed = await api.createTenant("delete-me")
+			const kept = await api.createTenant("keep-me")
+			// Rows in every table a deletion empties: succeeded jobs, a dead-lettered one (a DLQ row), a user, an asset,
+			// an event; the same for a tenant that stays.
+			const jobs = await Promise.all([
+				api.submit(doomed, "/ok"),
+				api.submit(doomed, "/ok"),
+				api.submit(doomed, "/gone"),
+				api.submit(kept, "/ok"),
+				api.submit(kept, "/gone"),
+			])
+			const settled = await Promise.all(jobs.map((job, index) => api.settle(index < 3 ? doomed : kept, job.id)))
+			expect(settled.map((job) => job.status)).toEqual([
+				"succeeded",
+				"succeeded",
+				"dead_lettered",
+				"succeeded",
+				"dead_lettered",
+			])
+			await api.seedRows(doomed)
+			await api.seedRows(kept)
+			const before = await api.rowCounts(doomed)
+			expect(Object.values(before).every((count) => count > 0)).toBe(true)
+			const keptBefore = await api.rowCounts(kept)
+			expect((await api.tenantRoute("delete-me")).status).toBe(200)
+
+			const accepted = await api.deleteTenant(doomed)
+			// At once: no waiting for the workflow.
+			for (const appId of ["delete-me", doomed]) {
+				const route = await api.tenantRoute(appId)
+				expect(route.status, appId).toBe(404)
+				expect(route.body).toMatchObject({ _tag: "TenantNotFound" })
+			}
+
+			const deleted = await waitFor(async () => (await api.tenantStatus(doomed)) === "deleted", 60_000)
+			expect(deleted, await api.tenantStatus(doomed)).toBe(true)
+			expect((await api.admin(`/tenants/${doomed}`)).body).toMatchObject({ id: doomed, status: "deleted" })
+			expect((await api.tenantRoute("delete-me")).status).toBe(404)
+
+			// Its rows are gone, except the delete job's own row; audit rows remain.
+			expect(await api.rowCounts(doomed)).toEqual({ jobs: 1, job_dlq: 0, assets: 0, users: 0, events: 0 })
+			expect(
+				await api.query<{ id: string; type: string; status: string }>(
+					"SELECT id, type, status FROM jobs WHERE app_id = $1",
+					[doomed],
+				),
+			).toEqual([{ id: accepted.jobId, type: "tenant.delete", status: "succeeded" }])
+			const audit = await api.query<{ operation: string }>(
+				"SELECT operation FROM audit_logs WHERE app_id = $1 ORDER BY id",
+				[doomed],
+			)
+			expect(audit.map((row) => row.operation)).toEqual(expect.arrayContaining(["create", "activate", "delete"]))
+			// The other tenant is untouched.
+			expect(await api.rowCounts(kept)).toEqual(keptBefore)
+			expect((await api.tenantRoute("keep-me")).status).toBe(200)
+
+			// The workflow: TenantDelete, succeeded, every step once, no compensation.
+			const executions = await api.executionsOf(`name=TenantDelete&tenant=${doomed}`)
+			expect(executions).toEqual([
+				expect.objectContaining({ workflow: "TenantDelete", tenantId: doomed, jobId: accepted.jobId }),
+			])
+			const finished = await waitFor(
+				async () => (await api.executionsOf(`name=TenantDelete&tenant=${doomed}`))[0]?.status === "succeeded",
+				30_000,
+			)
+			expect(finished, String(encodeJson(await api.executionsOf(`tenant=${doomed}`)))).toBe(true)
+			const detail = await api.admin<ExecutionDetail>(`/workflows/${executions[0]?.executionId}`)
+			expect(detail.status).toBe(200)
+			expect(detail.body.activities.map((activity) => activity.name)).toEqual([
+				"start",
+				"begin",
+				"remove-rows",
+				"complete",
+				"succeed",
+			])
+			expect(detail.body.activities.some((activity) => activity.compensation)).toBe(false)
+			expect(detail.body.deadLetters).toEqual([])
+			expect(detail.body.job).toMatchObject({ id: accepted.jobId, status: "succeeded" })
+			expect((await api.admin<{ items: ReadonlyArray<unknown> }>(`/dlq?tenant=${doomed}`)).body.items).toEqual([])
+		}, 120_000)
+
+		it("a tenant being deleted or deleted cannot be deleted again, suspended or activated (409 InvalidTransition)", async () => {
+			const doomed = await api.createTenant("delete-twice")
+			const accepted = await api.deleteTenant(doomed)
+			expect(await waitFor(async () => (await api.tenantStatus(doomed)) === "deleted", 60_000)).toBe(true)
+			for (const [method, path] of [
+				["DELETE", `/tenants/${doomed}`],
+				["POST", `/tenants/${doomed}/suspend`],
+				["POST", `/tenants/${doomed}/activate`],
+			] as const) {
+				const response = await api.admin<{ _tag: string }>(path, { method })
+				expect(response.status, `${method} ${path}`).toBe(409)
+				expect(response.body).toMatchObject({ _tag: "InvalidTransition" })
+			}
+			expect(
+				await api.query("SELECT id FROM jobs WHERE app_id = $1 AND type = 'tenant.delete'", [doomed]),
+			).toEqual([{ id: accepted.jobId }])
+		}, 90_000)
+	})
+
+	describe("with the complete step failing (JOBS_FAULT_INJECTION=tenant.delete:complete)", () => {
+		let platform: Platform
+		let api: ReturnType<typeof client>
+
+		beforeAll(async () => {
+			platform = await startPlatform({
+				JOBS_HTTP_ALLOWED_HOSTS: "127.0.0.1",
+				JOBS_FAULT_INJECTION: "tenant.delete:complete",
+			})
+			expect(platform.ready).toBe(true)
+			api = client(platform)
+		}, 120_000)
+
+		afterAll(async () => {
+			await platform?.stop()
+		}, 60_000)
+
+		it("compensation returns the tenant to suspended; the job is dead-lettered (NonRetryable) and the execution shows the compensation", async () => {
+			const tenant = await api.createTenant("fault-co")
+			const job = await api.submit(tenant, "/ok")
+			expect((await api.settle(tenant, job.id)).status).toBe("succeeded")
+
+			const accepted = await api.deleteTenant(tenant)
+			expect((await api.tenantRoute("fault-co")).status).toBe(404)
+
+			const suspended = await waitFor(async () => (await api.tenantStatus(tenant)) === "suspended", 60_000)
+			expect(suspended, await api.tenantStatus(tenant)).toBe(true)
+			expect((await api.tenantRoute("fault-co")).status).toBe(404)
+
+			const jobRow = async () =>
+				(await api.query<{ status: string }>("SELECT status FROM jobs WHERE id = $1", [accepted.jobId]))[0]
+					?.status
+			expect(await waitFor(async () => (await jobRow()) === "dead_lettered", 30_000), await jobRow()).toBe(true)
+			expect(
+				await api.query("SELECT error_reason, type FROM job_dlq WHERE job_id = $1", [accepted.jobId]),
+			).toEqual([{ error_reason: "NonRetryable", type: "tenant.delete" }])
+			const dlq = await api.admin<{ items: ReadonlyArray<Record<string, unknown>> }>(
+				`/dlq?tenant=${tenant}&type=tenant.delete`,
+			)
+			expect(dlq.body.items).toEqual([
+				expect.objectContaining({ jobId: accepted.jobId, type: "tenant.delete", errorReason: "NonRetryable" }),
+			])
+
+			const executions = await api.executionsOf(`name=TenantDelete&tenant=${tenant}`)
+			expect(executions).toHaveLength(1)
+			const executionId = executions[0]?.executionId ?? ""
+			expect(
+				await waitFor(
+					async () =>
+						(await api.admin<ExecutionDetail>(`/workflows/${executionId}`)).body.status === "failed",
+					30_000,
+				),
+			).toBe(true)
+			const detail = await api.admin<ExecutionDetail>(`/workflows/${executionId}`)
+			expect(detail.body).toMatchObject({ workflow: "TenantDelete", status: "failed", jobId: accepted.jobId })
+			const byName = new Map(detail.body.activities.map((activity) => [activity.name, activity]))
+			expect(byName.get("complete")?.attempts.map((attempt) => attempt.status)).toEqual(["failed"])
+			expect(byName.has("succeed")).toBe(false)
+			expect(byName.get("dead-letter")?.attempts.map((attempt) => attempt.status)).toEqual(["succeeded"])
+			const compensations = detail.body.activities.filter((activity) => activity.compensation)
+			expect(compensations.map((activity) => activity.name)).toEqual(["compensate:restore"])
+			expect(compensations[0]?.attempts.map((attempt) => attempt.status)).toEqual(["succeeded"])
+			expect(detail.body.deadLetters).toEqual([expect.objectContaining({ jobId: accepted.jobId })])
+
+			// Suspended is a normal state again: the operator can bring the tenant back, and its job reads dead-lettered.
+			const activated = await api.admin<{ status: string }>(`/tenants/${tenant}/activate`, { method: "POST" })
+			expect(activated.status).toBe(200)
+			expect(activated.body.status).toBe("active")
+			expect((await api.tenantRoute("fault-co")).status).toBe(200)
+			expect((await api.getJob(tenant, accepted.jobId)).status).toBe("dead_lettered")
+		}, 120_000)
+	})
+})
