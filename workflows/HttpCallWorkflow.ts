@@ -120,7 +120,15 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 			name: "deliver",
 			success: Delivered,
 			error: DeliveryFailed,
-			execute: attemptOnce.pipe(Effect.provideService(HttpClient.HttpClient, client)),
+			// A crashed attempt is a retryable failure, so the job still ends in a final state (the DLQ at worst).
+			execute: attemptOnce.pipe(
+				Effect.provideService(HttpClient.HttpClient, client),
+				Effect.catchAllDefect((defect) =>
+					Effect.logError("http.call attempt crashed", defect).pipe(
+						Effect.zipRight(Effect.fail(failure("WorkerLost", "the attempt crashed", true, null))),
+					),
+				),
+			),
 		}).pipe(
 			Activity.retry({ while: (error) => error.retryable, times: Math.max(0, config.httpMaxAttempts - 1) }),
 			Effect.either,

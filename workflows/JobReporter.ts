@@ -59,9 +59,12 @@ const makeJobReporter = (execution: {
 				yield* report("dead-letter", { _tag: "DeadLettered" })
 			})
 		// Checked before each attempt: a cancelled job stops at the next step instead of running on to the DLQ.
+		// A job whose entity cannot be reached right now (its runner just died) counts as not cancelled: the check must
+		// never turn an attempt into a defect.
 		const cancelled = job.Get().pipe(
 			Effect.map((current) => current.status === "cancelled"),
-			Effect.orElseSucceed(() => false),
+			Effect.timeout("5 seconds"),
+			Effect.catchAllCause(() => Effect.succeed(false)),
 		)
 		return { report, deadLetter, cancelled } as const
 	})
