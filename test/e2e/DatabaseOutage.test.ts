@@ -136,7 +136,15 @@ describe("e2e: postgres outage", () => {
 		}
 		const migrated = await run("migrate", env)
 		expect(migrated.code, migrated.output).toBe(0)
-		runner = start("runner", "runner", { ...env, RUNNER_HOST: "127.0.0.1", RUNNER_PORT: String(await freePort()) })
+		const started = start("runner", "runner", {
+			...env,
+			RUNNER_HOST: "127.0.0.1",
+			RUNNER_PORT: String(await freePort()),
+		})
+		runner = started
+		// The runner registers first, so the two members never race on creating the cluster's tables.
+		const registered = await waitFor(async () => started.output().includes("Listening on:"), 90_000, 250)
+		expect(registered, started.output()).toBe(true)
 		const gatewayPort = await freePort()
 		gatewayUrl = `http://127.0.0.1:${gatewayPort}`
 		const gateway = start("gateway", "gateway", {
@@ -144,9 +152,9 @@ describe("e2e: postgres outage", () => {
 			GATEWAY_HOST: "127.0.0.1",
 			GATEWAY_PORT: String(gatewayPort),
 		})
-		const ready = await waitFor(httpReady(gatewayUrl), 60_000, 500)
-		expect(ready, gateway.output()).toBe(true)
-	}, 150_000)
+		const ready = await waitFor(httpReady(gatewayUrl), 90_000, 500)
+		expect(ready, `${gateway.output()}\n--- runner ---\n${started.output()}`).toBe(true)
+	}, 240_000)
 
 	afterAll(async () => {
 		await stopAll()
