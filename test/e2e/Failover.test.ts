@@ -6,7 +6,6 @@
 // the owner of a shard from the advisory lock `1000000 + shard` in `pg_locks`, whose backend carries the runner's
 // name as `application_name` (set through the runner's DATABASE_URL).
 import { Option, Predicate, Schema } from "effect"
-import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
 	exited,
@@ -21,6 +20,13 @@ import {
 	testEncryptionKeys,
 	waitFor,
 } from "../fixtures/Processes.ts"
+import {
+	locksPerRunner as countLocks,
+	query as queryDatabase,
+	settled,
+	shardOwners as ownersOf,
+	withAppName,
+} from "../fixtures/ShardLocks.ts"
 import { createDatabase } from "../fixtures/TestDatabase.ts"
 
 // --- [CONSTANTS]
@@ -32,7 +38,6 @@ const tenantCount = 20
 const suspendedCount = 5
 const failoverBudgetMs = 20_000
 const requestTimeoutMs = 4_000
-const shardLockBase = 1_000_000
 
 const CreateBody = Schema.parseJson(Schema.Struct({ slug: Schema.String, name: Schema.String }))
 
@@ -51,7 +56,9 @@ let tenants: Array<Expected> = []
 
 // --- [FUNCTIONS]
 
-const withAppName = (url: string, name: string) => `${url}?application_name=${name}`
+const query = <A>(text: string, params: Array<unknown> = []) => queryDatabase<A>(database?.url ?? "", text, params)
+const locksPerRunner = () => countLocks(database?.url ?? "")
+const shardOwners = () => ownersOf(database?.url ?? "")
 
 const baseEnv = (url: string): Record<string, string> => ({
 	DATABASE_URL: url,
@@ -73,33 +80,6 @@ const startRunner = async (name: string) => {
 	})
 	runners.set(name, managed)
 	return managed
-}
-
-const query = async <A>(text: string) => {
-	const client = new pg.Client({ connectionString: database?.url ?? "" })
-	await client.connect()
-	return client
-		.query(text)
-		.then((result) => result.rows as Array<A>)
-		.finally(() => client.end())
-}
-
-// Shard number → runner name, for the shards whose advisory lock is held right now in this database.
-const shardOwners = async () => {
-	const rows = await query<{ runner: string; shard: number }>(
-		`SELECT a.application_name AS runner, (l.objid::text::bigint - ${shardLockBase})::int AS shard
-		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-		WHERE l.locktype = 'advisory' AND l.granted
-		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-	)
-	return new Map(rows.map((row) => [row.shard, row.runner]))
-}
-
-const locksPerRunner = async () => {
-	const owners = await shardOwners()
-	const counts = new Map<string, number>()
-	owners.forEach((runner) => counts.set(runner, (counts.get(runner) ?? 0) + 1))
-	return counts
 }
 
 // Tenant id → runner name.
@@ -213,17 +193,7 @@ describe("e2e: failover", () => {
 		const ready = await waitFor(httpReady(gatewayUrl), 60_000)
 		expect(ready, gateway.output()).toBe(true)
 		// Both runners hold shards and every shard is held: the assignment has settled.
-		const balanced = await waitFor(
-			() =>
-				locksPerRunner().then(
-					(counts) =>
-						(counts.get("runner-a") ?? 0) > 0 &&
-						(counts.get("runner-b") ?? 0) > 0 &&
-						[...counts.values()].reduce((sum, count) => sum + count, 0) === 300,
-				),
-			60_000,
-			500,
-		)
+		const balanced = await waitFor(settled(database?.url ?? "", ["runner-a", "runner-b"]), 60_000, 500)
 		expect(balanced, [...runners.values()].map((managed) => managed.output()).join("\n")).toBe(true)
 	}, 150_000)
 
@@ -294,16 +264,7 @@ describe("e2e: failover", () => {
 		const [survivorName, survivor] = [...runners.entries()][0] ?? ["none", undefined]
 		expect(survivor).toBeDefined()
 		await startRunner("runner-c")
-		const joined = await waitFor(
-			() =>
-				locksPerRunner().then(
-					(counts) =>
-						(counts.get("runner-c") ?? 0) > 0 &&
-						[...counts.values()].reduce((sum, count) => sum + count, 0) === 300,
-				),
-			60_000,
-			500,
-		)
+		const joined = await waitFor(settled(database?.url ?? "", ["runner-c"]), 60_000, 500)
 		expect(joined, runners.get("runner-c")?.output()).toBe(true)
 
 		// Background traffic during the hand-off: every failed request is counted (and only logged).

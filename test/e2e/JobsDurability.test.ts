@@ -5,7 +5,6 @@
 // delivery with the same key: at-least-once, deduplicated by the destination).
 import { Schema } from "effect"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
 	freePort,
@@ -19,6 +18,7 @@ import {
 	testEncryptionKeys,
 	waitFor,
 } from "../fixtures/Processes.ts"
+import { query as queryDatabase, settled, withAppName } from "../fixtures/ShardLocks.ts"
 import { createDatabase } from "../fixtures/TestDatabase.ts"
 
 // --- [CONSTANTS]
@@ -30,7 +30,6 @@ const jobCount = 50
 const answerDelayMs = 1_500
 const terminalBudgetMs = 60_000
 const requestTimeoutMs = 5_000
-const shardLockBase = 1_000_000
 const Final = ["succeeded", "failed", "dead_lettered", "cancelled"]
 const encodeJson = Schema.encodeSync(Schema.parseJson())
 
@@ -53,7 +52,7 @@ let aborted = 0
 
 // --- [FUNCTIONS]
 
-const withAppName = (url: string, name: string) => `${url}?application_name=${name}`
+const query = <A>(text: string, params: Array<unknown> = []) => queryDatabase<A>(database?.url ?? "", text, params)
 
 const baseEnv = (url: string): Record<string, string> => ({
 	DATABASE_URL: url,
@@ -75,27 +74,6 @@ const startRunner = async (name: string) => {
 	})
 	runners.set(name, managed)
 	return managed
-}
-
-const query = async <A>(text: string) => {
-	const client = new pg.Client({ connectionString: database?.url ?? "" })
-	await client.connect()
-	return client
-		.query(text)
-		.then((result) => result.rows as Array<A>)
-		.finally(() => client.end())
-}
-
-// Runner name → number of shard locks it holds right now (the lock's backend carries the runner's application_name).
-const locksPerRunner = async () => {
-	const rows = await query<{ runner: string; count: number }>(
-		`SELECT a.application_name AS runner, count(*)::int AS count
-		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-		WHERE l.locktype = 'advisory' AND l.granted AND l.objid::text::bigint >= ${shardLockBase}
-		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		GROUP BY a.application_name`,
-	)
-	return new Map(rows.map((row) => [row.runner, row.count]))
 }
 
 const api = (path: string, init: RequestInit = {}, timeoutMs = requestTimeoutMs) =>
@@ -164,17 +142,7 @@ describe("e2e: job durability", () => {
 		const ready = await waitFor(httpReady(gatewayUrl), 90_000, 500)
 		expect(ready, gateway.output()).toBe(true)
 		// Both runners hold shards and every shard is held: the assignment has settled.
-		const balanced = await waitFor(
-			() =>
-				locksPerRunner().then(
-					(counts) =>
-						(counts.get("runner-a") ?? 0) > 0 &&
-						(counts.get("runner-b") ?? 0) > 0 &&
-						[...counts.values()].reduce((sum, count) => sum + count, 0) === 300,
-				),
-			60_000,
-			500,
-		)
+		const balanced = await waitFor(settled(database?.url ?? "", ["runner-a", "runner-b"]), 60_000, 500)
 		expect(balanced, [...runners.values()].map((managed) => managed.output()).join("\n")).toBe(true)
 		const created = await api(
 			"/admin/v1/tenants",

@@ -5,7 +5,6 @@
 // workflow journal, and keeps young jobs and jobs with DLQ entries. The operator CLI is run against the same cluster.
 import { Schema } from "effect"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
 	exited,
@@ -19,13 +18,13 @@ import {
 	testEncryptionKeys,
 	waitFor,
 } from "../fixtures/Processes.ts"
+import { query as queryDatabase, settled, withAppName } from "../fixtures/ShardLocks.ts"
 import { createDatabase } from "../fixtures/TestDatabase.ts"
 
 // --- [CONSTANTS]
 
 const adminToken = "e2e-maintenance-admin-token"
 const suffix = Math.random().toString(36).slice(2, 8)
-const shardLockBase = 1_000_000
 const watchPeriodSeconds = 2
 const purgePeriodSeconds = 3
 const retentionSeconds = 4
@@ -71,7 +70,7 @@ let cliGone: JobBody
 
 // --- [FUNCTIONS]
 
-const withAppName = (url: string, name: string) => `${url}?application_name=${name}`
+const query = <A>(text: string, params: Array<unknown> = []) => queryDatabase<A>(database?.url ?? "", text, params)
 
 const baseEnv = (url: string): Record<string, string> => ({
 	DATABASE_URL: url,
@@ -108,27 +107,6 @@ const startRunner = async (name: string) => {
 }
 
 const runnerOutput = () => [...runners.values()].map((managed) => managed.output().slice(-4000)).join("\n")
-
-const query = async <A>(text: string, params: Array<unknown> = []) => {
-	const client = new pg.Client({ connectionString: database?.url ?? "" })
-	await client.connect()
-	return client
-		.query(text, params)
-		.then((result) => result.rows as Array<A>)
-		.finally(() => client.end())
-}
-
-// Runner name → number of shard locks it holds right now (the lock's backend carries the runner's application_name).
-const locksPerRunner = async () => {
-	const rows = await query<{ runner: string; count: number }>(
-		`SELECT a.application_name AS runner, count(*)::int AS count
-		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-		WHERE l.locktype = 'advisory' AND l.granted AND l.objid::text::bigint >= ${shardLockBase}
-		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		GROUP BY a.application_name`,
-	)
-	return new Map(rows.map((row) => [row.runner, row.count]))
-}
 
 const api = (path: string, init: RequestInit = {}) =>
 	fetch(`${gatewayUrl}${path}`, {
@@ -248,17 +226,7 @@ describe("e2e: maintenance crons", () => {
 		const ready = await waitFor(httpReady(gatewayUrl), 90_000, 500)
 		expect(ready, gateway.output()).toBe(true)
 		// Both runners hold shards and every shard is held: the assignment has settled.
-		const balanced = await waitFor(
-			() =>
-				locksPerRunner().then(
-					(counts) =>
-						(counts.get("runner-a") ?? 0) > 0 &&
-						(counts.get("runner-b") ?? 0) > 0 &&
-						[...counts.values()].reduce((sum, count) => sum + count, 0) === 300,
-				),
-			60_000,
-			500,
-		)
+		const balanced = await waitFor(settled(database?.url ?? "", ["runner-a", "runner-b"]), 60_000, 500)
 		expect(balanced, runnerOutput()).toBe(true)
 		const created = await api("/admin/v1/tenants", {
 			method: "POST",

@@ -276,7 +276,12 @@ describe("admin: dlq and workflows", () => {
 				retriedAt: null,
 			})
 			expect(byJob.get(switchable.id)?.lastError).toContain("503")
-			expect(byJob.get(goneA.id)).toMatchObject({ appId: tenantA, errorReason: "NonRetryable", reason: "NonRetryable", retries: 0 })
+			expect(byJob.get(goneA.id)).toMatchObject({
+				appId: tenantA,
+				errorReason: "NonRetryable",
+				reason: "NonRetryable",
+				retries: 0,
+			})
 			expect(byJob.get(failingB.id)).toMatchObject({ appId: tenantB, errorReason: "MaxAttemptsExceeded" })
 
 			const nonRetryable = await dlqOf("reason=NonRetryable")
