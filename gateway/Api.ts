@@ -3,6 +3,8 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AdminJobsApi } from "./AdminJobsApi.ts"
 import { AdminTenantsApi } from "./AdminTenantsApi.ts"
+import { AdminUsersApi } from "./AdminUsersApi.ts"
+import { OAuthApi, SessionsApi } from "./AuthApi.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { JobsApi } from "./JobsApi.ts"
 import {
@@ -14,6 +16,7 @@ import {
 	ValidationError,
 } from "./HttpErrors.ts"
 import { TenantApi } from "./TenantApi.ts"
+import { UsersApi } from "./UsersApi.ts"
 
 // --- [PROTOCOL]
 
@@ -21,7 +24,11 @@ const Api = HttpApi.make("platform")
 	.add(HealthApi)
 	.add(AdminTenantsApi)
 	.add(AdminJobsApi)
+	.add(AdminUsersApi)
 	.add(TenantApi)
+	.add(OAuthApi)
+	.add(SessionsApi)
+	.add(UsersApi)
 	.add(JobsApi)
 	.addError(ValidationError)
 	.addError(PayloadTooLarge)

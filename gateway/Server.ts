@@ -22,6 +22,10 @@ import { RequestContext, RequestContextHeaders, type RequestMeta } from "../plat
 import { AdminAuthLive } from "./AdminAuth.ts"
 import { AdminJobsHttpLive } from "./AdminJobsHttp.ts"
 import { AdminTenantsHttpLive } from "./AdminTenantsHttp.ts"
+import { AdminUsersHttpLive } from "./AdminUsersHttp.ts"
+import { OAuthHttpLive, SessionsHttpLive } from "./AuthHttp.ts"
+import { CredentialsLive } from "./Credentials.ts"
+import { IdentityConfigLive } from "./IdentityConfig.ts"
 import { Api } from "./Api.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
@@ -31,6 +35,7 @@ import { InternalError, PayloadTooLarge, RouteNotFound, UnsupportedMediaType, Va
 import { TenantCache } from "./TenantCache.ts"
 import { TenantHttpLive } from "./TenantHttp.ts"
 import { TenantMiddlewareLive } from "./TenantMiddleware.ts"
+import { UsersHttpLive } from "./UsersHttp.ts"
 
 // --- [CONSTANTS]
 
@@ -125,9 +130,20 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 // --- [LAYERS]
 
 const ApiLive = HttpApiBuilder.api(Api).pipe(
-	Layer.provide([HealthHttpLive, AdminTenantsHttpLive, AdminJobsHttpLive, TenantHttpLive, JobsHttpLive]),
+	Layer.provide([
+		HealthHttpLive,
+		AdminTenantsHttpLive,
+		AdminJobsHttpLive,
+		AdminUsersHttpLive,
+		TenantHttpLive,
+		OAuthHttpLive,
+		SessionsHttpLive,
+		UsersHttpLive,
+		JobsHttpLive,
+	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive]),
-	Layer.provide(TenantCache.Default),
+	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
+	Layer.provide(IdentityConfigLive),
 )
 
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.

@@ -20,25 +20,32 @@ class TenantMiddleware extends HttpApiMiddleware.Tag<TenantMiddleware>()("gatewa
 
 const notFound = () => new TenantNotFound({ message: "tenant not found" })
 
+// A tenant id or slug, as a client named it, to the tenant when it exists and is active.
+const activeTenant = (key: string | undefined) =>
+	Effect.gen(function* () {
+		const tenants = yield* TenantCache
+		const named = yield* Option.fromNullable(key).pipe(
+			Option.map((value) => value.trim()),
+			Option.filter((value) => value.length > 0),
+			Effect.mapError(() => new MissingTenant({ message: "the X-App-Id header is required" })),
+		)
+		return yield* callEntity(tenants.resolve(named)).pipe(
+			Effect.filterOrFail((tenant) => tenant.status === "active", notFound),
+		)
+	})
+
 // --- [LAYERS]
 
 const TenantMiddlewareLive = Layer.effect(
 	TenantMiddleware,
 	Effect.map(TenantCache, (tenants) =>
-		Effect.gen(function* () {
-			const request = yield* HttpServerRequest.HttpServerRequest
-			const key = yield* Option.fromNullable(request.headers["x-app-id"]).pipe(
-				Option.map((value) => value.trim()),
-				Option.filter((value) => value.length > 0),
-				Effect.mapError(() => new MissingTenant({ message: "the X-App-Id header is required" })),
-			)
-			return yield* callEntity(tenants.resolve(key)).pipe(
-				Effect.filterOrFail((tenant) => tenant.status === "active", notFound),
-			)
-		}),
+		HttpServerRequest.HttpServerRequest.pipe(
+			Effect.flatMap((request) => activeTenant(request.headers["x-app-id"])),
+			Effect.provideService(TenantCache, tenants),
+		),
 	),
 )
 
 // --- [EXPORT]
 
-export { CurrentTenant, TenantMiddleware, TenantMiddlewareLive }
+export { activeTenant, CurrentTenant, TenantMiddleware, TenantMiddlewareLive }

@@ -8,6 +8,7 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { initial } from "./0001_initial.ts"
 import { jobs } from "./0002_jobs.ts"
 import { oauthProviders } from "./0003_oauth_providers.ts"
+import { identity } from "./0004_identity.ts"
 
 // --- [CONSTANTS]
 
@@ -29,6 +30,7 @@ const migrate = Effect.gen(function* () {
 			"0001_initial": initial,
 			"0002_jobs": jobs,
 			"0003_oauth_providers": oauthProviders,
+			"0004_identity": identity,
 		}),
 	})
 }).pipe(

@@ -67,6 +67,13 @@ class Cache extends Effect.Tag("platform/Cache")<
 		readonly get: (key: string) => Effect.Effect<Option.Option<string>, CacheUnavailable>
 		readonly set: (key: string, value: string, ttl: Duration.DurationInput) => Effect.Effect<void, CacheUnavailable>
 		readonly del: (key: string) => Effect.Effect<void, CacheUnavailable>
+		// Read and delete in one step: of two concurrent takes, one gets the value.
+		readonly take: (key: string) => Effect.Effect<Option.Option<string>, CacheUnavailable>
+		// A fixed-window counter: the count after this increment and the time left in its window.
+		readonly increment: (
+			key: string,
+			window: Duration.DurationInput,
+		) => Effect.Effect<{ readonly count: number; readonly remainingMillis: number }, CacheUnavailable>
 		readonly publish: (channel: string, message: string) => Effect.Effect<void, CacheUnavailable>
 		readonly subscribe: (channel: string) => Stream.Stream<string, CacheUnavailable>
 		readonly ping: Effect.Effect<void, CacheUnavailable>
@@ -147,6 +154,28 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 					Effect.asVoid,
 				),
 			del: (key) => redisCall("del", () => client.del(prefixed(key))).pipe(Effect.asVoid),
+			take: (key) => redisCall("take", () => client.getdel(prefixed(key))).pipe(Effect.map(Option.fromNullable)),
+			increment: (key, window) =>
+				redisCall("increment", () =>
+					client
+						.multi()
+						.incr(prefixed(key))
+						.pexpire(prefixed(key), Duration.toMillis(window), "NX")
+						.pttl(prefixed(key))
+						.exec(),
+				).pipe(
+					Effect.flatMap((replies) =>
+						Option.match(Option.fromNullable(replies), {
+							onNone: () =>
+								Effect.fail(new CacheUnavailable({ operation: "increment", cause: "aborted" })),
+							onSome: (results) =>
+								Effect.succeed({
+									count: Number(results[0]?.[1]),
+									remainingMillis: Math.max(0, Number(results[2]?.[1])),
+								}),
+						}),
+					),
+				),
 			publish: (channel, message) =>
 				redisCall("publish", () => client.publish(prefixed(channel), message)).pipe(Effect.asVoid),
 			subscribe: (channel) =>
@@ -187,6 +216,30 @@ const makeMemory = Effect.gen(function* () {
 				),
 			),
 		del: (key) => Ref.update(entries, (map) => new Map([...map].filter(([name]) => name !== key))),
+		take: (key) =>
+			Effect.flatMap(now, (time) =>
+				Ref.modify(entries, (map) => [
+					Option.fromNullable(map.get(key)).pipe(
+						Option.filter((entry) => entry.expiresAt > time),
+						Option.map((entry) => entry.value),
+					),
+					new Map([...map].filter(([name]) => name !== key)),
+				]),
+			),
+		increment: (key, window) =>
+			Effect.flatMap(now, (time) =>
+				Ref.modify(entries, (map) => {
+					const current = Option.fromNullable(map.get(key)).pipe(
+						Option.filter((entry) => entry.expiresAt > time),
+						Option.getOrElse(() => ({ value: "0", expiresAt: time + Duration.toMillis(window) })),
+					)
+					const count = Number(current.value) + 1
+					return [
+						{ count, remainingMillis: current.expiresAt - time },
+						new Map(map).set(key, { value: String(count), expiresAt: current.expiresAt }),
+					]
+				}),
+			),
 		publish: (channel, message) => PubSub.publish(messages, [channel, message]).pipe(Effect.asVoid),
 		subscribe: (channel) =>
 			Stream.fromPubSub(messages).pipe(

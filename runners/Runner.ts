@@ -4,12 +4,17 @@ import { ClusterWorkflowEngine } from "@effect/cluster"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Layer } from "effect"
 import { DlqEntitiesLive } from "../entities/DlqEntity.ts"
+import { IdentityBrokerLive } from "../entities/IdentityBrokerEntity.ts"
+import { IdentityRepo } from "../entities/IdentityRepo.ts"
 import { JobEntitiesLive } from "../entities/JobEntity.ts"
 import { JobRepo } from "../entities/JobRepo.ts"
 import { OAuthProviderRepo } from "../entities/OAuthProviderRepo.ts"
+import { SessionPolicyLive } from "../entities/SessionConfig.ts"
 import { TenantEntitiesLive } from "../entities/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/TenantRepo.ts"
+import { IdentityEntitiesLive } from "../entities/UserSessionsEntity.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
+import { OidcClient } from "../platform/OidcClient.ts"
 import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
 import { KeysReencryptLive } from "../workflows/KeysReencryptWorkflow.ts"
 import { MaintenanceLive } from "../workflows/Maintenance.ts"
@@ -23,6 +28,8 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	TenantEntitiesLive,
 	JobEntitiesLive,
 	DlqEntitiesLive,
+	IdentityEntitiesLive,
+	IdentityBrokerLive,
 	HttpCallWorkflowLive,
 	TenantDeleteWorkflowLive,
 	KeysReencryptLive,
@@ -30,7 +37,14 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	MaintenanceLive,
 ).pipe(
 	Layer.provide(
-		Layer.mergeAll(TenantRepoLive, JobRepo.Default, OAuthProviderRepo.Default, NodeHttpClient.layerUndici),
+		Layer.mergeAll(
+			TenantRepoLive,
+			JobRepo.Default,
+			OAuthProviderRepo.Default,
+			IdentityRepo.Default,
+			SessionPolicyLive,
+			OidcClient.Default,
+		).pipe(Layer.provideMerge(NodeHttpClient.layerUndici)),
 	),
 	Layer.provideMerge(ClusterWorkflowEngine.layer),
 )

@@ -1,0 +1,546 @@
+// Handlers of UserSessions (one instance per `<tenantId>/<userId>`, single-threaded: the one writer of this user's
+// sessions, keys, identities and profile, so the session cap cannot be raced) and of CredentialDirectory (lookups by
+// hash, unbounded concurrency, read-only but for last-use stamps). Session machines are restored from Postgres on
+// demand, so passivation or failover loses nothing.
+import { Entity } from "@effect/cluster"
+import { Machine } from "@effect/experimental"
+import { PgClient } from "@effect/sql-pg"
+import { Array, DateTime, Duration, Effect, Layer, Option, Schema, Scope, SynchronizedRef } from "effect"
+import { AuditLog, type AuditOperation } from "../platform/AuditLog.ts"
+import { Cache } from "../platform/Cache.ts"
+import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
+import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
+import type { ApiKeyRow, IdentityRow, SessionEndReason, SessionId, SessionRow } from "./IdentityModel.ts"
+import { IdentityRepo, type UserRow } from "./IdentityRepo.ts"
+import { EndSession, OpenSession, SessionMachine } from "./SessionMachine.ts"
+import { SessionPolicy } from "./SessionConfig.ts"
+import { TenantId } from "./Tenancy.ts"
+import { UserId } from "./UserModel.ts"
+import {
+	ApiKeyNotFound,
+	type ApiKeyView,
+	CredentialDirectory,
+	CredentialInvalid,
+	IdentityNotFound,
+	IdentityTaken,
+	type IdentityView,
+	LastIdentity,
+	type Principal,
+	SessionNotFound,
+	type SessionView,
+	UserDeactivated,
+	UserNotFound,
+	UserSessions,
+	type UserView,
+} from "./UserSessionsProtocol.ts"
+
+// --- [SCHEMA]
+
+const UserAddress = Schema.TemplateLiteralParser(TenantId, "/", UserId)
+
+// --- [FUNCTIONS]
+
+const sessionView = (row: SessionRow): SessionView => ({
+	id: row.id,
+	userId: row.userId,
+	status: row.status,
+	endReason: row.endReason,
+	provider: row.provider,
+	ipAddress: row.ipAddress,
+	userAgent: row.userAgent,
+	createdAt: row.createdAt,
+	lastUsedAt: row.lastUsedAt,
+	expiresAt: row.expiresAt,
+})
+
+const apiKeyView = (row: ApiKeyRow): ApiKeyView => ({
+	id: row.id,
+	name: row.name,
+	prefix: row.prefix,
+	status: row.status,
+	expiresAt: row.expiresAt,
+	lastUsedAt: row.lastUsedAt,
+	replacedBy: row.replacedBy,
+	createdAt: row.createdAt,
+})
+
+const userView = (row: UserRow): UserView => ({
+	id: row.id,
+	email: row.email,
+	displayName: row.displayName,
+	status: row.status,
+	createdAt: row.createdAt,
+	updatedAt: row.updatedAt,
+})
+
+const identityView = (row: IdentityRow): IdentityView => ({
+	provider: row.provider,
+	subject: row.subject,
+	email: row.email,
+	createdAt: row.createdAt,
+})
+
+const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
+	RequestContextHeaders.fromHeaders(request.headers)
+
+// --- [LAYERS]
+
+const UserSessionsLive = UserSessions.toLayer(
+	Effect.gen(function* () {
+		const address = yield* Entity.CurrentAddress
+		const [tenantId, , userId] = yield* Schema.decodeUnknown(UserAddress)(address.entityId).pipe(Effect.orDie)
+		const repo = yield* IdentityRepo
+		const sql = yield* PgClient.PgClient
+		const config = yield* SessionPolicy
+		const scope = yield* Effect.scope
+		const context = yield* Effect.context<IdentityRepo | Cache | PgClient.PgClient>()
+		const actors = yield* SynchronizedRef.make(new Map<SessionId, Machine.Actor<typeof SessionMachine>>())
+
+		// The machine of one session, booted once per entity instance from what Postgres holds.
+		const actorOf = (sessionId: SessionId, stored: Option.Option<SessionRow>) =>
+			SynchronizedRef.modifyEffect(actors, (booted) =>
+				Option.match(Option.fromNullable(booted.get(sessionId)), {
+					onSome: (actor) => Effect.succeed([actor, booted] as const),
+					onNone: () =>
+						Machine.boot(
+							SessionMachine,
+							{ tenantId, sessionId },
+							{
+								previousState: Option.match(stored, {
+									onNone: () => ({ _tag: "Absent" }) as const,
+									onSome: (session) => ({ _tag: "Stored", session }) as const,
+								}),
+							},
+						).pipe(
+							Scope.extend(scope),
+							Effect.provide(context),
+							Effect.map((actor) => [actor, new Map(booted).set(sessionId, actor)] as const),
+						),
+				}),
+			)
+		const end = (
+			session: SessionRow,
+			operation: "revoke" | "expire",
+			reason: SessionEndReason,
+			meta: RequestMeta,
+		) =>
+			actorOf(session.id, Option.some(session)).pipe(
+				Effect.flatMap((actor) => actor.send(new EndSession({ operation, reason, meta }))),
+				Effect.tap(() =>
+					SynchronizedRef.update(
+						actors,
+						(booted) => new Map([...booted].filter(([id]) => id !== session.id)),
+					),
+				),
+			)
+		const audited = (
+			operation: AuditOperation,
+			subjectType: string,
+			subjectId: string,
+			meta: RequestMeta,
+			details: Record<string, unknown> = {},
+		) =>
+			AuditLog.record({
+				appId: tenantId,
+				actor: `user:${userId}`,
+				operation,
+				subjectType,
+				subjectId,
+				details,
+			}).pipe(
+				orStorageUnavailable,
+				Effect.provideService(RequestContext, meta),
+				Effect.provideService(PgClient.PgClient, sql),
+			)
+		const user = repo.findUser(tenantId, userId).pipe(
+			Effect.flatMap(
+				Option.match({
+					onNone: () => Effect.fail(new UserNotFound({ message: "user not found" })),
+					onSome: Effect.succeed,
+				}),
+			),
+		)
+		const activeUser = user.pipe(
+			Effect.filterOrFail(
+				(row) => row.status === "active",
+				() => new UserDeactivated({ message: "the user is deactivated" }),
+			),
+		)
+		// The user's live sessions, oldest use first; those past a deadline are expired on the way.
+		const live = (meta: RequestMeta) =>
+			Effect.gen(function* () {
+				const now = yield* DateTime.now
+				const rows = yield* repo.liveSessions(tenantId, userId)
+				const idleCutoff = DateTime.subtractDuration(now, config.idleTimeout)
+				const [fresh, stale] = Array.partition(
+					rows,
+					(row) =>
+						DateTime.lessThanOrEqualTo(row.expiresAt, now) ||
+						DateTime.lessThanOrEqualTo(row.lastUsedAt, idleCutoff),
+				)
+				yield* Effect.forEach(stale, (row) =>
+					end(row, "expire", DateTime.lessThanOrEqualTo(row.expiresAt, now) ? "lifetime" : "idle", meta),
+				)
+				return fresh
+			})
+		const endAll = (reason: SessionEndReason, except: SessionId | null, meta: RequestMeta) =>
+			live(meta).pipe(
+				Effect.flatMap((rows) =>
+					Effect.forEach(
+						rows.filter((row) => row.id !== except),
+						(row) => end(row, "revoke", reason, meta),
+					),
+				),
+			)
+		const keyOf = (keyId: ApiKeyRow["id"]) =>
+			repo.findApiKey(tenantId, userId, keyId).pipe(
+				Effect.flatMap(
+					Option.match({
+						onNone: () => Effect.fail(new ApiKeyNotFound({ message: "API key not found" })),
+						onSome: Effect.succeed,
+					}),
+				),
+			)
+		const span = (name: string) => Telemetry.span(`UserSessions.${name}`, { tenantId, userId })
+
+		return {
+			Open: (request) =>
+				Effect.gen(function* () {
+					const meta = metaOf(request)
+					const { claims } = request.payload
+					const row = yield* repo.insertUser({
+						appId: tenantId,
+						id: userId,
+						email: claims.emailVerified ? claims.email : null,
+						displayName: claims.name,
+					})
+					yield* Effect.filterOrFail(
+						Effect.succeed(row),
+						(stored) => stored.status === "active",
+						() => new UserDeactivated({ message: "the user is deactivated" }),
+					)
+					const inserted = yield* repo.insertIdentity({
+						appId: tenantId,
+						userId,
+						provider: claims.provider,
+						subject: claims.subject,
+						email: claims.email,
+					})
+					yield* Option.match(inserted, {
+						onSome: () => audited("create", "user", userId, meta, { provider: claims.provider }),
+						onNone: () =>
+							repo.findIdentity(tenantId, claims.provider, claims.subject).pipe(
+								Effect.filterOrFail(
+									(owner) => Option.exists(owner, (identity) => identity.userId === userId),
+									() => new IdentityTaken({ message: "this identity belongs to another user" }),
+								),
+							),
+					})
+					return userView(row)
+				}).pipe(span("Open")),
+			CreateSession: (request) =>
+				Effect.gen(function* () {
+					const meta = metaOf(request)
+					yield* activeUser
+					const cap = yield* repo.maxSessions(tenantId).pipe(
+						Effect.map((found) =>
+							Option.getOrElse(
+								Option.flatMap(found, (row) => Option.fromNullable(row.maxSessions)),
+								() => config.maxPerUser,
+							),
+						),
+					)
+					const existing = yield* live(meta)
+					const actor = yield* actorOf(request.payload.sessionId, Option.none())
+					const created = yield* actor.send(
+						new OpenSession({
+							userId,
+							tokenHash: request.payload.tokenHash,
+							provider: request.payload.provider,
+							lifetimeSeconds: Duration.toSeconds(config.lifetime),
+							meta,
+						}),
+					)
+					// Least recently used first: keep the newest `cap - 1` others beside the new session.
+					const others = existing.filter((row) => row.id !== created.id)
+					const evicted = yield* Effect.forEach(
+						others.slice(0, Math.max(0, others.length - (cap - 1))),
+						(row) => end(row, "revoke", "evicted", meta),
+					)
+					return { session: sessionView(created), revoked: evicted.map((row) => row.tokenHash) }
+				}).pipe(span("CreateSession")),
+			ListSessions: (request) =>
+				live(metaOf(request)).pipe(
+					Effect.map((rows) => rows.map(sessionView).reverse()),
+					span("ListSessions"),
+				),
+			RevokeSession: (request) =>
+				Effect.gen(function* () {
+					const meta = metaOf(request)
+					const rows = yield* live(meta)
+					const session = yield* Option.fromNullable(
+						rows.find((row) => row.id === request.payload.sessionId),
+					).pipe(Effect.mapError(() => new SessionNotFound({ message: "session not found" })))
+					const ended = yield* end(session, "revoke", request.payload.reason, meta)
+					return { session: sessionView(ended), revoked: [ended.tokenHash] }
+				}).pipe(span("RevokeSession")),
+			RevokeSessions: (request) =>
+				endAll("revoked", request.payload.except, metaOf(request)).pipe(
+					Effect.map((ended) => ({ count: ended.length, revoked: ended.map((row) => row.tokenHash) })),
+					span("RevokeSessions"),
+				),
+			GetUser: () => user.pipe(Effect.map(userView), span("GetUser")),
+			UpdateUser: (request) =>
+				Effect.gen(function* () {
+					const current = yield* activeUser
+					const updated = yield* repo.updateUser({
+						appId: tenantId,
+						id: userId,
+						status: current.status,
+						email: request.payload.email === undefined ? current.email : request.payload.email,
+						displayName:
+							request.payload.displayName === undefined
+								? current.displayName
+								: request.payload.displayName,
+					})
+					yield* audited("update", "user", userId, metaOf(request), {
+						fields: Object.keys(request.payload).filter((key) => key === "email" || key === "displayName"),
+					})
+					return userView(updated)
+				}).pipe(span("UpdateUser")),
+			Deactivate: (request) =>
+				Effect.gen(function* () {
+					const meta = metaOf(request)
+					const current = yield* activeUser
+					const updated = yield* repo.updateUser({
+						appId: tenantId,
+						id: userId,
+						status: "deactivated",
+						email: current.email,
+						displayName: current.displayName,
+					})
+					const sessions = yield* endAll("deactivated", null, meta)
+					const keys = yield* repo.revokeAllApiKeys(tenantId, userId)
+					yield* announceRevoked(
+						tenantId,
+						keys.map((key) => key.keyHash),
+					)
+					yield* audited("deactivate", "user", userId, meta, {
+						sessions: sessions.length,
+						apiKeys: keys.length,
+					})
+					return {
+						user: userView(updated),
+						sessionsRevoked: sessions.length,
+						apiKeysRevoked: keys.length,
+						revoked: [...sessions, ...keys].map((row) =>
+							"tokenHash" in row ? row.tokenHash : row.keyHash,
+						),
+					}
+				}).pipe(span("Deactivate")),
+			ListIdentities: () =>
+				activeUser.pipe(
+					Effect.zipRight(repo.listIdentities(tenantId, userId)),
+					Effect.map((rows) => rows.map(identityView)),
+					span("ListIdentities"),
+				),
+			LinkIdentity: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const { claims } = request.payload
+					const inserted = yield* repo.insertIdentity({
+						appId: tenantId,
+						userId,
+						provider: claims.provider,
+						subject: claims.subject,
+						email: claims.email,
+					})
+					const identity = yield* Option.match(inserted, {
+						onSome: (row) =>
+							audited("link", "identity", `${userId}/${row.provider}`, metaOf(request)).pipe(
+								Effect.as(row),
+							),
+						onNone: () =>
+							repo.findIdentity(tenantId, claims.provider, claims.subject).pipe(
+								Effect.flatMap(Option.filter((row) => row.userId === userId)),
+								Effect.mapError(
+									() =>
+										new IdentityTaken({
+											message: `this ${claims.provider} identity cannot be linked: it belongs to another user, or this user already has one`,
+										}),
+								),
+							),
+					})
+					return identityView(identity)
+				}).pipe(span("LinkIdentity")),
+			UnlinkIdentity: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const identities = yield* repo.listIdentities(tenantId, userId)
+					yield* Effect.filterOrFail(
+						Effect.succeed(identities),
+						(rows) => rows.some((row) => row.provider === request.payload.provider),
+						() => new IdentityNotFound({ message: `no linked identity of '${request.payload.provider}'` }),
+					)
+					yield* Effect.filterOrFail(
+						Effect.succeed(identities),
+						(rows) => rows.length > 1,
+						() =>
+							new LastIdentity({
+								message: "the last identity cannot be unlinked: it is the only way to sign in",
+							}),
+					)
+					const removed = yield* repo
+						.deleteIdentity(tenantId, userId, request.payload.provider)
+						.pipe(
+							Effect.flatMap(
+								Option.match({
+									onNone: () => Effect.dieMessage("identity vanished"),
+									onSome: Effect.succeed,
+								}),
+							),
+						)
+					yield* audited("unlink", "identity", `${userId}/${removed.provider}`, metaOf(request))
+					return identityView(removed)
+				}).pipe(span("UnlinkIdentity")),
+			CreateApiKey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const row = yield* repo.insertApiKey({
+						id: request.payload.keyId,
+						appId: tenantId,
+						userId,
+						name: request.payload.name,
+						prefix: request.payload.prefix,
+						keyHash: request.payload.keyHash,
+						expiresAt: request.payload.expiresAt,
+					})
+					yield* audited("create", "api_key", row.id, metaOf(request), { name: row.name, prefix: row.prefix })
+					return apiKeyView(row)
+				}).pipe(span("CreateApiKey")),
+			ListApiKeys: () =>
+				activeUser.pipe(
+					Effect.zipRight(repo.listApiKeys(tenantId, userId)),
+					Effect.map((rows) => rows.map(apiKeyView)),
+					span("ListApiKeys"),
+				),
+			RotateApiKey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const old = yield* keyOf(request.payload.keyId)
+					const retired = yield* repo.retireApiKey({
+						appId: tenantId,
+						userId,
+						id: old.id,
+						replacedBy: request.payload.newKeyId,
+						graceSeconds: request.payload.gracePeriodSeconds,
+					})
+					yield* Effect.mapError(
+						retired,
+						() => new ApiKeyNotFound({ message: "API key not found or no longer active" }),
+					)
+					const created = yield* repo.insertApiKey({
+						id: request.payload.newKeyId,
+						appId: tenantId,
+						userId,
+						name: old.name,
+						prefix: request.payload.prefix,
+						keyHash: request.payload.keyHash,
+						expiresAt: old.expiresAt,
+					})
+					// Cached copies of the old key carry its old expiry: drop them so the grace deadline applies.
+					yield* announceChanged(tenantId, [old.keyHash])
+					yield* audited("rotate", "api_key", old.id, metaOf(request), {
+						replacedBy: created.id,
+						gracePeriodSeconds: request.payload.gracePeriodSeconds,
+					})
+					return { key: apiKeyView(created), changed: [old.keyHash] }
+				}).pipe(span("RotateApiKey")),
+			RevokeApiKey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					yield* keyOf(request.payload.keyId)
+					const revoked = yield* repo.revokeApiKey(tenantId, userId, request.payload.keyId).pipe(
+						Effect.flatMap(
+							Option.match({
+								onNone: () => Effect.fail(new ApiKeyNotFound({ message: "API key already revoked" })),
+								onSome: Effect.succeed,
+							}),
+						),
+					)
+					yield* announceRevoked(tenantId, [revoked.keyHash])
+					yield* audited("revoke", "api_key", revoked.id, metaOf(request))
+					return { key: apiKeyView(revoked), revoked: [revoked.keyHash] }
+				}).pipe(span("RevokeApiKey")),
+		}
+	}),
+	{ maxIdleTime: "2 minutes" },
+)
+
+const CredentialDirectoryLive = CredentialDirectory.toLayer(
+	Effect.gen(function* () {
+		const address = yield* Entity.CurrentAddress
+		const tenantId = yield* Schema.decodeUnknown(TenantId)(address.entityId).pipe(Effect.orDie)
+		const repo = yield* IdentityRepo
+		const config = yield* SessionPolicy
+		const idleSeconds = Duration.toSeconds(config.idleTimeout)
+		const invalid = () => new CredentialInvalid({ message: "credential not valid" })
+		return {
+			Resolve: ({ payload }) =>
+				(payload.kind === "session"
+					? repo.resolveSession(tenantId, payload.tokenHash, idleSeconds).pipe(
+							Effect.map(
+								Option.map((row): Principal => ({
+									kind: "session",
+									tenantId,
+									userId: row.userId,
+									credentialId: row.id,
+									expiresAt: Math.min(
+										DateTime.toEpochMillis(row.expiresAt),
+										DateTime.toEpochMillis(row.lastUsedAt) + idleSeconds * 1000,
+									),
+								})),
+							),
+						)
+					: repo.resolveApiKey(tenantId, payload.tokenHash).pipe(
+							Effect.map(
+								Option.map((row): Principal => ({
+									kind: "apiKey",
+									tenantId,
+									userId: row.userId,
+									credentialId: row.id,
+									expiresAt: Option.getOrNull(
+										Option.map(Option.fromNullable(row.expiresAt), DateTime.toEpochMillis),
+									),
+								})),
+							),
+						)
+				).pipe(
+					Effect.flatMap(Option.match({ onNone: () => Effect.fail(invalid()), onSome: Effect.succeed })),
+					Telemetry.span("CredentialDirectory.Resolve", { tenantId }),
+				),
+			Touch: ({ payload }) =>
+				Effect.all(
+					[
+						Effect.when(repo.touchSessions(tenantId, payload.sessions), () => payload.sessions.length > 0),
+						Effect.when(repo.touchApiKeys(tenantId, payload.apiKeys), () => payload.apiKeys.length > 0),
+					],
+					{ discard: true },
+				).pipe(Telemetry.span("CredentialDirectory.Touch", { tenantId })),
+			FindIdentity: ({ payload }) =>
+				repo.findIdentity(tenantId, payload.provider, payload.subject).pipe(
+					Effect.map((found) => Option.getOrNull(Option.map(found, (identity) => identity.userId))),
+					Telemetry.span("CredentialDirectory.FindIdentity", { tenantId }),
+				),
+		}
+	}),
+	{ concurrency: "unbounded", maxIdleTime: "1 minute" },
+)
+
+const IdentityEntitiesLive = Layer.mergeAll(UserSessionsLive, CredentialDirectoryLive)
+
+// --- [EXPORT]
+
+export { IdentityEntitiesLive }

@@ -1,0 +1,33 @@
+// Operator endpoints for one user of a tenant (bearer ADMIN_TOKEN): list their live sessions, revoke them all.
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Schema } from "effect"
+import { TenantNotFound } from "../entities/TenantProtocol.ts"
+import { UserId } from "../entities/UserModel.ts"
+import { SessionView, UserNotFound } from "../entities/UserSessionsProtocol.ts"
+import { AdminAuth } from "./AdminAuth.ts"
+
+// --- [SCHEMA]
+
+const UserPath = Schema.Struct({ id: Schema.String, userId: UserId })
+
+// --- [PROTOCOL]
+
+const AdminUsersApi = HttpApiGroup.make("adminUsers")
+	.add(
+		HttpApiEndpoint.get("sessions", "/tenants/:id/users/:userId/sessions")
+			.setPath(UserPath)
+			.addSuccess(Schema.Array(SessionView)),
+	)
+	.add(
+		HttpApiEndpoint.del("revokeSessions", "/tenants/:id/users/:userId/sessions")
+			.setPath(UserPath)
+			.addSuccess(Schema.Struct({ revoked: Schema.Int })),
+	)
+	.addError(TenantNotFound, { status: 404 })
+	.addError(UserNotFound, { status: 404 })
+	.middleware(AdminAuth)
+	.prefix("/admin/v1")
+
+// --- [EXPORT]
+
+export { AdminUsersApi }

@@ -1,0 +1,51 @@
+// Handlers of /admin/v1/tenants/{id}/users/{userId}/sessions: an operator's view of one user's live sessions and
+// the "sign out everywhere" button. Revocations are applied to this gateway's credential cache before the answer.
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Schema } from "effect"
+import { entityId, TenantId } from "../entities/Tenancy.ts"
+import { TenantNotFound } from "../entities/TenantProtocol.ts"
+import { UserNotFound, UserSessions } from "../entities/UserSessionsProtocol.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { Api } from "./Api.ts"
+import { Credentials } from "./Credentials.ts"
+import { callEntity } from "./EntityCall.ts"
+
+// --- [FUNCTIONS]
+
+const tenantIdOf = (id: string) =>
+	Schema.decodeUnknown(TenantId)(id).pipe(Effect.mapError(() => new TenantNotFound({ message: "tenant not found" })))
+
+// --- [LAYERS]
+
+const AdminUsersHttpLive = HttpApiBuilder.group(Api, "adminUsers", (handlers) =>
+	Effect.gen(function* () {
+		const users = yield* UserSessions.client
+		const credentials = yield* Credentials
+		const accountErrors = {
+			UserDeactivated: () => Effect.fail(new UserNotFound({ message: "the user is deactivated" })),
+			InvalidTransition: (error: unknown) => Effect.die(error),
+		} as const
+		return handlers
+			.handle("sessions", ({ path }) =>
+				tenantIdOf(path.id).pipe(
+					Effect.flatMap((tenantId) => callEntity(users(entityId(tenantId, path.userId)).ListSessions())),
+					Effect.catchTags(accountErrors),
+					Telemetry.span("AdminUsersHttp.sessions"),
+				),
+			)
+			.handle("revokeSessions", ({ path }) =>
+				Effect.gen(function* () {
+					const tenantId = yield* tenantIdOf(path.id)
+					const ended = yield* callEntity(
+						users(entityId(tenantId, path.userId)).RevokeSessions({ except: null }),
+					)
+					yield* credentials.revoked(tenantId, ended.revoked)
+					return { revoked: ended.count }
+				}).pipe(Effect.catchTags(accountErrors), Telemetry.span("AdminUsersHttp.revokeSessions")),
+			)
+	}),
+)
+
+// --- [EXPORT]
+
+export { AdminUsersHttpLive }

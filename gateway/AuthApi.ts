@@ -1,0 +1,116 @@
+// Sign-in and sessions under /v1/auth: the OAuth redirect flow (start and callback need no credential; the callback
+// takes its tenant from the transaction), linking another provider, and the caller's sessions.
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { OAuthFailed } from "../entities/IdentityBrokerProtocol.ts"
+import { InvalidTransition } from "../entities/InvalidTransition.ts"
+import { ProviderName } from "../entities/OAuthProviderRepo.ts"
+import { OAuthProviderNotFound, TenantNotFound } from "../entities/TenantProtocol.ts"
+import { IdentityTaken, SessionNotFound, SessionView, UserView } from "../entities/UserSessionsProtocol.ts"
+import { MissingTenant, ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
+import { TooManyAttempts } from "./LoginLimiter.ts"
+import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
+import { TenantMiddleware } from "./TenantMiddleware.ts"
+
+// --- [SCHEMA]
+
+const ProviderPath = Schema.Struct({ provider: ProviderName })
+
+const StartParams = Schema.Struct({
+	app_id: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
+	redirect_to: Schema.optional(Schema.String.pipe(Schema.maxLength(2048))),
+})
+
+const LinkParams = Schema.Struct({ redirect_to: Schema.optional(Schema.String.pipe(Schema.maxLength(2048))) })
+
+// What the provider sends back; anything else on the query string is ignored.
+const CallbackParams = Schema.Struct({
+	code: Schema.optional(Schema.String.pipe(Schema.maxLength(2048))),
+	state: Schema.optional(Schema.String.pipe(Schema.maxLength(512))),
+	error: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
+})
+
+const SignedIn = Schema.Struct({ token: Schema.String, session: SessionView, user: UserView })
+
+const Linked = Schema.Struct({
+	linked: Schema.Struct({ provider: Schema.String, subject: Schema.String, email: Schema.NullOr(Schema.String) }),
+})
+
+const CurrentSession = Schema.Struct({ session: SessionView, user: UserView })
+
+const SessionPath = Schema.Struct({ id: Schema.UUID })
+
+const Redirect = HttpApiSchema.Empty(302).annotations({ description: "Redirect (Location header)" })
+
+// --- [ERRORS]
+
+class RedirectNotAllowed extends Schema.TaggedError<RedirectNotAllowed>()(
+	"RedirectNotAllowed",
+	{ message: Schema.String },
+	HttpApiSchema.annotations({ status: 400 }),
+) {}
+
+// --- [PROTOCOL]
+
+const OAuthApi = HttpApiGroup.make("oauth")
+	.add(
+		HttpApiEndpoint.get("start", "/auth/oauth/:provider/start")
+			.setPath(ProviderPath)
+			.setUrlParams(StartParams)
+			.addSuccess(Redirect)
+			.addError(MissingTenant)
+			.addError(TenantNotFound, { status: 404 })
+			.addError(OAuthProviderNotFound, { status: 404 })
+			.addError(RedirectNotAllowed)
+			.annotate(OpenApi.Description, "Starts a sign-in: 302 to the provider and a transaction cookie."),
+	)
+	.add(
+		HttpApiEndpoint.get("callback", "/auth/oauth/:provider/callback")
+			.setPath(ProviderPath)
+			.setUrlParams(CallbackParams)
+			.addSuccess(SignedIn)
+			.addSuccess(Linked)
+			.addSuccess(Redirect)
+			.addError(OAuthFailed, { status: 401 })
+			.addError(IdentityTaken, { status: 409 })
+			.addError(TooManyAttempts)
+			.annotate(
+				OpenApi.Description,
+				"The provider's redirect target: 200 with the session token (and an HttpOnly cookie), or 302 to the " +
+					"transaction's redirect_to.",
+			),
+	)
+	.addError(ServiceUnavailable)
+	.prefix("/v1")
+
+const SessionsApi = HttpApiGroup.make("sessions")
+	.add(
+		HttpApiEndpoint.get("linkStart", "/auth/oauth/:provider/link/start")
+			.setPath(ProviderPath)
+			.setUrlParams(LinkParams)
+			.addSuccess(Redirect)
+			.addError(OAuthProviderNotFound, { status: 404 })
+			.addError(RedirectNotAllowed),
+	)
+	.add(HttpApiEndpoint.get("current", "/auth/session").addSuccess(CurrentSession))
+	.add(HttpApiEndpoint.del("logout", "/auth/session").addSuccess(SessionView))
+	.add(HttpApiEndpoint.get("list", "/auth/sessions").addSuccess(Schema.Array(SessionView)))
+	.add(
+		HttpApiEndpoint.del("revoke", "/auth/sessions/:id")
+			.setPath(SessionPath)
+			.addSuccess(SessionView)
+			.addError(SessionNotFound, { status: 404 }),
+	)
+	.add(HttpApiEndpoint.del("revokeOthers", "/auth/sessions").addSuccess(Schema.Struct({ revoked: Schema.Int })))
+	.addError(InvalidTransition, { status: 409 })
+	.addError(MissingTenant)
+	.addError(TenantNotFound, { status: 404 })
+	.addError(Unauthorized)
+	.addError(ServiceUnavailable)
+	.middleware(PrincipalMiddleware)
+	.middleware(TenantMiddleware)
+	.prefix("/v1")
+
+// --- [EXPORT]
+
+export { CallbackParams, OAuthApi, RedirectNotAllowed, SessionsApi, SignedIn }

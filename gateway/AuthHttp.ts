@@ -1,0 +1,328 @@
+// Handlers of the OAuth flow and of /v1/auth sessions. Start: a transaction (state, nonce, PKCE verifier) bound to
+// the browser, then 302 to the provider. Callback: limits first, then the single-use transaction, the code exchange
+// on the runner (IdentityBroker), the user (found by identity, or opened), and a session minted here: the token
+// never leaves this process except in the response, only its hash goes to the entity. Every failure is counted and
+// answered with one OAuthFailed body.
+import { HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { DateTime, Effect, Option, Redacted } from "effect"
+import { IdentityBroker, OAuthFailed } from "../entities/IdentityBrokerProtocol.ts"
+import { SessionTokenPrefix, type SessionId } from "../entities/IdentityModel.ts"
+import { entityId, type TenantId } from "../entities/Tenancy.ts"
+import type { TenantView } from "../entities/TenantProtocol.ts"
+import { UserId } from "../entities/UserModel.ts"
+import { CredentialDirectory, UserSessions, type VerifiedClaims } from "../entities/UserSessionsProtocol.ts"
+import { deterministicId } from "../platform/DeterministicId.ts"
+import { SecretToken } from "../platform/SecretToken.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { Api } from "./Api.ts"
+import { RedirectNotAllowed } from "./AuthApi.ts"
+import { Credentials } from "./Credentials.ts"
+import { callEntity } from "./EntityCall.ts"
+import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
+import { IdentityConfig } from "./IdentityConfig.ts"
+import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
+import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
+import { SessionCookieName } from "./PrincipalMiddleware.ts"
+import { activeTenant, CurrentTenant } from "./TenantMiddleware.ts"
+import { currentSession, currentUser, withUser } from "./UserCalls.ts"
+
+// --- [CONSTANTS]
+
+const TransactionCookiePath = "/v1/auth/oauth"
+
+// --- [FUNCTIONS]
+
+// A path on this origin, or an absolute http(s) URL whose origin the tenant allows.
+const redirectTarget = (tenant: TenantView, redirectTo: string | undefined) =>
+	Option.match(Option.fromNullable(redirectTo), {
+		onNone: () => Effect.succeed(null),
+		onSome: (target) =>
+			target.startsWith("/") && !target.startsWith("//") && !target.startsWith("/\\")
+				? Effect.succeed(target)
+				: Effect.try(() => new URL(target)).pipe(
+						Effect.filterOrFail(
+							(url) =>
+								(url.protocol === "https:" || url.protocol === "http:") &&
+								(tenant.settings.allowedRedirectOrigins ?? []).includes(url.origin),
+							() => undefined,
+						),
+						Effect.map((url) => url.toString()),
+						Effect.mapError(
+							() =>
+								new RedirectNotAllowed({
+									message: "redirect_to must be a path or an origin the tenant allows",
+								}),
+						),
+					),
+	})
+
+// Sets a cookie on whatever response this request ends with (typed success, redirect or error).
+const setCookie = (name: string, value: string, options: Parameters<typeof HttpServerResponse.unsafeSetCookie>[3]) =>
+	HttpApp.appendPreResponseHandler((_request, response) =>
+		Effect.succeed(HttpServerResponse.unsafeSetCookie(response, name, value, options)),
+	)
+
+const failed = () => new OAuthFailed({ message: "sign-in failed; start again" })
+
+const tooMany = (error: TooManyAttempts) =>
+	HttpServerResponse.unsafeJson(
+		{ _tag: error._tag, message: error.message, retryAfterSeconds: error.retryAfterSeconds },
+		{ status: 429, headers: { "retry-after": String(error.retryAfterSeconds) } },
+	)
+
+// Starts a sign-in or link: the transaction, its browser cookie, then 302 to the provider's authorization URL.
+const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction, "mode" | "userId" | "redirectTo">) =>
+	Effect.gen(function* () {
+		const config = yield* IdentityConfig
+		const broker = yield* IdentityBroker.client
+		const redirectUri = `${config.callbackBaseUrl}/v1/auth/oauth/${provider}/callback`
+		const started = yield* OAuthTransactions.begin(
+			{ tenantId, provider, redirectUri, ...flow },
+			config.transactionTtl,
+		)
+		const { url } = yield* callEntity(
+			broker(entityId(tenantId, provider)).Authorize({
+				redirectUri,
+				state: started.state,
+				nonce: started.nonce,
+				codeChallenge: started.codeChallenge,
+			}),
+		).pipe(
+			Effect.catchTag("OAuthFailed", () =>
+				Effect.fail(new ServiceUnavailable({ message: "the identity provider cannot be reached" })),
+			),
+		)
+		yield* setCookie(started.cookie.name, started.cookie.value, {
+			httpOnly: true,
+			sameSite: "lax",
+			secure: config.secureCookies,
+			path: TransactionCookiePath,
+			maxAge: config.transactionTtl,
+		})
+		return HttpServerResponse.redirect(url, { status: 302 })
+	}).pipe(
+		Effect.catchTag("CacheUnavailable", () =>
+			Effect.fail(new ServiceUnavailable({ message: "sign-in is temporarily unavailable" })),
+		),
+	)
+
+// --- [LAYERS]
+
+const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
+	Effect.gen(function* () {
+		const config = yield* IdentityConfig
+		const broker = yield* IdentityBroker.client
+		const directory = yield* CredentialDirectory.client
+		const users = yield* UserSessions.client
+		const credentials = yield* Credentials
+		const cookieOptions = {
+			httpOnly: true,
+			sameSite: "lax" as const,
+			secure: config.secureCookies,
+		}
+
+		// Completes a sign-in: the user behind the identity (opened on first sign-in), then a new session.
+		const signIn = (tenantId: TenantId, claims: VerifiedClaims) =>
+			Effect.gen(function* () {
+				const found = yield* callEntity(
+					directory(tenantId).FindIdentity({ provider: claims.provider, subject: claims.subject }),
+				)
+				const userId = found ?? UserId.make(deterministicId("user", tenantId, claims.provider, claims.subject))
+				const entity = users(entityId(tenantId, userId))
+				const user = yield* callEntity(entity.Open({ claims }))
+				const minted = SecretToken.mint(SessionTokenPrefix)
+				const created = yield* callEntity(
+					entity.CreateSession({
+						sessionId: crypto.randomUUID() as SessionId,
+						tokenHash: minted.hash,
+						provider: claims.provider,
+					}),
+				)
+				yield* credentials.revoked(tenantId, created.revoked)
+				return { token: minted.token, session: created.session, user }
+			})
+
+		const complete = (transaction: Transaction, claims: VerifiedClaims) =>
+			transaction.mode === "link"
+				? Option.match(Option.fromNullable(transaction.userId), {
+						onNone: () => Effect.fail(failed()),
+						onSome: (userId) =>
+							callEntity(users(entityId(transaction.tenantId, userId)).LinkIdentity({ claims })).pipe(
+								Effect.map((identity) =>
+									Option.match(Option.fromNullable(transaction.redirectTo), {
+										onNone: () => ({
+											linked: {
+												provider: identity.provider,
+												subject: identity.subject,
+												email: identity.email,
+											},
+										}),
+										onSome: (target) => HttpServerResponse.redirect(target, { status: 302 }),
+									}),
+								),
+							),
+					})
+				: signIn(transaction.tenantId, claims).pipe(
+						Effect.tap(({ token, session }) =>
+							setCookie(SessionCookieName, Redacted.value(token), {
+								...cookieOptions,
+								path: "/",
+								expires: DateTime.toDateUtc(session.expiresAt),
+							}),
+						),
+						Effect.map(({ token, session, user }) =>
+							Option.match(Option.fromNullable(transaction.redirectTo), {
+								onNone: () => ({ token: Redacted.value(token), session, user }),
+								onSome: (target) => HttpServerResponse.redirect(target, { status: 302 }),
+							}),
+						),
+					)
+
+		return handlers
+			.handle("start", ({ path, urlParams }) =>
+				Effect.gen(function* () {
+					const request = yield* HttpServerRequest.HttpServerRequest
+					const tenant = yield* activeTenant(urlParams.app_id ?? request.headers["x-app-id"])
+					const redirectTo = yield* redirectTarget(tenant, urlParams.redirect_to)
+					return yield* beginFlow(tenant.id, path.provider, { mode: "signin", userId: null, redirectTo })
+				}).pipe(Telemetry.span("OAuthHttp.start", { provider: path.provider })),
+			)
+			.handle("callback", ({ path, urlParams }) =>
+				Effect.gen(function* () {
+					const request = yield* HttpServerRequest.HttpServerRequest
+					const ip = Option.getOrElse(request.remoteAddress, () => "unknown")
+					yield* LoginLimiter.check({ ip })
+					const taken = yield* Option.match(Option.fromNullable(urlParams.state), {
+						onNone: () => Effect.succeed(Option.none<Transaction>()),
+						onSome: (state) => OAuthTransactions.take(state, request.cookies),
+					})
+					const transaction = yield* Option.match(
+						Option.filter(taken, (found) => found.provider === path.provider),
+						{
+							onNone: () =>
+								LoginLimiter.recordFailure({ ip }).pipe(Effect.zipRight(Effect.fail(failed()))),
+							onSome: Effect.succeed,
+						},
+					)
+					yield* setCookie(OAuthTransactions.cookieName(urlParams.state ?? ""), "", {
+						...cookieOptions,
+						path: TransactionCookiePath,
+						maxAge: 0,
+					})
+					const scopes = { ip, tenantId: transaction.tenantId }
+					yield* LoginLimiter.check(scopes)
+					return yield* Effect.gen(function* () {
+						const code = yield* Option.fromNullable(
+							urlParams.error === undefined ? urlParams.code : undefined,
+						)
+						const claims = yield* callEntity(
+							broker(entityId(transaction.tenantId, path.provider)).Exchange({
+								code,
+								codeVerifier: transaction.codeVerifier,
+								redirectUri: transaction.redirectUri,
+								nonce: transaction.nonce,
+							}),
+						)
+						return yield* complete(transaction, claims)
+					}).pipe(
+						Effect.catchTags({
+							NoSuchElementException: () => Effect.fail(failed()),
+							OAuthProviderNotFound: () => Effect.fail(failed()),
+							UserDeactivated: () => Effect.fail(failed()),
+							UserNotFound: () => Effect.fail(failed()),
+							// A fresh session id met an existing session: a bug, not the caller's doing.
+							InvalidTransition: (error) => Effect.die(error),
+						}),
+						Effect.tapErrorTag("OAuthFailed", () => LoginLimiter.recordFailure(scopes)),
+					)
+				}).pipe(
+					Effect.catchTag("TooManyAttempts", (error) => Effect.succeed(tooMany(error))),
+					Effect.catchTag("CacheUnavailable", () =>
+						Effect.fail(new ServiceUnavailable({ message: "sign-in is temporarily unavailable" })),
+					),
+					Telemetry.span("OAuthHttp.callback", { provider: path.provider }),
+				),
+			)
+	}),
+)
+
+const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
+	Effect.gen(function* () {
+		const credentials = yield* Credentials
+		const config = yield* IdentityConfig
+		return handlers
+			.handle("linkStart", ({ path, urlParams }) =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const caller = yield* currentSession
+					const redirectTo = yield* redirectTarget(tenant, urlParams.redirect_to)
+					return yield* beginFlow(tenant.id, path.provider, {
+						mode: "link",
+						userId: caller.principal.userId,
+						redirectTo,
+					})
+				}).pipe(Telemetry.span("SessionsHttp.linkStart", { provider: path.provider })),
+			)
+			.handle("current", () =>
+				Effect.gen(function* () {
+					const caller = yield* currentSession
+					const [user, sessions] = yield* withUser((entity) =>
+						Effect.all([entity.GetUser(), entity.ListSessions()], { concurrency: 2 }),
+					)
+					const session = yield* Option.fromNullable(
+						sessions.find((found) => found.id === caller.principal.credentialId),
+					).pipe(Effect.mapError(() => new Unauthorized({ message: "the session has ended" })))
+					return { session, user }
+				}).pipe(Telemetry.span("SessionsHttp.current")),
+			)
+			.handle("logout", () =>
+				Effect.gen(function* () {
+					const caller = yield* currentSession
+					const ended = yield* withUser((entity) =>
+						entity.RevokeSession({
+							sessionId: caller.principal.credentialId as SessionId,
+							reason: "logout",
+						}),
+					).pipe(
+						Effect.catchTag("SessionNotFound", () =>
+							Effect.fail(new Unauthorized({ message: "the session has ended" })),
+						),
+					)
+					yield* credentials.revoked(caller.principal.tenantId, ended.revoked)
+					yield* setCookie(SessionCookieName, "", {
+						httpOnly: true,
+						sameSite: "lax",
+						secure: config.secureCookies,
+						path: "/",
+						maxAge: 0,
+					})
+					return ended.session
+				}).pipe(Telemetry.span("SessionsHttp.logout")),
+			)
+			.handle("list", () => withUser((entity) => entity.ListSessions()).pipe(Telemetry.span("SessionsHttp.list")))
+			.handle("revoke", ({ path }) =>
+				Effect.gen(function* () {
+					const caller = yield* currentUser
+					const ended = yield* withUser((entity) =>
+						entity.RevokeSession({ sessionId: path.id as SessionId, reason: "revoked" }),
+					)
+					yield* credentials.revoked(caller.principal.tenantId, ended.revoked)
+					return ended.session
+				}).pipe(Telemetry.span("SessionsHttp.revoke")),
+			)
+			.handle("revokeOthers", () =>
+				Effect.gen(function* () {
+					const caller = yield* currentUser
+					const except =
+						caller.principal.kind === "session" ? (caller.principal.credentialId as SessionId) : null
+					const ended = yield* withUser((entity) => entity.RevokeSessions({ except }))
+					yield* credentials.revoked(caller.principal.tenantId, ended.revoked)
+					return { revoked: ended.count }
+				}).pipe(Telemetry.span("SessionsHttp.revokeOthers")),
+			)
+	}),
+)
+
+// --- [EXPORT]
+
+export { OAuthHttpLive, SessionsHttpLive }

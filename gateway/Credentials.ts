@@ -1,0 +1,191 @@
+// Validates session tokens and API keys on the hot path without a database round trip (seed O8): a PersistedCache
+// maps `<tenant>:<token hash>` to the principal, with an in-process tier in front of a shared Redis tier; a miss asks
+// the tenant's CredentialDirectory entity, never "allow". Revocations drop the entry: the calling gateway applies the
+// hashes an entity returns before it answers, every other gateway gets them on the cache service's channel, and each
+// remembers a revoked hash (a tombstone) for as long as the shared tier could still hold a copy written before the
+// revocation. Last use is recorded in batches, off the request path.
+import { PersistedCache, Persistence } from "@effect/experimental"
+import { Cause, Duration, Effect, Exit, Layer, Option, Redacted, Ref, Schedule, Schema, Stream } from "effect"
+import { ApiKeyPrefix, SessionTokenPrefix } from "../entities/IdentityModel.ts"
+import type { TenantId } from "../entities/Tenancy.ts"
+import {
+	CredentialDirectory,
+	CredentialInvalid,
+	type CredentialKind,
+	CredentialsRevoked,
+	CredentialsRevokedChannel,
+	CredentialStoreId,
+	type Principal,
+	ResolveCredential,
+} from "../entities/UserSessionsProtocol.ts"
+import { Cache } from "../platform/Cache.ts"
+import { CachePersistenceLive } from "../platform/CachePersistence.ts"
+import { SecretToken } from "../platform/SecretToken.ts"
+import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { callEntity } from "./EntityCall.ts"
+import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
+import { IdentityConfig } from "./IdentityConfig.ts"
+
+// --- [CONSTANTS]
+
+// How long an unknown or dead credential is remembered as such in the shared tier.
+const NegativeTtl = Duration.seconds(30)
+
+// --- [FUNCTIONS]
+
+const kindOf = (token: string): Option.Option<CredentialKind> =>
+	token.startsWith(SessionTokenPrefix)
+		? Option.some("session")
+		: token.startsWith(ApiKeyPrefix)
+			? Option.some("apiKey")
+			: Option.none()
+
+const unauthorized = () => new Unauthorized({ message: "a valid credential for this tenant is required" })
+
+// --- [SERVICES]
+
+class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
+	scoped: Effect.gen(function* () {
+		const config = yield* IdentityConfig
+		const cache = yield* Cache
+		const directory = yield* CredentialDirectory.client
+		const tombstones = yield* Ref.make(new Map<string, number>())
+		const used = yield* Ref.make(
+			new Map<TenantId, { readonly sessions: Set<string>; readonly apiKeys: Set<string> }>(),
+		)
+		const now = Effect.clockWith((clock) => clock.currentTimeMillis)
+		const resolved = yield* PersistedCache.make({
+			storeId: CredentialStoreId,
+			lookup: (key: ResolveCredential) =>
+				callEntity(directory(key.tenantId).Resolve({ kind: key.kind, tokenHash: key.tokenHash })).pipe(
+					Effect.catchTag("ServiceUnavailable", (error) =>
+						Effect.fail(new StorageUnavailable({ message: error.message })),
+					),
+				),
+			// Infrastructure failures are not remembered anywhere (see `authenticate`).
+			timeToLive: (_key, exit) =>
+				Exit.match(exit, {
+					onSuccess: () => config.sharedTtl,
+					onFailure: (cause) =>
+						Option.exists(Cause.failureOption(cause), Schema.is(CredentialInvalid))
+							? NegativeTtl
+							: Duration.zero,
+				}),
+			inMemoryCapacity: 100_000,
+			inMemoryTTL: config.memoryTtl,
+		})
+		const keyOf = (tenantId: TenantId, kind: CredentialKind, tokenHash: string) =>
+			new ResolveCredential({ tenantId, kind, tokenHash })
+		const drop = (tenantId: TenantId, hashes: ReadonlyArray<string>, revoked: boolean) =>
+			Effect.gen(function* () {
+				const until = (yield* now) + Duration.toMillis(config.sharedTtl) + Duration.toMillis(config.memoryTtl)
+				yield* Effect.when(
+					Ref.update(tombstones, (map) => new Map([...map, ...hashes.map((hash) => [hash, until] as const)])),
+					() => revoked,
+				)
+				yield* Effect.forEach(
+					hashes.flatMap((hash) => [keyOf(tenantId, "session", hash), keyOf(tenantId, "apiKey", hash)]),
+					(key) => resolved.invalidate(key).pipe(Effect.ignore),
+					{ discard: true },
+				)
+			})
+		yield* cache.subscribe(CredentialsRevokedChannel).pipe(
+			Stream.mapEffect(Schema.decode(CredentialsRevoked)),
+			Stream.runForEach((message) => drop(message.tenantId, message.hashes, message.revoked)),
+			Effect.tapErrorCause((cause) => Effect.logWarning("credential revocation stream restarting", cause)),
+			Effect.retry(Schedule.spaced("1 second")),
+			Effect.forkScoped,
+		)
+		// Last use, written in batches; expired tombstones are swept on the same beat.
+		const flush = Effect.gen(function* () {
+			const batch = yield* Ref.getAndSet(used, new Map())
+			yield* Effect.forEach(
+				batch,
+				([tenantId, ids]) =>
+					directory(tenantId)
+						.Touch({ sessions: [...ids.sessions] as never, apiKeys: [...ids.apiKeys] as never })
+						.pipe(Effect.catchAllCause((cause) => Effect.logWarning("last-use update failed", cause))),
+				{ concurrency: 4, discard: true },
+			)
+			const time = yield* now
+			yield* Ref.update(tombstones, (map) => new Map([...map].filter(([, until]) => until > time)))
+		})
+		yield* flush.pipe(Effect.repeat(Schedule.spaced(config.touchInterval)), Effect.forkScoped)
+		yield* Effect.addFinalizer(() => flush.pipe(Effect.ignore))
+		const record = (principal: Principal) =>
+			Ref.update(used, (map) => {
+				const entry = map.get(principal.tenantId) ?? { sessions: new Set<string>(), apiKeys: new Set<string>() }
+				;(principal.kind === "session" ? entry.sessions : entry.apiKeys).add(principal.credentialId)
+				return map.has(principal.tenantId) ? map : new Map(map).set(principal.tenantId, entry)
+			})
+		const authenticate = (tenantId: TenantId, token: Redacted.Redacted<string>) =>
+			Effect.gen(function* () {
+				const kind = yield* Effect.mapError(kindOf(Redacted.value(token)), unauthorized)
+				const tokenHash = SecretToken.hash(token)
+				const time = yield* now
+				yield* Effect.filterOrFail(
+					Ref.get(tombstones),
+					(map) => (map.get(tokenHash) ?? 0) <= time,
+					unauthorized,
+				)
+				const key = keyOf(tenantId, kind, tokenHash)
+				const principal = yield* resolved.get(key).pipe(
+					Effect.catchTags({
+						CredentialInvalid: () => Effect.fail(unauthorized()),
+						StorageUnavailable: () =>
+							resolved
+								.invalidate(key)
+								.pipe(
+									Effect.ignore,
+									Effect.zipRight(
+										Effect.fail(
+											new ServiceUnavailable({
+												message: "credentials cannot be checked right now",
+											}),
+										),
+									),
+								),
+						PersistenceError: () =>
+							resolved
+								.invalidate(key)
+								.pipe(
+									Effect.ignore,
+									Effect.zipRight(
+										Effect.fail(
+											new ServiceUnavailable({
+												message: "credentials cannot be checked right now",
+											}),
+										),
+									),
+								),
+					}),
+				)
+				yield* Effect.filterOrFail(
+					Effect.succeed(principal),
+					(found) => found.expiresAt === null || found.expiresAt > time,
+					unauthorized,
+				)
+				yield* record(principal)
+				return { principal, tokenHash } as const
+			}).pipe(Telemetry.span("Credentials.authenticate"))
+		return {
+			authenticate,
+			// Applied by the gateway that made an entity revoke (or change) credentials, before it answers.
+			revoked: (tenantId: TenantId, hashes: ReadonlyArray<string>) => drop(tenantId, hashes, true),
+			changed: (tenantId: TenantId, hashes: ReadonlyArray<string>) => drop(tenantId, hashes, false),
+		} as const
+	}),
+}) {}
+
+// --- [LAYERS]
+
+// Needs: IdentityConfig, Cache, Sharding (client).
+const CredentialsLive = Credentials.Default.pipe(
+	Layer.provide(Persistence.layerResult),
+	Layer.provide(CachePersistenceLive),
+)
+
+// --- [EXPORT]
+
+export { Credentials, CredentialsLive }

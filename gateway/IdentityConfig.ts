@@ -1,0 +1,83 @@
+// Identity settings of the gateway, read once through Effect Config: the OAuth callback's public base URL and
+// transaction lifetime, the login-failure limits, and the tiers of the credential cache.
+import { Config, Context, Layer, Option } from "effect"
+
+// --- [CONSTANTS]
+
+const IdentityConfigRecipe = Config.all({
+	callbackBaseUrl: Config.option(
+		Config.string("OAUTH_CALLBACK_BASE_URL").pipe(
+			Config.withDescription(
+				"Public base URL of the gateway as the provider redirects to it (default http://GATEWAY_HOST:GATEWAY_PORT)",
+			),
+		),
+	),
+	host: Config.string("GATEWAY_HOST").pipe(Config.withDefault("127.0.0.1")),
+	port: Config.port("GATEWAY_PORT").pipe(Config.withDefault(8080)),
+	transactionTtl: Config.duration("OAUTH_TRANSACTION_TTL").pipe(
+		Config.withDefault("10 minutes"),
+		Config.withDescription("How long a started sign-in may take before its callback is refused"),
+	),
+	failureLimitPerIp: Config.integer("OAUTH_FAILURE_LIMIT_PER_IP").pipe(
+		Config.withDefault(10),
+		Config.withDescription("Failed OAuth callbacks per client IP per window before 429"),
+	),
+	failureLimitPerTenant: Config.integer("OAUTH_FAILURE_LIMIT_PER_TENANT").pipe(
+		Config.withDefault(100),
+		Config.withDescription("Failed OAuth callbacks per tenant per window before 429"),
+	),
+	failureWindow: Config.duration("OAUTH_FAILURE_WINDOW").pipe(
+		Config.withDefault("15 minutes"),
+		Config.withDescription("Window of the login-failure counters"),
+	),
+	sharedTtl: Config.duration("SESSION_CACHE_TTL").pipe(
+		Config.withDefault("5 minutes"),
+		Config.withDescription("How long a resolved credential stays in the shared (Redis) tier"),
+	),
+	memoryTtl: Config.duration("SESSION_MEMORY_TTL").pipe(
+		Config.withDefault("30 seconds"),
+		Config.withDescription(
+			"How long a resolved credential stays in a gateway's memory (revocation drops it at once)",
+		),
+	),
+	touchInterval: Config.duration("SESSION_TOUCH_INTERVAL").pipe(
+		Config.withDefault("5 seconds"),
+		Config.withDescription("How often a gateway writes the last use of the credentials it saw"),
+	),
+	secureCookies: Config.option(
+		Config.boolean("SESSION_COOKIE_SECURE").pipe(
+			Config.withDescription("Mark cookies Secure (default: when the callback base URL is https)"),
+		),
+	),
+	apiKeyGrace: Config.duration("APIKEY_ROTATION_GRACE").pipe(
+		Config.withDefault("24 hours"),
+		Config.withDescription("How long a rotated API key keeps working when the request names no grace period"),
+	),
+}).pipe(
+	Config.map((config) => {
+		const callbackBaseUrl = Option.getOrElse(
+			config.callbackBaseUrl,
+			() => `http://${config.host}:${config.port}`,
+		).replace(/\/+$/, "")
+		return {
+			...config,
+			callbackBaseUrl,
+			secureCookies: Option.getOrElse(config.secureCookies, () => callbackBaseUrl.startsWith("https://")),
+		}
+	}),
+)
+
+// --- [SERVICES]
+
+class IdentityConfig extends Context.Tag("gateway/IdentityConfig")<
+	IdentityConfig,
+	Config.Config.Success<typeof IdentityConfigRecipe>
+>() {}
+
+// --- [LAYERS]
+
+const IdentityConfigLive = Layer.effect(IdentityConfig, IdentityConfigRecipe)
+
+// --- [EXPORT]
+
+export { IdentityConfig, IdentityConfigLive, IdentityConfigRecipe }

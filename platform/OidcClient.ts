@@ -1,0 +1,225 @@
+// A relying party's side of OpenID Connect, over HttpClient (no raw fetch): discovery from the issuer's metadata
+// (the metadata must name exactly that issuer), the authorization URL with PKCE S256, the code exchange with the
+// client secret (HTTP Basic, or in the body when the provider only takes that), and ID token verification: signature
+// against the provider's JWKS, `iss`, `aud` (and `azp`), expiry and the transaction's nonce. Errors never carry the
+// secret, the code or the token.
+import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { Cache as EffectCache, Data, Duration, Effect, Exit, Redacted, Schema } from "effect"
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose"
+import { Telemetry } from "./Telemetry.ts"
+
+// --- [CONSTANTS]
+
+const MetadataTtl = Duration.minutes(10)
+const ClockToleranceSeconds = 30
+
+// --- [SCHEMA]
+
+const ProviderMetadata = Schema.Struct({
+	issuer: Schema.String,
+	authorization_endpoint: Schema.String,
+	token_endpoint: Schema.String,
+	jwks_uri: Schema.String,
+	token_endpoint_auth_methods_supported: Schema.optional(Schema.Array(Schema.String)),
+	id_token_signing_alg_values_supported: Schema.optional(Schema.Array(Schema.String)),
+})
+type ProviderMetadata = typeof ProviderMetadata.Type
+
+const Jwks = Schema.Struct({ keys: Schema.Array(Schema.Object) })
+
+const TokenResponse = Schema.Struct({ id_token: Schema.String, token_type: Schema.optional(Schema.String) })
+
+const IdTokenClaims = Schema.Struct({
+	sub: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
+	nonce: Schema.optional(Schema.String),
+	azp: Schema.optional(Schema.String),
+	aud: Schema.Union(Schema.String, Schema.Array(Schema.String)),
+	email: Schema.optional(Schema.String),
+	email_verified: Schema.optional(Schema.Boolean),
+	name: Schema.optional(Schema.String),
+})
+type IdTokenClaims = typeof IdTokenClaims.Type
+
+// --- [ERRORS]
+
+// Why a sign-in failed, for logs; callers answer one OAuthFailed whatever the stage.
+class OidcError extends Data.TaggedError("OidcError")<{
+	readonly stage: "discovery" | "exchange" | "id_token"
+	readonly reason: string
+}> {}
+
+// --- [FUNCTIONS]
+
+const sameIssuer = (configured: string, announced: string) =>
+	configured.replace(/\/+$/, "") === announced.replace(/\/+$/, "")
+
+const getJson = <A, I>(
+	client: HttpClient.HttpClient,
+	url: string,
+	schema: Schema.Schema<A, I>,
+	stage: OidcError["stage"],
+) =>
+	client.get(url, { acceptJson: true }).pipe(
+		Effect.flatMap(HttpClientResponse.filterStatusOk),
+		Effect.flatMap(HttpClientResponse.schemaBodyJson(schema)),
+		Effect.scoped,
+		Effect.mapError((error) => new OidcError({ stage, reason: `${url}: ${error._tag}` })),
+	)
+
+// Verifies an ID token against already fetched keys; pure apart from the clock.
+const verifyIdToken = (
+	idToken: string,
+	keys: JSONWebKeySet,
+	expected: {
+		readonly issuer: string
+		readonly clientId: string
+		readonly nonce: string
+		readonly algorithms?: ReadonlyArray<string> | undefined
+	},
+): Effect.Effect<IdTokenClaims, OidcError> =>
+	Effect.tryPromise({
+		try: () =>
+			jwtVerify(idToken, createLocalJWKSet(keys), {
+				issuer: expected.issuer,
+				audience: expected.clientId,
+				algorithms: [...(expected.algorithms ?? ["RS256"])].filter((alg) => alg !== "none"),
+				clockTolerance: ClockToleranceSeconds,
+				requiredClaims: ["exp", "iat", "sub"],
+			}),
+		catch: (cause) =>
+			new OidcError({
+				stage: "id_token",
+				reason: cause instanceof Error ? `${cause.name}: ${cause.message}` : "invalid",
+			}),
+	}).pipe(
+		Effect.flatMap((verified) =>
+			Schema.decodeUnknown(IdTokenClaims)(verified.payload).pipe(
+				Effect.mapError(() => new OidcError({ stage: "id_token", reason: "claims malformed" })),
+			),
+		),
+		Effect.filterOrFail(
+			(claims) => claims.nonce === expected.nonce,
+			() => new OidcError({ stage: "id_token", reason: "nonce mismatch" }),
+		),
+		Effect.filterOrFail(
+			(claims) => typeof claims.aud === "string" || claims.aud.length === 1 || claims.azp === expected.clientId,
+			() => new OidcError({ stage: "id_token", reason: "azp mismatch" }),
+		),
+	)
+
+// --- [SERVICES]
+
+class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
+	scoped: Effect.gen(function* () {
+		const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerPropagation(false))
+		const discovered = yield* EffectCache.makeWith({
+			capacity: 1_000,
+			lookup: (issuer: string) =>
+				Effect.gen(function* () {
+					const metadata = yield* getJson(
+						client,
+						`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`,
+						ProviderMetadata,
+						"discovery",
+					)
+					yield* Effect.filterOrFail(
+						Effect.succeed(metadata),
+						(found) => sameIssuer(issuer, found.issuer),
+						() => new OidcError({ stage: "discovery", reason: `metadata names issuer ${metadata.issuer}` }),
+					)
+					const keys = yield* getJson(client, metadata.jwks_uri, Jwks, "discovery")
+					return { metadata, keys: keys as unknown as JSONWebKeySet }
+				}),
+			timeToLive: (exit) => (Exit.isSuccess(exit) ? MetadataTtl : Duration.zero),
+		})
+		const authorizationUrl = (
+			issuer: string,
+			request: {
+				readonly clientId: string
+				readonly scopes: ReadonlyArray<string>
+				readonly redirectUri: string
+				readonly state: string
+				readonly nonce: string
+				readonly codeChallenge: string
+			},
+		) =>
+			discovered.get(issuer).pipe(
+				Effect.map(({ metadata }) => {
+					const url = new URL(metadata.authorization_endpoint)
+					url.search = new URLSearchParams({
+						response_type: "code",
+						client_id: request.clientId,
+						redirect_uri: request.redirectUri,
+						scope: Array.from(new Set(["openid", ...request.scopes])).join(" "),
+						state: request.state,
+						nonce: request.nonce,
+						code_challenge: request.codeChallenge,
+						code_challenge_method: "S256",
+					}).toString()
+					return url.toString()
+				}),
+				Telemetry.span("OidcClient.authorizationUrl"),
+			)
+		const exchange = (
+			issuer: string,
+			request: {
+				readonly clientId: string
+				readonly clientSecret: Redacted.Redacted<string>
+				readonly code: string
+				readonly codeVerifier: string
+				readonly redirectUri: string
+				readonly nonce: string
+			},
+		) =>
+			Effect.gen(function* () {
+				const { metadata, keys } = yield* discovered.get(issuer)
+				const basic = (metadata.token_endpoint_auth_methods_supported ?? ["client_secret_basic"]).includes(
+					"client_secret_basic",
+				)
+				const form = {
+					grant_type: "authorization_code",
+					code: request.code,
+					redirect_uri: request.redirectUri,
+					code_verifier: request.codeVerifier,
+					client_id: request.clientId,
+					...(basic ? {} : { client_secret: Redacted.value(request.clientSecret) }),
+				}
+				const credentials = Buffer.from(
+					`${encodeURIComponent(request.clientId)}:${encodeURIComponent(Redacted.value(request.clientSecret))}`,
+				).toString("base64")
+				const tokens = yield* HttpClientRequest.post(metadata.token_endpoint).pipe(
+					HttpClientRequest.acceptJson,
+					HttpClientRequest.bodyUrlParams(form),
+					basic ? HttpClientRequest.setHeader("authorization", `Basic ${credentials}`) : (same) => same,
+					client.execute,
+					Effect.flatMap(HttpClientResponse.filterStatusOk),
+					Effect.flatMap(HttpClientResponse.schemaBodyJson(TokenResponse)),
+					Effect.scoped,
+					Effect.catchTags({
+						ResponseError: (error) =>
+							Effect.fail(
+								new OidcError({
+									stage: "exchange",
+									reason: `token endpoint answered ${error.response.status}`,
+								}),
+							),
+						RequestError: () =>
+							Effect.fail(new OidcError({ stage: "exchange", reason: "token endpoint unreachable" })),
+						ParseError: () =>
+							Effect.fail(new OidcError({ stage: "exchange", reason: "token response malformed" })),
+					}),
+				)
+				return yield* verifyIdToken(tokens.id_token, keys, {
+					issuer: metadata.issuer,
+					clientId: request.clientId,
+					nonce: request.nonce,
+					algorithms: metadata.id_token_signing_alg_values_supported,
+				})
+			}).pipe(Telemetry.span("OidcClient.exchange"))
+		return { authorizationUrl, exchange, discover: (issuer: string) => discovered.get(issuer) } as const
+	}),
+}) {}
+
+// --- [EXPORT]
+
+export { IdTokenClaims, OidcClient, OidcError, ProviderMetadata, verifyIdToken }
