@@ -392,16 +392,14 @@ const UserSessionsLive = UserSessions.toLayer(
 								message: "the last identity cannot be unlinked: it is the only way to sign in",
 							}),
 					)
-					const removed = yield* repo
-						.deleteIdentity(tenantId, userId, request.payload.provider)
-						.pipe(
-							Effect.flatMap(
-								Option.match({
-									onNone: () => Effect.dieMessage("identity vanished"),
-									onSome: Effect.succeed,
-								}),
-							),
-						)
+					const removed = yield* repo.deleteIdentity(tenantId, userId, request.payload.provider).pipe(
+						Effect.flatMap(
+							Option.match({
+								onNone: () => Effect.dieMessage("identity vanished"),
+								onSome: Effect.succeed,
+							}),
+						),
+					)
 					yield* audited("unlink", "identity", `${userId}/${removed.provider}`, metaOf(request))
 					return identityView(removed)
 				}).pipe(span("UnlinkIdentity")),

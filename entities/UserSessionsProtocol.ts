@@ -136,11 +136,12 @@ class IdentityTaken extends Schema.TaggedError<IdentityTaken>()("IdentityTaken",
 // --- [PROTOCOL]
 
 // A PersistedCache key: the gateway's tenant (from X-App-Id) and the credential's hash. A credential of another
-// tenant is simply not found under this tenant.
+// tenant is simply not found under this tenant. `epoch` (the gateway's pub/sub connection count) is part of the
+// in-process key but not of the shared one, so what was kept in memory before a Redis reconnect is not trusted after.
 class ResolveCredential extends Schema.TaggedRequest<ResolveCredential>()("ResolveCredential", {
 	failure: Schema.Union(CredentialInvalid, StorageUnavailable),
 	success: Principal,
-	payload: { tenantId: TenantId, kind: CredentialKind, tokenHash: TokenHash },
+	payload: { tenantId: TenantId, kind: CredentialKind, tokenHash: TokenHash, epoch: Schema.Number },
 }) {
 	[PrimaryKey.symbol]() {
 		return credentialKey(this.tenantId, this.tokenHash)

@@ -40,6 +40,15 @@ const CurrentSession = Schema.Struct({ session: SessionView, user: UserView })
 
 const SessionPath = Schema.Struct({ id: Schema.UUID })
 
+// Who the presented credential speaks for, straight from the credential cache (no entity call).
+const WhoAmI = Schema.Struct({
+	kind: Schema.Literal("session", "apiKey", "service"),
+	tenantId: Schema.String,
+	userId: Schema.NullOr(Schema.String),
+	credentialId: Schema.NullOr(Schema.String),
+	expiresAt: Schema.NullOr(Schema.Number),
+})
+
 const Redirect = HttpApiSchema.Empty(302).annotations({ description: "Redirect (Location header)" })
 
 // --- [ERRORS]
@@ -92,6 +101,7 @@ const SessionsApi = HttpApiGroup.make("sessions")
 			.addError(OAuthProviderNotFound, { status: 404 })
 			.addError(RedirectNotAllowed),
 	)
+	.add(HttpApiEndpoint.get("whoami", "/auth/whoami").addSuccess(WhoAmI))
 	.add(HttpApiEndpoint.get("current", "/auth/session").addSuccess(CurrentSession))
 	.add(HttpApiEndpoint.del("logout", "/auth/session").addSuccess(SessionView))
 	.add(HttpApiEndpoint.get("list", "/auth/sessions").addSuccess(Schema.Array(SessionView)))

@@ -22,7 +22,7 @@ import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
 import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
 import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
-import { SessionCookieName } from "./PrincipalMiddleware.ts"
+import { CurrentPrincipal, SessionCookieName } from "./PrincipalMiddleware.ts"
 import { activeTenant, CurrentTenant } from "./TenantMiddleware.ts"
 import { currentSession, currentUser, withUser } from "./UserCalls.ts"
 
@@ -262,6 +262,27 @@ const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 						redirectTo,
 					})
 				}).pipe(Telemetry.span("SessionsHttp.linkStart", { provider: path.provider })),
+			)
+			.handle("whoami", () =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const caller = yield* CurrentPrincipal
+					return caller.kind === "service"
+						? {
+								kind: "service" as const,
+								tenantId: tenant.id,
+								userId: null,
+								credentialId: null,
+								expiresAt: null,
+							}
+						: {
+								kind: caller.principal.kind,
+								tenantId: caller.principal.tenantId,
+								userId: caller.principal.userId,
+								credentialId: caller.principal.credentialId,
+								expiresAt: caller.principal.expiresAt,
+							}
+				}).pipe(Telemetry.span("SessionsHttp.whoami")),
 			)
 			.handle("current", () =>
 				Effect.gen(function* () {

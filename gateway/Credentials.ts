@@ -55,14 +55,15 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 			new Map<TenantId, { readonly sessions: Set<string>; readonly apiKeys: Set<string> }>(),
 		)
 		const now = Effect.clockWith((clock) => clock.currentTimeMillis)
+		const lookup = (key: ResolveCredential) =>
+			callEntity(directory(key.tenantId).Resolve({ kind: key.kind, tokenHash: key.tokenHash })).pipe(
+				Effect.catchTag("ServiceUnavailable", (error) =>
+					Effect.fail(new StorageUnavailable({ message: error.message })),
+				),
+			)
 		const resolved = yield* PersistedCache.make({
 			storeId: CredentialStoreId,
-			lookup: (key: ResolveCredential) =>
-				callEntity(directory(key.tenantId).Resolve({ kind: key.kind, tokenHash: key.tokenHash })).pipe(
-					Effect.catchTag("ServiceUnavailable", (error) =>
-						Effect.fail(new StorageUnavailable({ message: error.message })),
-					),
-				),
+			lookup,
 			// Infrastructure failures are not remembered anywhere (see `authenticate`).
 			timeToLive: (_key, exit) =>
 				Exit.match(exit, {
@@ -75,8 +76,8 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 			inMemoryCapacity: 100_000,
 			inMemoryTTL: config.memoryTtl,
 		})
-		const keyOf = (tenantId: TenantId, kind: CredentialKind, tokenHash: string) =>
-			new ResolveCredential({ tenantId, kind, tokenHash })
+		const keyOf = (tenantId: TenantId, kind: CredentialKind, tokenHash: string, epoch: number) =>
+			new ResolveCredential({ tenantId, kind, tokenHash, epoch })
 		const drop = (tenantId: TenantId, hashes: ReadonlyArray<string>, revoked: boolean) =>
 			Effect.gen(function* () {
 				const until = (yield* now) + Duration.toMillis(config.sharedTtl) + Duration.toMillis(config.memoryTtl)
@@ -84,8 +85,12 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 					Ref.update(tombstones, (map) => new Map([...map, ...hashes.map((hash) => [hash, until] as const)])),
 					() => revoked,
 				)
+				const { epoch } = yield* cache.subscription
 				yield* Effect.forEach(
-					hashes.flatMap((hash) => [keyOf(tenantId, "session", hash), keyOf(tenantId, "apiKey", hash)]),
+					hashes.flatMap((hash) => [
+						keyOf(tenantId, "session", hash, epoch),
+						keyOf(tenantId, "apiKey", hash, epoch),
+					]),
 					(key) => resolved.invalidate(key).pipe(Effect.ignore),
 					{ discard: true },
 				)
@@ -129,8 +134,10 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 					(map) => (map.get(tokenHash) ?? 0) <= time,
 					unauthorized,
 				)
-				const key = keyOf(tenantId, kind, tokenHash)
-				const principal = yield* resolved.get(key).pipe(
+				const link = yield* cache.subscription
+				const key = keyOf(tenantId, kind, tokenHash, link.epoch)
+				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
+				const principal = yield* (link.connected ? resolved.get(key) : lookup(key)).pipe(
 					Effect.catchTags({
 						CredentialInvalid: () => Effect.fail(unauthorized()),
 						StorageUnavailable: () =>

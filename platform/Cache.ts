@@ -77,6 +77,10 @@ class Cache extends Effect.Tag("platform/Cache")<
 		readonly publish: (channel: string, message: string) => Effect.Effect<void, CacheUnavailable>
 		readonly subscribe: (channel: string) => Stream.Stream<string, CacheUnavailable>
 		readonly ping: Effect.Effect<void, CacheUnavailable>
+		// Whether pub/sub is connected right now: while it is not, messages published meanwhile are lost to this
+		// process, so anything kept in memory on the strength of them must not be trusted. Each reconnection bumps
+		// `epoch`.
+		readonly subscription: Effect.Effect<{ readonly connected: boolean; readonly epoch: number }>
 	}
 >() {}
 
@@ -132,9 +136,14 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 		const subscriber = yield* acquireClient(config)
 		const messages = yield* PubSub.unbounded<readonly [channel: string, message: string]>()
 		const subscribed = yield* Ref.make(new Set<string>())
+		const link = yield* Ref.make({ connected: false, epoch: 0 })
 		subscriber.on("message", (channel: string, message: string) =>
 			Effect.runSync(PubSub.publish(messages, [channel, message])),
 		)
+		subscriber.on("ready", () =>
+			Effect.runSync(Ref.update(link, (state) => ({ connected: true, epoch: state.epoch + 1 }))),
+		)
+		subscriber.on("close", () => Effect.runSync(Ref.update(link, (state) => ({ ...state, connected: false }))))
 		const prefixed = (name: string) => `${config.keyPrefix}${name}`
 		const ensureSubscribed = (channel: string) =>
 			Ref.modify(subscribed, (channels) =>
@@ -190,6 +199,7 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 					}),
 				),
 			ping: redisCall("ping", () => client.ping()).pipe(Effect.asVoid),
+			subscription: Ref.get(link),
 		})
 	})
 
@@ -247,6 +257,7 @@ const makeMemory = Effect.gen(function* () {
 				Stream.map(([, message]) => message),
 			),
 		ping: Effect.void,
+		subscription: Effect.succeed({ connected: true, epoch: 1 }),
 	})
 })
 

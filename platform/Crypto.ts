@@ -15,6 +15,7 @@ import {
 	Redacted,
 	Schema,
 } from "effect"
+import { SecretToken } from "./SecretToken.ts"
 import { Telemetry } from "./Telemetry.ts"
 
 // --- [CONSTANTS]
@@ -153,8 +154,7 @@ const makeCrypto = (ring: KeyRing) => {
 			Effect.sync(() =>
 				Redacted.make(NodeCrypto.randomBytes(Math.max(bytes, minTokenBytes)).toString("base64url")),
 			).pipe(Telemetry.span("Crypto.token")),
-		hash: (secret: Redacted.Redacted<string>): string =>
-			NodeCrypto.createHash("sha256").update(Redacted.value(secret), "utf8").digest("hex"),
+		hash: SecretToken.hash,
 	} as const
 }
 

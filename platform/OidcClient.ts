@@ -12,6 +12,7 @@ import { Telemetry } from "./Telemetry.ts"
 
 const MetadataTtl = Duration.minutes(10)
 const ClockToleranceSeconds = 30
+const MaxTokenAge = "10 minutes"
 
 // --- [SCHEMA]
 
@@ -35,7 +36,8 @@ const IdTokenClaims = Schema.Struct({
 	azp: Schema.optional(Schema.String),
 	aud: Schema.Union(Schema.String, Schema.Array(Schema.String)),
 	email: Schema.optional(Schema.String),
-	email_verified: Schema.optional(Schema.Boolean),
+	// Some providers send it as the string "true".
+	email_verified: Schema.optional(Schema.Union(Schema.Boolean, Schema.BooleanFromString)),
 	name: Schema.optional(Schema.String),
 })
 type IdTokenClaims = typeof IdTokenClaims.Type
@@ -84,6 +86,8 @@ const verifyIdToken = (
 				audience: expected.clientId,
 				algorithms: [...(expected.algorithms ?? ["RS256"])].filter((alg) => alg !== "none"),
 				clockTolerance: ClockToleranceSeconds,
+				// An ID token is minted for this very exchange: one issued long ago (or in the future) is refused.
+				maxTokenAge: MaxTokenAge,
 				requiredClaims: ["exp", "iat", "sub"],
 			}),
 		catch: (cause) =>
@@ -102,7 +106,11 @@ const verifyIdToken = (
 			() => new OidcError({ stage: "id_token", reason: "nonce mismatch" }),
 		),
 		Effect.filterOrFail(
-			(claims) => typeof claims.aud === "string" || claims.aud.length === 1 || claims.azp === expected.clientId,
+			// OIDC Core 3.1.3.7: with several audiences `azp` must name this client; when present, it always must.
+			(claims) =>
+				claims.azp === undefined
+					? typeof claims.aud === "string" || claims.aud.length === 1
+					: claims.azp === expected.clientId,
 			() => new OidcError({ stage: "id_token", reason: "azp mismatch" }),
 		),
 	)

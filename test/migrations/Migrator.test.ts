@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted, String } from "effect"
+import { ApiKeyStatuses, SessionEndReasons, SessionStatuses } from "../../entities/IdentityModel.ts"
 import { DlqReasons, JobStatuses } from "../../entities/JobModel.ts"
 import { TenantStatuses } from "../../entities/TenantModel.ts"
 import { UserStatuses } from "../../entities/UserModel.ts"
@@ -48,6 +49,7 @@ describe("Migrator", () => {
 						"1_initial",
 						"2_jobs",
 						"3_oauth_providers",
+						"4_identity",
 					])
 					expect(second).toEqual([])
 					expect(yield* constraint("apps_status_check")).toEqual([...TenantStatuses])
@@ -55,6 +57,9 @@ describe("Migrator", () => {
 					expect(yield* constraint("jobs_status_check")).toEqual([...JobStatuses])
 					expect(yield* constraint("job_dlq_error_reason_check")).toEqual([...DlqReasons])
 					expect(yield* constraint("audit_logs_operation_check")).toEqual([...AuditOperations])
+					expect(yield* constraint("sessions_status_check")).toEqual([...SessionStatuses])
+					expect(yield* constraint("sessions_end_reason_check")).toEqual([...SessionEndReasons])
+					expect(yield* constraint("api_keys_status_check")).toEqual([...ApiKeyStatuses])
 					expect(AuditOperations).toEqual(
 						expect.arrayContaining([
 							"create",
@@ -84,10 +89,10 @@ describe("Migrator", () => {
 			withDatabase(
 				Effect.gen(function* () {
 					const results = yield* Effect.all([migrate, migrate, migrate], { concurrency: "unbounded" })
-					expect(results.flat().length).toBe(3)
+					expect(results.flat().length).toBe(4)
 					const sql = yield* SqlClient.SqlClient
 					const rows = yield* sql<{ count: number }>`SELECT count(*)::int AS count FROM effect_sql_migrations`
-					expect(rows[0]?.count).toBe(3)
+					expect(rows[0]?.count).toBe(4)
 				}),
 			),
 		60_000,
