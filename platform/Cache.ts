@@ -119,9 +119,15 @@ const makeRedisClient = (config: Config.Config.Success<typeof RedisConfig>) =>
 		Match.exhaustive,
 	)
 
+// ioredis reports every failed reconnect as an "error" event (printed to the console when nobody listens). Failed
+// operations already surface as CacheUnavailable where they happen; the connection's own errors go to debug logs.
 const acquireClient = (config: Config.Config.Success<typeof RedisConfig>) =>
 	Effect.acquireRelease(
-		Effect.sync(() => makeRedisClient(config)),
+		Effect.sync(() =>
+			makeRedisClient(config).on("error", (error: Error) =>
+				Effect.runFork(Effect.logDebug("redis connection error", error.message)),
+			),
+		),
 		(client) => Effect.sync(() => client.disconnect()),
 	)
 
