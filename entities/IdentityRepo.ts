@@ -197,7 +197,7 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				UPDATE api_keys SET replaced_by = ${replacedBy},
 					expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + make_interval(secs => ${graceSeconds}))
 				WHERE app_id = ${appId} AND user_id = ${userId} AND id = ${id} AND status = 'active'
-					AND (expires_at IS NULL OR expires_at > now()) RETURNING *`,
+					AND replaced_by IS NULL AND (expires_at IS NULL OR expires_at > now()) RETURNING *`,
 		})
 		const resolveApiKey = SqlSchema.findOne({
 			Request: Schema.Struct({ appId: TenantId, keyHash: Schema.String }),

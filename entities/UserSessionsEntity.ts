@@ -272,7 +272,8 @@ const UserSessionsLive = UserSessions.toLayer(
 					return { session: sessionView(created), revoked: evicted.map((row) => row.tokenHash) }
 				}).pipe(span("CreateSession")),
 			ListSessions: (request) =>
-				live(metaOf(request)).pipe(
+				user.pipe(
+					Effect.zipRight(live(metaOf(request))),
 					Effect.map((rows) => rows.map(sessionView).reverse()),
 					span("ListSessions"),
 				),
@@ -287,7 +288,8 @@ const UserSessionsLive = UserSessions.toLayer(
 					return { session: sessionView(ended), revoked: [ended.tokenHash] }
 				}).pipe(span("RevokeSession")),
 			RevokeSessions: (request) =>
-				endAll("revoked", request.payload.except, metaOf(request)).pipe(
+				user.pipe(
+					Effect.zipRight(endAll("revoked", request.payload.except, metaOf(request))),
 					Effect.map((ended) => ({ count: ended.length, revoked: ended.map((row) => row.tokenHash) })),
 					span("RevokeSessions"),
 				),

@@ -5,6 +5,8 @@ import { TenantNotFound } from "../entities/TenantProtocol.ts"
 import { UserId } from "../entities/UserModel.ts"
 import { SessionView, UserNotFound } from "../entities/UserSessionsProtocol.ts"
 import { AdminAuth } from "./AdminAuth.ts"
+import { PageParams } from "./AdminTenantsApi.ts"
+import { Page } from "./ListPage.ts"
 
 // --- [SCHEMA]
 
@@ -16,7 +18,8 @@ const AdminUsersApi = HttpApiGroup.make("adminUsers")
 	.add(
 		HttpApiEndpoint.get("sessions", "/tenants/:id/users/:userId/sessions")
 			.setPath(UserPath)
-			.addSuccess(Schema.Array(SessionView)),
+			.setUrlParams(PageParams)
+			.addSuccess(Page(SessionView)),
 	)
 	.add(
 		HttpApiEndpoint.del("revokeSessions", "/tenants/:id/users/:userId/sessions")

@@ -9,6 +9,7 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { Credentials } from "./Credentials.ts"
 import { callEntity } from "./EntityCall.ts"
+import { byId, pageOf } from "./ListPage.ts"
 
 // --- [FUNCTIONS]
 
@@ -26,9 +27,10 @@ const AdminUsersHttpLive = HttpApiBuilder.group(Api, "adminUsers", (handlers) =>
 			InvalidTransition: (error: unknown) => Effect.die(error),
 		} as const
 		return handlers
-			.handle("sessions", ({ path }) =>
+			.handle("sessions", ({ path, urlParams }) =>
 				tenantIdOf(path.id).pipe(
 					Effect.flatMap((tenantId) => callEntity(users(entityId(tenantId, path.userId)).ListSessions())),
+					Effect.map((sessions) => pageOf(sessions, urlParams, byId)),
 					Effect.catchTags(accountErrors),
 					Telemetry.span("AdminUsersHttp.sessions"),
 				),

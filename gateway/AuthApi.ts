@@ -7,7 +7,9 @@ import { InvalidTransition } from "../entities/InvalidTransition.ts"
 import { ProviderName } from "../entities/OAuthProviderRepo.ts"
 import { OAuthProviderNotFound, TenantNotFound } from "../entities/TenantProtocol.ts"
 import { IdentityTaken, SessionNotFound, SessionView, UserView } from "../entities/UserSessionsProtocol.ts"
+import { PageParams } from "./AdminTenantsApi.ts"
 import { MissingTenant, ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
+import { Page } from "./ListPage.ts"
 import { TooManyAttempts } from "./LoginLimiter.ts"
 import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
 import { TenantMiddleware } from "./TenantMiddleware.ts"
@@ -104,7 +106,7 @@ const SessionsApi = HttpApiGroup.make("sessions")
 	.add(HttpApiEndpoint.get("whoami", "/auth/whoami").addSuccess(WhoAmI))
 	.add(HttpApiEndpoint.get("current", "/auth/session").addSuccess(CurrentSession))
 	.add(HttpApiEndpoint.del("logout", "/auth/session").addSuccess(SessionView))
-	.add(HttpApiEndpoint.get("list", "/auth/sessions").addSuccess(Schema.Array(SessionView)))
+	.add(HttpApiEndpoint.get("list", "/auth/sessions").setUrlParams(PageParams).addSuccess(Page(SessionView)))
 	.add(
 		HttpApiEndpoint.del("revoke", "/auth/sessions/:id")
 			.setPath(SessionPath)

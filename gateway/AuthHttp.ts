@@ -17,6 +17,7 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { RedirectNotAllowed } from "./AuthApi.ts"
 import { Credentials } from "./Credentials.ts"
+import { byId, pageOf } from "./ListPage.ts"
 import { callEntity } from "./EntityCall.ts"
 import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
@@ -24,7 +25,7 @@ import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
 import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
 import { CurrentPrincipal, SessionCookieName } from "./PrincipalMiddleware.ts"
 import { activeTenant, CurrentTenant } from "./TenantMiddleware.ts"
-import { currentSession, currentUser, withUser } from "./UserCalls.ts"
+import { currentSession, withUser } from "./UserCalls.ts"
 
 // --- [CONSTANTS]
 
@@ -320,10 +321,15 @@ const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 					return ended.session
 				}).pipe(Telemetry.span("SessionsHttp.logout")),
 			)
-			.handle("list", () => withUser((entity) => entity.ListSessions()).pipe(Telemetry.span("SessionsHttp.list")))
+			.handle("list", ({ urlParams }) =>
+				withUser((entity) => entity.ListSessions()).pipe(
+					Effect.map((sessions) => pageOf(sessions, urlParams, byId)),
+					Telemetry.span("SessionsHttp.list"),
+				),
+			)
 			.handle("revoke", ({ path }) =>
 				Effect.gen(function* () {
-					const caller = yield* currentUser
+					const caller = yield* currentSession
 					const ended = yield* withUser((entity) =>
 						entity.RevokeSession({ sessionId: path.id as SessionId, reason: "revoked" }),
 					)
@@ -333,7 +339,7 @@ const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 			)
 			.handle("revokeOthers", () =>
 				Effect.gen(function* () {
-					const caller = yield* currentUser
+					const caller = yield* currentSession
 					const except =
 						caller.principal.kind === "session" ? (caller.principal.credentialId as SessionId) : null
 					const ended = yield* withUser((entity) => entity.RevokeSessions({ except }))

@@ -5,7 +5,7 @@
 // remembers a revoked hash (a tombstone) for as long as the shared tier could still hold a copy written before the
 // revocation. Last use is recorded in batches, off the request path.
 import { PersistedCache, Persistence } from "@effect/experimental"
-import { Cause, Duration, Effect, Exit, Layer, Option, Redacted, Ref, Schedule, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Option, PubSub, Redacted, Ref, Schedule, Schema, Stream } from "effect"
 import { ApiKeyPrefix, SessionTokenPrefix } from "../entities/IdentityModel.ts"
 import type { TenantId } from "../entities/Tenancy.ts"
 import {
@@ -51,6 +51,11 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 		const cache = yield* Cache
 		const directory = yield* CredentialDirectory.client
 		const tombstones = yield* Ref.make(new Map<string, number>())
+		// Every revocation this gateway learns of (its own or another's), for whoever holds connections by credential.
+		const revocations = yield* PubSub.unbounded<{
+			readonly tenantId: TenantId
+			readonly hashes: ReadonlyArray<string>
+		}>()
 		const used = yield* Ref.make(
 			new Map<TenantId, { readonly sessions: Set<string>; readonly apiKeys: Set<string> }>(),
 		)
@@ -82,7 +87,10 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 			Effect.gen(function* () {
 				const until = (yield* now) + Duration.toMillis(config.sharedTtl) + Duration.toMillis(config.memoryTtl)
 				yield* Effect.when(
-					Ref.update(tombstones, (map) => new Map([...map, ...hashes.map((hash) => [hash, until] as const)])),
+					Ref.update(
+						tombstones,
+						(map) => new Map([...map, ...hashes.map((hash) => [hash, until] as const)]),
+					).pipe(Effect.zipRight(PubSub.publish(revocations, { tenantId, hashes }))),
 					() => revoked,
 				)
 				const { epoch } = yield* cache.subscription
@@ -141,31 +149,27 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 					Effect.catchTags({
 						CredentialInvalid: () => Effect.fail(unauthorized()),
 						StorageUnavailable: () =>
-							resolved
-								.invalidate(key)
-								.pipe(
-									Effect.ignore,
-									Effect.zipRight(
-										Effect.fail(
-											new ServiceUnavailable({
-												message: "credentials cannot be checked right now",
-											}),
-										),
+							resolved.invalidate(key).pipe(
+								Effect.ignore,
+								Effect.zipRight(
+									Effect.fail(
+										new ServiceUnavailable({
+											message: "credentials cannot be checked right now",
+										}),
 									),
 								),
+							),
 						PersistenceError: () =>
-							resolved
-								.invalidate(key)
-								.pipe(
-									Effect.ignore,
-									Effect.zipRight(
-										Effect.fail(
-											new ServiceUnavailable({
-												message: "credentials cannot be checked right now",
-											}),
-										),
+							resolved.invalidate(key).pipe(
+								Effect.ignore,
+								Effect.zipRight(
+									Effect.fail(
+										new ServiceUnavailable({
+											message: "credentials cannot be checked right now",
+										}),
 									),
 								),
+							),
 					}),
 				)
 				yield* Effect.filterOrFail(
@@ -181,6 +185,7 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 			// Applied by the gateway that made an entity revoke (or change) credentials, before it answers.
 			revoked: (tenantId: TenantId, hashes: ReadonlyArray<string>) => drop(tenantId, hashes, true),
 			changed: (tenantId: TenantId, hashes: ReadonlyArray<string>) => drop(tenantId, hashes, false),
+			revocations: Stream.fromPubSub(revocations),
 		} as const
 	}),
 }) {}

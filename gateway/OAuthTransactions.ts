@@ -56,20 +56,25 @@ const begin = (transaction: Omit<Transaction, "bindingHash" | "codeVerifier" | "
 		} as const
 	}).pipe(Telemetry.span("OAuthTransactions.begin"))
 
-// None when the state is unknown, expired, already used, or the browser's cookie does not match.
+// None when the state is unknown, expired, already used, or the browser's cookie does not match. The cookie is checked
+// before the transaction is consumed, so someone who merely saw a `state` cannot spend another browser's sign-in.
 const take = (state: string, cookies: Readonly<Record<string, string | undefined>>) =>
 	Effect.gen(function* () {
 		const cache = yield* Cache
-		const stored = yield* cache.take(stateKey(state))
-		const transaction: Option.Option<Transaction> = yield* Option.match(stored, {
-			onNone: () => Effect.succeed(Option.none<Transaction>()),
-			onSome: (value) => Effect.option(Schema.decode(StoredTransaction)(value)),
-		})
 		const binding = cookies[cookieName(state)]
-		return Option.filter(
-			transaction,
-			(found) => binding !== undefined && SecretToken.hash(Redacted.make(binding)) === found.bindingHash,
-		)
+		const decode = (stored: Option.Option<string>) =>
+			Option.match(stored, {
+				onNone: () => Effect.succeed(Option.none<Transaction>()),
+				onSome: (value) => Effect.option(Schema.decode(StoredTransaction)(value)),
+			})
+		const bound = (transaction: Option.Option<Transaction>) =>
+			Option.filter(
+				transaction,
+				(found) => binding !== undefined && SecretToken.hash(Redacted.make(binding)) === found.bindingHash,
+			)
+		const peeked = bound(yield* cache.get(stateKey(state)).pipe(Effect.flatMap(decode)))
+		// Of two callbacks with the right cookie, only the one whose take finds the transaction goes on.
+		return Option.isNone(peeked) ? peeked : bound(yield* cache.take(stateKey(state)).pipe(Effect.flatMap(decode)))
 	}).pipe(Telemetry.span("OAuthTransactions.take"))
 
 // --- [EXPORT]

@@ -1,5 +1,7 @@
 // Self-service of the signed-in user under /v1/users/me (profile, deactivation, linked identities) and their API keys
-// under /v1/api-keys. Every route needs a user credential (session or API key) of the tenant in X-App-Id.
+// under /v1/api-keys. Reads accept a session or an API key of the tenant in X-App-Id; changes to the account and its
+// credentials (profile, unlink, deactivate, key create/rotate/revoke) need a session, so a leaked key cannot mint
+// itself a successor or lock its owner out.
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { ApiKeyId } from "../entities/IdentityModel.ts"
@@ -16,7 +18,9 @@ import {
 	LastIdentity,
 	UserView,
 } from "../entities/UserSessionsProtocol.ts"
+import { PageParams } from "./AdminTenantsApi.ts"
 import { MissingTenant, ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
+import { Page } from "./ListPage.ts"
 import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
 import { TenantMiddleware } from "./TenantMiddleware.ts"
 
@@ -51,7 +55,11 @@ const UsersApi = HttpApiGroup.make("users")
 	.add(HttpApiEndpoint.get("me", "/users/me").addSuccess(UserView))
 	.add(HttpApiEndpoint.patch("update", "/users/me").setPayload(ProfilePatch).addSuccess(UserView))
 	.add(HttpApiEndpoint.post("deactivate", "/users/me/deactivate").addSuccess(Deactivated, { status: 202 }))
-	.add(HttpApiEndpoint.get("identities", "/users/me/identities").addSuccess(Schema.Array(IdentityView)))
+	.add(
+		HttpApiEndpoint.get("identities", "/users/me/identities")
+			.setUrlParams(PageParams)
+			.addSuccess(Page(IdentityView)),
+	)
 	.add(
 		HttpApiEndpoint.del("unlink", "/users/me/identities/:provider")
 			.setPath(ProviderPath)
@@ -64,7 +72,7 @@ const UsersApi = HttpApiGroup.make("users")
 			.setPayload(NewApiKey)
 			.addSuccess(CreatedApiKey, { status: 201 }),
 	)
-	.add(HttpApiEndpoint.get("listApiKeys", "/api-keys").addSuccess(Schema.Array(ApiKeyView)))
+	.add(HttpApiEndpoint.get("listApiKeys", "/api-keys").setUrlParams(PageParams).addSuccess(Page(ApiKeyView)))
 	.add(
 		HttpApiEndpoint.post("rotateApiKey", "/api-keys/:id/rotate")
 			.setPath(ApiKeyPath)

@@ -2,14 +2,16 @@
 // the entity stores only the hash, and the key is returned once. Revocations and rotations are applied to this
 // gateway's credential cache before the answer; other gateways hear them on the cache service's channel.
 import { HttpApiBuilder } from "@effect/platform"
-import { Duration, Effect, Redacted } from "effect"
+import { DateTime, Duration, Effect, Redacted } from "effect"
 import { ApiKeyPrefix, type ApiKeyId } from "../entities/IdentityModel.ts"
 import { SecretToken } from "../platform/SecretToken.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { Credentials } from "./Credentials.ts"
+import { ValidationError } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
-import { currentUser, withUser } from "./UserCalls.ts"
+import { byId, pageOf } from "./ListPage.ts"
+import { currentSession, withUser } from "./UserCalls.ts"
 
 // --- [CONSTANTS]
 
@@ -25,11 +27,14 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 		return handlers
 			.handle("me", () => withUser((entity) => entity.GetUser()).pipe(Telemetry.span("UsersHttp.me")))
 			.handle("update", ({ payload }) =>
-				withUser((entity) => entity.UpdateUser(payload)).pipe(Telemetry.span("UsersHttp.update")),
+				currentSession.pipe(
+					Effect.zipRight(withUser((entity) => entity.UpdateUser(payload))),
+					Telemetry.span("UsersHttp.update"),
+				),
 			)
 			.handle("deactivate", () =>
 				Effect.gen(function* () {
-					const caller = yield* currentUser
+					const caller = yield* currentSession
 					const result = yield* withUser((entity) => entity.Deactivate())
 					yield* credentials.revoked(caller.principal.tenantId, result.revoked)
 					return {
@@ -39,16 +44,31 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 					}
 				}).pipe(Telemetry.span("UsersHttp.deactivate")),
 			)
-			.handle("identities", () =>
-				withUser((entity) => entity.ListIdentities()).pipe(Telemetry.span("UsersHttp.identities")),
+			.handle("identities", ({ urlParams }) =>
+				withUser((entity) => entity.ListIdentities()).pipe(
+					Effect.map((identities) => pageOf(identities, urlParams, (identity) => identity.provider)),
+					Telemetry.span("UsersHttp.identities"),
+				),
 			)
 			.handle("unlink", ({ path }) =>
-				withUser((entity) => entity.UnlinkIdentity({ provider: path.provider })).pipe(
+				currentSession.pipe(
+					Effect.zipRight(withUser((entity) => entity.UnlinkIdentity({ provider: path.provider }))),
 					Telemetry.span("UsersHttp.unlink"),
 				),
 			)
 			.handle("createApiKey", ({ payload }) =>
 				Effect.gen(function* () {
+					yield* currentSession
+					const now = yield* DateTime.now
+					yield* Effect.filterOrFail(
+						Effect.succeed(payload.expiresAt),
+						(expiresAt) => expiresAt === undefined || DateTime.greaterThan(expiresAt, now),
+						() =>
+							new ValidationError({
+								message: "expiresAt: must be in the future",
+								issues: [{ path: ["expiresAt"], message: "must be in the future" }],
+							}),
+					)
 					const minted = SecretToken.mint(ApiKeyPrefix)
 					const key = yield* withUser((entity) =>
 						entity.CreateApiKey({
@@ -62,12 +82,15 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 					return { ...key, key: Redacted.value(minted.token) }
 				}).pipe(Telemetry.span("UsersHttp.createApiKey")),
 			)
-			.handle("listApiKeys", () =>
-				withUser((entity) => entity.ListApiKeys()).pipe(Telemetry.span("UsersHttp.listApiKeys")),
+			.handle("listApiKeys", ({ urlParams }) =>
+				withUser((entity) => entity.ListApiKeys()).pipe(
+					Effect.map((keys) => pageOf(keys, urlParams, byId)),
+					Telemetry.span("UsersHttp.listApiKeys"),
+				),
 			)
 			.handle("rotateApiKey", ({ path, payload }) =>
 				Effect.gen(function* () {
-					const caller = yield* currentUser
+					const caller = yield* currentSession
 					const minted = SecretToken.mint(ApiKeyPrefix)
 					const rotated = yield* withUser((entity) =>
 						entity.RotateApiKey({
@@ -85,7 +108,7 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 			)
 			.handle("revokeApiKey", ({ path }) =>
 				Effect.gen(function* () {
-					const caller = yield* currentUser
+					const caller = yield* currentSession
 					const revoked = yield* withUser((entity) => entity.RevokeApiKey({ keyId: path.id }))
 					yield* credentials.revoked(caller.principal.tenantId, revoked.revoked)
 					return revoked.key

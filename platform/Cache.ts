@@ -45,6 +45,48 @@ const RedisConfig = Config.all({
 	),
 })
 
+// Lua run by Redis as one step. Membership lives in a sorted set (score = deadline, ms) and a hash (values) that share
+// a hash tag, so both are on one node in cluster mode.
+const Scripts = {
+	publishNumbered: `local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. n .. ARGV[4])
+return n`,
+	join: `local added = redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return added`,
+	refresh: `local changed = redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[2], ARGV[1])
+if changed == 1 then
+	redis.call('PEXPIRE', KEYS[1], ARGV[3])
+	redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return changed`,
+	leave: `local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+local value = redis.call('HGET', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if removed == 1 then return value or '' end
+return false`,
+	list: `local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+local out = {}
+for _, member in ipairs(live) do
+	table.insert(out, member)
+	table.insert(out, redis.call('HGET', KEYS[2], member) or '')
+end
+return out`,
+	reap: `local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local out = {}
+for _, member in ipairs(expired) do
+	if redis.call('ZREM', KEYS[1], member) == 1 then
+		table.insert(out, member)
+		table.insert(out, redis.call('HGET', KEYS[2], member) or '')
+		redis.call('HDEL', KEYS[2], member)
+	end
+end
+return out`,
+} as const
+
 // --- [ERRORS]
 
 class CacheUnavailable extends Data.TaggedError("CacheUnavailable")<{
@@ -58,6 +100,14 @@ const parseNode = (node: string) => {
 	const [host = "127.0.0.1", port = "6379"] = node.trim().split(":")
 	return { host, port: Number(port) }
 }
+
+type Membership = { readonly value: string; readonly deadline: number }
+
+// [a, 1, b, 2] → [[a, 1], [b, 2]]
+const pairs = (flat: unknown): ReadonlyArray<readonly [string, string]> =>
+	(Array.isArray(flat) ? flat : []).flatMap((value, index, all) =>
+		index % 2 === 0 ? [[String(value), String(all[index + 1] ?? "")] as const] : [],
+	)
 
 // --- [SERVICES]
 
@@ -75,6 +125,35 @@ class Cache extends Effect.Tag("platform/Cache")<
 			window: Duration.DurationInput,
 		) => Effect.Effect<{ readonly count: number; readonly remainingMillis: number }, CacheUnavailable>
 		readonly publish: (channel: string, message: string) => Effect.Effect<void, CacheUnavailable>
+		// Increments `counter` (kept `counterTtl` after its last use) and publishes `before + n + after` on `channel`
+		// in one atomic step, so the messages of one counter are published in counter order; returns n.
+		readonly publishNumbered: (options: {
+			readonly counter: string
+			readonly counterTtl: Duration.DurationInput
+			readonly channel: string
+			readonly before: string
+			readonly after: string
+		}) => Effect.Effect<number, CacheUnavailable>
+		// A set whose members expire unless refreshed, each with a value (presence).
+		readonly members: {
+			// True when the member is new (false: it was there and its value and deadline were replaced).
+			readonly join: (
+				set: string,
+				member: string,
+				value: string,
+				ttl: Duration.DurationInput,
+			) => Effect.Effect<boolean, CacheUnavailable>
+			// Pushes the deadline of each given membership; false for those no longer present.
+			readonly refresh: (
+				entries: ReadonlyArray<readonly [set: string, member: string]>,
+				ttl: Duration.DurationInput,
+			) => Effect.Effect<ReadonlyArray<boolean>, CacheUnavailable>
+			// The member's value when it was present (and is now removed).
+			readonly leave: (set: string, member: string) => Effect.Effect<Option.Option<string>, CacheUnavailable>
+			readonly list: (set: string) => Effect.Effect<ReadonlyArray<readonly [string, string]>, CacheUnavailable>
+			// Removes the members past their deadline and returns them; of concurrent reapers, each member goes to one.
+			readonly reap: (set: string) => Effect.Effect<ReadonlyArray<readonly [string, string]>, CacheUnavailable>
+		}
 		readonly subscribe: (channel: string) => Stream.Stream<string, CacheUnavailable>
 		readonly ping: Effect.Effect<void, CacheUnavailable>
 		// Whether pub/sub is connected right now: while it is not, messages published meanwhile are lost to this
@@ -151,6 +230,11 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 		)
 		subscriber.on("close", () => Effect.runSync(Ref.update(link, (state) => ({ ...state, connected: false }))))
 		const prefixed = (name: string) => `${config.keyPrefix}${name}`
+		const memberKeys = (set: string) => [
+			prefixed(`members:{${set}}:deadlines`),
+			prefixed(`members:{${set}}:values`),
+		]
+		const now = Effect.clockWith((clock) => clock.currentTimeMillis)
 		const ensureSubscribed = (channel: string) =>
 			Ref.modify(subscribed, (channels) =>
 				channels.has(channel) ? [false, channels] : [true, new Set([...channels, channel])],
@@ -193,6 +277,64 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 				),
 			publish: (channel, message) =>
 				redisCall("publish", () => client.publish(prefixed(channel), message)).pipe(Effect.asVoid),
+			publishNumbered: (options) =>
+				redisCall("publishNumbered", () =>
+					client.eval(
+						Scripts.publishNumbered,
+						1,
+						prefixed(options.counter),
+						Duration.toMillis(options.counterTtl),
+						prefixed(options.channel),
+						options.before,
+						options.after,
+					),
+				).pipe(Effect.map(Number)),
+			members: {
+				join: (set, member, value, ttl) =>
+					Effect.flatMap(now, (time) =>
+						redisCall("members.join", () =>
+							client.eval(
+								Scripts.join,
+								2,
+								...memberKeys(set),
+								member,
+								time + Duration.toMillis(ttl),
+								value,
+								2 * Duration.toMillis(ttl),
+							),
+						),
+					).pipe(Effect.map((added) => Number(added) === 1)),
+				refresh: (entries, ttl) =>
+					Effect.flatMap(now, (time) =>
+						Effect.forEach(
+							entries,
+							([set, member]) =>
+								redisCall("members.refresh", () =>
+									client.eval(
+										Scripts.refresh,
+										2,
+										...memberKeys(set),
+										member,
+										time + Duration.toMillis(ttl),
+										2 * Duration.toMillis(ttl),
+									),
+								).pipe(Effect.map((changed) => Number(changed) === 1)),
+							{ concurrency: 16 },
+						),
+					),
+				leave: (set, member) =>
+					redisCall("members.leave", () => client.eval(Scripts.leave, 2, ...memberKeys(set), member)).pipe(
+						Effect.map((value) => Option.map(Option.fromNullable(value), String)),
+					),
+				list: (set) =>
+					Effect.flatMap(now, (time) =>
+						redisCall("members.list", () => client.eval(Scripts.list, 2, ...memberKeys(set), time + 1)),
+					).pipe(Effect.map(pairs)),
+				reap: (set) =>
+					Effect.flatMap(now, (time) =>
+						redisCall("members.reap", () => client.eval(Scripts.reap, 2, ...memberKeys(set), time)),
+					).pipe(Effect.map(pairs)),
+			},
 			subscribe: (channel) =>
 				Stream.unwrapScoped(
 					Effect.gen(function* () {
@@ -212,6 +354,7 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 const makeMemory = Effect.gen(function* () {
 	const entries = yield* Ref.make(new Map<string, { readonly value: string; readonly expiresAt: number }>())
 	const messages = yield* PubSub.unbounded<readonly [channel: string, message: string]>()
+	const memberships = yield* Ref.make(new Map<string, Map<string, Membership>>())
 	const now = Effect.clockWith((clock) => clock.currentTimeMillis)
 	return Cache.of({
 		get: (key) =>
@@ -257,6 +400,104 @@ const makeMemory = Effect.gen(function* () {
 				}),
 			),
 		publish: (channel, message) => PubSub.publish(messages, [channel, message]).pipe(Effect.asVoid),
+		publishNumbered: (options) =>
+			Effect.flatMap(now, (time) =>
+				Ref.modify(entries, (map) => {
+					const current = Option.fromNullable(map.get(options.counter)).pipe(
+						Option.filter((entry) => entry.expiresAt > time),
+						Option.map((entry) => Number(entry.value)),
+						Option.getOrElse(() => 0),
+					)
+					const next = current + 1
+					return [
+						next,
+						new Map(map).set(options.counter, {
+							value: String(next),
+							expiresAt: time + Duration.toMillis(options.counterTtl),
+						}),
+					]
+				}).pipe(
+					Effect.tap((next) =>
+						PubSub.publish(messages, [options.channel, `${options.before}${next}${options.after}`]),
+					),
+				),
+			),
+		members: {
+			join: (set, member, value, ttl) =>
+				Effect.flatMap(now, (time) =>
+					Ref.modify(memberships, (map) => {
+						const current = map.get(set) ?? new Map<string, Membership>()
+						const live = Option.exists(
+							Option.fromNullable(current.get(member)),
+							(entry) => entry.deadline > time,
+						)
+						return [
+							!live,
+							new Map(map).set(
+								set,
+								new Map(current).set(member, { value, deadline: time + Duration.toMillis(ttl) }),
+							),
+						]
+					}),
+				),
+			refresh: (refreshed, ttl) =>
+				Effect.flatMap(now, (time) =>
+					Ref.modify(memberships, (map) =>
+						refreshed.reduce<readonly [ReadonlyArray<boolean>, Map<string, Map<string, Membership>>]>(
+							([results, next], [set, member]) => {
+								const current = next.get(set) ?? new Map<string, Membership>()
+								return Option.match(Option.fromNullable(current.get(member)), {
+									onNone: () => [[...results, false], next] as const,
+									onSome: (entry) =>
+										[
+											[...results, true],
+											new Map(next).set(
+												set,
+												new Map(current).set(member, {
+													...entry,
+													deadline: time + Duration.toMillis(ttl),
+												}),
+											),
+										] as const,
+								})
+							},
+							[[], map],
+						),
+					),
+				),
+			leave: (set, member) =>
+				Ref.modify(memberships, (map) => {
+					const current = map.get(set) ?? new Map<string, Membership>()
+					return [
+						Option.map(Option.fromNullable(current.get(member)), (entry) => entry.value),
+						new Map(map).set(set, new Map([...current].filter(([name]) => name !== member))),
+					]
+				}),
+			list: (set) =>
+				Effect.flatMap(now, (time) =>
+					Ref.get(memberships).pipe(
+						Effect.map((map) =>
+							[...(map.get(set) ?? new Map<string, Membership>())]
+								.filter(([, entry]) => entry.deadline > time)
+								.map(([member, entry]) => [member, entry.value] as const),
+						),
+					),
+				),
+			reap: (set) =>
+				Effect.flatMap(now, (time) =>
+					Ref.modify(memberships, (map) => {
+						const current = [...(map.get(set) ?? new Map<string, Membership>())]
+						const [expired, live] = [
+							current.filter(([, entry]) => entry.deadline <= time),
+							current.filter(([, entry]) => entry.deadline > time),
+						]
+						return [
+							expired.map(([member, entry]) => [member, entry.value] as const),
+							new Map(map).set(set, new Map(live)),
+						]
+					}),
+				),
+		},
 		subscribe: (channel) =>
 			Stream.fromPubSub(messages).pipe(
 				Stream.filter(([name]) => name === channel),

@@ -16,7 +16,9 @@ const logging = (target: "stdout" | "stderr") =>
 					Logger.minimumLogLevel(level),
 					Logger.replace(
 						Logger.defaultLogger,
-						target === "stderr" ? Logger.withConsoleError(Logger.logfmtLogger) : Logger.logfmtLogger,
+						target === "stderr"
+							? Logger.withConsoleError(Logger.logfmtLogger)
+							: Logger.withConsoleLog(Logger.logfmtLogger),
 					),
 				),
 		),

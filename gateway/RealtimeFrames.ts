@@ -1,0 +1,96 @@
+// The realtime wire protocol (CONTRACT.md "Realtime"): client frames decoded with Schema, server frames encoded with
+// Schema. Client: auth, subscribe, unsubscribe, publish, presence, ping. Server: message (with the channel's `seq`),
+// presence_diff, error, pong, session_revoked, and the acknowledgements authenticated, subscribed, unsubscribed.
+import { Effect, Schema } from "effect"
+import { ChannelName } from "../entities/SocketProtocol.ts"
+
+// --- [CONSTANTS]
+
+const CloseCodes = {
+	// The first frame was not a valid auth frame in time, or the credential was refused.
+	unauthenticated: 4401,
+	// The credential the connection authenticated with was revoked, expired by eviction, or its user deactivated.
+	sessionRevoked: 4403,
+	// No frame (ping) within REALTIME_HEARTBEAT_TIMEOUT.
+	stale: 4408,
+	// RFC 6455: message too big.
+	tooBig: 1009,
+} as const
+
+// --- [SCHEMA]
+
+// Channels are checked by the entity; here a frame only needs a string, so a bad name gets a precise error.
+const ClientFrame = Schema.Union(
+	Schema.Struct({ type: Schema.Literal("auth"), token: Schema.String.pipe(Schema.maxLength(512)) }),
+	Schema.Struct({ type: Schema.Literal("subscribe"), channel: Schema.String }),
+	Schema.Struct({ type: Schema.Literal("unsubscribe"), channel: Schema.String }),
+	Schema.Struct({ type: Schema.Literal("publish"), channel: Schema.String, payload: Schema.Unknown }),
+	Schema.Struct({ type: Schema.Literal("presence"), channel: Schema.String, state: Schema.Unknown }),
+	Schema.Struct({ type: Schema.Literal("ping") }),
+)
+type ClientFrame = typeof ClientFrame.Type
+
+const ClientFrameJson = Schema.parseJson(ClientFrame)
+// What any JSON frame is, to tell "not JSON" from "unknown type".
+const AnyJson = Schema.parseJson(Schema.Unknown)
+
+const PresenceMember = Schema.Struct({
+	connectionId: Schema.String,
+	userId: Schema.NullOr(Schema.String),
+	state: Schema.Unknown,
+})
+type PresenceMember = typeof PresenceMember.Type
+
+const ServerFrame = Schema.Union(
+	Schema.Struct({ type: Schema.Literal("message"), channel: Schema.String, payload: Schema.Unknown }),
+	Schema.Struct({
+		type: Schema.Literal("presence_diff"),
+		channel: Schema.String,
+		joins: Schema.Array(PresenceMember),
+		leaves: Schema.Array(PresenceMember),
+	}),
+	Schema.Struct({ type: Schema.Literal("error"), _tag: Schema.String, message: Schema.String }),
+	Schema.Struct({ type: Schema.Literal("pong") }),
+	Schema.Struct({ type: Schema.Literal("session_revoked") }),
+	Schema.Struct({
+		type: Schema.Literal("authenticated"),
+		connectionId: Schema.String,
+		userId: Schema.NullOr(Schema.String),
+	}),
+	Schema.Struct({ type: Schema.Literal("subscribed"), channel: Schema.String, seq: Schema.Number }),
+	Schema.Struct({ type: Schema.Literal("unsubscribed"), channel: Schema.String }),
+)
+type ServerFrame = typeof ServerFrame.Type
+
+const ServerFrameJson = Schema.parseJson(ServerFrame)
+const PresenceMemberJson = Schema.parseJson(PresenceMember)
+
+// --- [FUNCTIONS]
+
+const encode = (frame: ServerFrame) => Schema.encode(ServerFrameJson)(frame).pipe(Effect.orDie)
+
+const errorFrame = (tag: string, message: string) => encode({ type: "error", _tag: tag, message })
+
+// A message frame is encoded once, split around its `seq` so the counter can be filled in where it is assigned.
+const messageParts = (channel: string, payload: unknown) =>
+	encode({ type: "message", channel, payload }).pipe(
+		Effect.map((encoded) => ({ before: `${encoded.slice(0, -1)},"seq":`, after: "}" })),
+	)
+
+const decodeChannel = Schema.decodeUnknown(ChannelName)
+
+// --- [EXPORT]
+
+export {
+	AnyJson,
+	ClientFrame,
+	ClientFrameJson,
+	CloseCodes,
+	decodeChannel,
+	encode,
+	errorFrame,
+	messageParts,
+	PresenceMember,
+	PresenceMemberJson,
+	ServerFrame,
+}
