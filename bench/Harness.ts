@@ -65,21 +65,25 @@ type LoopResult = {
 	readonly p99Ms: number
 }
 
-// `inFlight` workers call `call` back to back until `durationMs` has passed; a call counts when it resolves to true.
-// The rate divides by the time until the last in-flight call came back.
-const closedLoop = async (call: () => Promise<boolean>, inFlight: number, durationMs: number): Promise<LoopResult> => {
+// `inFlight` workers call `call` (with their index) back to back until `durationMs` has passed; a call counts when it
+// resolves to true. The rate divides by the time until the last in-flight call came back.
+const closedLoop = async (
+	call: (worker: number) => Promise<boolean>,
+	inFlight: number,
+	durationMs: number,
+): Promise<LoopResult> => {
 	const latencies: Array<number> = []
 	let failed = 0
 	const started = performance.now()
 	const deadline = started + durationMs
-	const worker = async () => {
+	const worker = async (index: number) => {
 		while (performance.now() < deadline) {
 			const sent = performance.now()
-			const ok = await call().catch(() => false)
+			const ok = await call(index).catch(() => false)
 			ok ? latencies.push(performance.now() - sent) : (failed += 1)
 		}
 	}
-	await Promise.all(Array.from({ length: inFlight }, worker))
+	await Promise.all(Array.from({ length: inFlight }, (_, index) => worker(index)))
 	const seconds = (performance.now() - started) / 1000
 	const ordered = sorted(latencies)
 	return {
@@ -107,10 +111,12 @@ const httpGet = (agent: http.Agent, url: URL, headers: Record<string, string>) =
 		request.end()
 	})
 
-// HTTP load: `connections` keep-alive connections, each used by one closed-loop worker.
+// HTTP load: `connections` keep-alive connections, each used by one closed-loop worker. With `workerHeaders`, worker i
+// always sends `workerHeaders[i % length]` (e.g. one credential per worker), otherwise every worker sends `headers`.
 const httpLoad = async (options: {
 	readonly url: string
 	readonly headers?: Record<string, string>
+	readonly workerHeaders?: ReadonlyArray<Record<string, string>>
 	readonly connections: number
 	readonly durationMs: number
 }) => {
@@ -120,10 +126,15 @@ const httpLoad = async (options: {
 		maxFreeSockets: options.connections,
 	})
 	const url = new URL(options.url)
-	const headers = options.headers ?? {}
-	return closedLoop(() => httpGet(agent, url, headers), options.connections, options.durationMs).finally(() =>
-		agent.destroy(),
-	)
+	const shared = options.headers ?? {}
+	const perWorker = options.workerHeaders ?? []
+	const headersOf = (worker: number) =>
+		perWorker.length === 0 ? shared : (perWorker[worker % perWorker.length] ?? shared)
+	return closedLoop(
+		(worker) => httpGet(agent, url, headersOf(worker)),
+		options.connections,
+		options.durationMs,
+	).finally(() => agent.destroy())
 }
 
 type Arm<S> = { readonly name: string; readonly run: () => Promise<S> }

@@ -8,12 +8,18 @@ const WarmupMs = 2000
 
 // --- [FUNCTIONS]
 
-type Target = { readonly url: string; readonly headers?: Record<string, string> }
+// `workerHeaders`: one header set per load worker (see `httpLoad`); `headers` otherwise.
+type Target = {
+	readonly url: string
+	readonly headers?: Record<string, string>
+	readonly workerHeaders?: ReadonlyArray<Record<string, string>>
+}
 
 const load = (target: Target, durationMs: number) =>
 	httpLoad({
 		url: target.url,
 		...(target.headers === undefined ? {} : { headers: target.headers }),
+		...(target.workerHeaders === undefined ? {} : { workerHeaders: target.workerHeaders }),
 		connections: BenchSettings.httpConnections,
 		durationMs,
 	})
@@ -22,6 +28,17 @@ const summary = (results: ReadonlyArray<LoopResult>) => ({
 	p99: Math.max(...results.map((result) => result.p99Ms)),
 	failed: results.reduce((total, result) => total + result.failed, 0),
 })
+
+// The bracket's content: round length, connections, worst p99 and non-200 answers of both arms.
+const httpDetails = (subject: ReadonlyArray<LoopResult>, baseline: ReadonlyArray<LoopResult>) => {
+	const subjectSummary = summary(subject)
+	const baselineSummary = summary(baseline)
+	return (
+		`${BenchSettings.rounds}x${BenchSettings.httpDurationMs}ms, ${BenchSettings.httpConnections} conns; ` +
+		`worst p99 subject ${fixed(subjectSummary.p99)} ms, baseline ${fixed(baselineSummary.p99)} ms; ` +
+		`non-200 subject ${subjectSummary.failed}, baseline ${baselineSummary.failed}`
+	)
+}
 
 // Runs the comparison and returns its report line; non-200 answers are counted as failures, never as throughput.
 const compareHttp = async (options: {
@@ -36,21 +53,17 @@ const compareHttp = async (options: {
 		{ name: "subject", run: () => load(options.subject, BenchSettings.httpDurationMs) },
 		{ name: "baseline", run: () => load(options.baseline, BenchSettings.httpDurationMs) },
 	])
-	const subjectSummary = summary(subject)
-	const baselineSummary = summary(baseline)
 	return ratioLine({
 		name: options.name,
 		unit: "req/s",
 		subject: subject.map((result) => result.rate),
 		baseline: baseline.map((result) => result.rate),
 		...(options.target === undefined ? {} : { target: options.target }),
-		extra:
-			`[${BenchSettings.rounds}x${BenchSettings.httpDurationMs}ms, ${BenchSettings.httpConnections} conns; ` +
-			`worst p99 subject ${fixed(subjectSummary.p99)} ms, baseline ${fixed(baselineSummary.p99)} ms; ` +
-			`non-200 subject ${subjectSummary.failed}, baseline ${baselineSummary.failed}]`,
+		extra: `[${httpDetails(subject, baseline)}]`,
 	})
 }
 
 // --- [EXPORT]
 
-export { compareHttp }
+export { compareHttp, httpDetails, load, WarmupMs }
+export type { Target }

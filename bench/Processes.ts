@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import net from "node:net"
 import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
+import pg from "pg"
 import { type Managed, stop, stopAll, waitFor } from "../test/fixtures/Processes.ts"
 import { createDatabase } from "../test/fixtures/TestDatabase.ts"
 
@@ -53,6 +54,16 @@ const tcpOpen = (port: number) => () =>
 		socket.on("error", () => resolve(false))
 	})
 
+// Whether a healthy runner is in the cluster's table (which does not exist before the first member started).
+const runnerRegistered = (databaseUrl: string) => async () => {
+	const client = new pg.Client({ connectionString: databaseUrl })
+	await client.connect()
+	return client
+		.query<{ runners: number }>("SELECT count(*)::int AS runners FROM cluster_runners WHERE healthy")
+		.then((result) => (result.rows[0]?.runners ?? 0) > 0)
+		.finally(() => client.end())
+}
+
 // Waits for `check`; on timeout throws with the child's output so a failed start explains itself.
 const ready = async (managed: Managed, check: () => Promise<boolean>, timeoutMs: number) =>
 	(await waitFor(check, timeoutMs))
@@ -85,5 +96,5 @@ const cleanup = async () => {
 
 // --- [EXPORT]
 
-export { cleanup, database, deleteRedisKeys, httpOk, ready, startScript, stop, tcpOpen }
+export { cleanup, database, deleteRedisKeys, httpOk, ready, runnerRegistered, startScript, stop, tcpOpen }
 export type { Managed }

@@ -1,13 +1,25 @@
 // `npm run bench`: starts a fresh database, the migration, one runner, one gateway and the bench servers (raw node:http
-// hello, bare Effect hello, TCP echo); runs the HTTP, gateway and RPC comparisons against them; stops them, runs the
-// workflow benchmark on a stack of its own (database, runner, gateway) and then the memory probe on a database of its
-// own; then stops every child, drops the databases, deletes this run's Redis keys and exits. One line per benchmark on stdout (see bench/README.md); diagnostics go to stderr.
+// hello, bare Effect hello, TCP echo); runs the HTTP, gateway and RPC comparisons against them, then the auth ones
+// (with two more gateways of their own settings); stops them, runs the workflow benchmark on a stack of its own
+// (database, runner, gateway) and then the memory probe on a database of its own; then stops every child, drops the
+// databases, deletes this run's Redis keys and exits. One line per benchmark on stdout (see bench/README.md);
+// diagnostics go to stderr.
 import { randomUUID } from "node:crypto"
 import { freePort, run, testEncryptionKeys, waitFor } from "../test/fixtures/Processes.ts"
+import { authBench } from "./AuthBench.ts"
 import { BenchSettings, selected, sleep } from "./Harness.ts"
 import { compareHttp } from "./HttpBench.ts"
 import { memoryBench } from "./MemoryBench.ts"
-import { cleanup, database, deleteRedisKeys, httpOk, ready, startScript, tcpOpen } from "./Processes.ts"
+import {
+	cleanup,
+	database,
+	deleteRedisKeys,
+	httpOk,
+	ready,
+	runnerRegistered,
+	startScript,
+	tcpOpen,
+} from "./Processes.ts"
 import { rpcBench } from "./RpcBench.ts"
 import { workflowBench } from "./WorkflowBench.ts"
 
@@ -18,6 +30,7 @@ const redisKeyPrefix = `bench:${Date.now().toString(36)}${Math.random().toString
 const adminToken = `bench-${randomUUID()}`
 const slug = `bench-${Math.random().toString(36).slice(2, 10)}`
 const WatchdogMs = 9 * 60_000
+const AuthNames = ["auth.warm-vs-unauthenticated", "auth.redis-tier-vs-unauthenticated", "auth.cold-vs-unauthenticated"]
 
 // --- [FUNCTIONS]
 
@@ -74,23 +87,31 @@ const startStack = async () => {
 		? Promise.resolve()
 		: Promise.reject(new Error(`migration exited ${migration.code}:\n${migration.output.slice(-3000)}`)))
 	const runner = startScript("runner", "runners/runner/main.ts", common, BenchSettings.childNodeArgs)
-	const gateway = startScript(
-		"gateway",
-		"gateway/main.ts",
-		{
-			...common,
-			GATEWAY_HOST: "127.0.0.1",
-			GATEWAY_PORT: String(ports.gateway),
-			// Long enough that no lookup expires during the run: the benchmark measures the cached path.
-			GATEWAY_TENANT_CACHE_TTL: "10 minutes",
-		},
-		BenchSettings.childNodeArgs,
+	const spawnGateway = (name: string, port: number, env: Record<string, string>) =>
+		startScript(
+			name,
+			"gateway/main.ts",
+			{
+				...common,
+				GATEWAY_HOST: "127.0.0.1",
+				GATEWAY_PORT: String(port),
+				// Long enough that no lookup expires during the run: the benchmark measures the cached path.
+				GATEWAY_TENANT_CACHE_TTL: "10 minutes",
+				...env,
+			},
+			BenchSettings.childNodeArgs,
+		)
+	// Every cluster member creates @effect/cluster's tables when it starts; on a fresh database a gateway starting
+	// alongside the runner can lose that race for good (the start retry in runners/Cluster.ts gets the memoized
+	// failure back instead of building the layer again), so the gateway starts once the runner has registered.
+	const gatewayStarted = ready(runner, runnerRegistered(created.url), 90_000).then(() =>
+		spawnGateway("gateway", ports.gateway, {}),
 	)
 	await Promise.all([
 		ready(nodeHello, httpOk(urls.node), 30_000),
 		ready(effectHello, httpOk(urls.effect), 30_000),
 		ready(echo, tcpOpen(ports.echo), 30_000),
-		ready(gateway, httpOk(`${urls.gateway}/health/ready`), 90_000),
+		gatewayStarted.then((started) => ready(started, httpOk(`${urls.gateway}/health/ready`), 90_000)),
 	]).catch((error: unknown) =>
 		Promise.reject(
 			new Error(`${firstLine(error)} (runner ${runner.child.exitCode === null ? "running" : "exited"})`, {
@@ -98,6 +119,7 @@ const startStack = async () => {
 			}),
 		),
 	)
+	const gateway = await gatewayStarted
 	// 201 created, or 409 when an earlier attempt of this loop already created it.
 	const created201 = await waitFor(
 		() =>
@@ -111,8 +133,17 @@ const startStack = async () => {
 	)
 	const tenantHeaders = { "x-app-id": slug }
 	const warm = created201 && (await waitFor(httpOk(`${urls.gateway}/v1/tenant`, tenantHeaders), 30_000))
+	// A further gateway of the same stack (auth.*): ready, and its tenant cache warm.
+	const startGateway = async (name: string, env: Record<string, string>) => {
+		const port = await freePort()
+		const url = `http://127.0.0.1:${port}`
+		const managed = await ready(spawnGateway(name, port, env), httpOk(`${url}/health/ready`), 90_000)
+		return (await waitFor(httpOk(`${url}/v1/tenant`, tenantHeaders), 30_000))
+			? { url, managed }
+			: Promise.reject(new Error(`${name}: GET /v1/tenant never answered 200:\n${managed.output().slice(-2000)}`))
+	}
 	return warm
-		? { databaseUrl: created.url, ports, urls, tenantHeaders }
+		? { databaseUrl: created.url, ports, urls, tenantHeaders, startGateway }
 		: Promise.reject(
 				new Error(
 					`tenant ${created201 ? "created but GET /v1/tenant never answered 200" : "could not be created"}:\n` +
@@ -127,8 +158,14 @@ const main = async () => {
 		`bench: rounds=${BenchSettings.rounds} http=${BenchSettings.httpDurationMs}ms x ${BenchSettings.httpConnections} ` +
 			`conns, rpc=${BenchSettings.rpcDurationMs}ms, entities=${BenchSettings.entities}`,
 	)
-	// Started once, only if a benchmark that needs it is selected.
-	const needsStack = ["http", "gateway", "rpc"].some(selected)
+	// Started once, only if a benchmark that needs it is selected (full names: BENCH_ONLY holds name prefixes).
+	const needsStack = [
+		"http.effect-vs-node",
+		"gateway.tenant-vs-effect-hello",
+		"rpc.entity-vs-tcp-echo",
+		"rpc.inflight-vs-sequential",
+		...AuthNames,
+	].some(selected)
 	const stack = needsStack ? startStack() : Promise.reject(new Error("stack not started"))
 	stack.catch(() => undefined)
 	const lines = [
@@ -153,6 +190,18 @@ const main = async () => {
 		)),
 		...(await attempt(["rpc.entity-vs-tcp-echo", "rpc.inflight-vs-sequential"], () =>
 			stack.then((live) => rpcBench({ databaseUrl: live.databaseUrl, slug, echoPort: live.ports.echo })),
+		)),
+		...(await attempt(AuthNames, () =>
+			stack.then((live) =>
+				authBench({
+					databaseUrl: live.databaseUrl,
+					redisUrl,
+					slug,
+					tenantHeaders: live.tenantHeaders,
+					gatewayUrl: live.urls.gateway,
+					startGateway: live.startGateway,
+				}),
+			),
 		)),
 	]
 	await cleanup()

@@ -52,9 +52,10 @@ const shardingOptions = (config: Config.Config.Success<typeof ClusterConfig>) =>
 
 // @effect/cluster creates its tables with CREATE TABLE IF NOT EXISTS when a member starts, which races when several
 // members start together on a fresh database (a unique violation in pg_type, raised as a defect). A start that fails
-// or dies is retried a few times, half a second apart.
+// or dies is retried a few times, half a second apart. `Layer.fresh`: a layer is memoised within one build, so
+// providing the same layer again would only replay its first failure.
 const retryStart = <A, E, R>(layer: Layer.Layer<A, E, R>, attemptsLeft = 6): Layer.Layer<A, E, R> =>
-	Layer.catchAllCause(layer, (cause) =>
+	Layer.catchAllCause(Layer.fresh(layer), (cause) =>
 		attemptsLeft > 0
 			? Layer.unwrapEffect(
 					Effect.logWarning("cluster member start failed; retrying", cause).pipe(
