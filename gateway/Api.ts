@@ -5,6 +5,7 @@ import { AdminJobsApi } from "./AdminJobsApi.ts"
 import { AdminTenantsApi } from "./AdminTenantsApi.ts"
 import { AdminUsersApi } from "./AdminUsersApi.ts"
 import { OAuthApi, SessionsApi } from "./AuthApi.ts"
+import { ChannelsApi } from "./ChannelsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { JobsApi } from "./JobsApi.ts"
 import {
@@ -29,6 +30,7 @@ const Api = HttpApi.make("platform")
 	.add(OAuthApi)
 	.add(SessionsApi)
 	.add(UsersApi)
+	.add(ChannelsApi)
 	.add(JobsApi)
 	.addError(ValidationError)
 	.addError(PayloadTooLarge)

@@ -24,6 +24,7 @@ import { AdminJobsHttpLive } from "./AdminJobsHttp.ts"
 import { AdminTenantsHttpLive } from "./AdminTenantsHttp.ts"
 import { AdminUsersHttpLive } from "./AdminUsersHttp.ts"
 import { OAuthHttpLive, SessionsHttpLive } from "./AuthHttp.ts"
+import { ChannelsHttpLive } from "./ChannelsHttp.ts"
 import { CredentialsLive } from "./Credentials.ts"
 import { IdentityConfigLive } from "./IdentityConfig.ts"
 import { Api } from "./Api.ts"
@@ -31,6 +32,9 @@ import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
 import { JobsHttpLive } from "./JobsHttp.ts"
 import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
+import { RealtimeConfigLive } from "./RealtimeConfig.ts"
+import { RealtimeHub } from "./RealtimeHub.ts"
+import { RealtimeRouteLive } from "./RealtimeSocket.ts"
 import { InternalError, PayloadTooLarge, RouteNotFound, UnsupportedMediaType, ValidationError } from "./HttpErrors.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { TenantHttpLive } from "./TenantHttp.ts"
@@ -139,11 +143,14 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		OAuthHttpLive,
 		SessionsHttpLive,
 		UsersHttpLive,
+		ChannelsHttpLive,
 		JobsHttpLive,
+		RealtimeRouteLive,
 	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive]),
+	Layer.provideMerge(RealtimeHub.Default),
 	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
-	Layer.provide(IdentityConfigLive),
+	Layer.provide(Layer.merge(IdentityConfigLive, RealtimeConfigLive)),
 )
 
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.

@@ -10,6 +10,7 @@ import { JobEntitiesLive } from "../entities/JobEntity.ts"
 import { JobRepo } from "../entities/JobRepo.ts"
 import { OAuthProviderRepo } from "../entities/OAuthProviderRepo.ts"
 import { SessionPolicyLive } from "../entities/SessionConfig.ts"
+import { SocketEntityLive } from "../entities/SocketEntity.ts"
 import { TenantEntitiesLive } from "../entities/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/TenantRepo.ts"
 import { IdentityEntitiesLive } from "../entities/UserSessionsEntity.ts"
@@ -30,6 +31,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	DlqEntitiesLive,
 	IdentityEntitiesLive,
 	IdentityBrokerLive,
+	SocketEntityLive,
 	HttpCallWorkflowLive,
 	TenantDeleteWorkflowLive,
 	KeysReencryptLive,

@@ -1,0 +1,50 @@
+// Server-side realtime over HTTP: broadcast to a channel of the caller's tenant (delivered to subscribers on every
+// gateway) and read a channel's presence. Needs a credential of the tenant (an API key for server-to-server use).
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Schema } from "effect"
+import { ChannelName, ChannelNotAllowed } from "../entities/SocketProtocol.ts"
+import { TenantNotFound } from "../entities/TenantProtocol.ts"
+import { PageParams } from "./AdminTenantsApi.ts"
+import { MissingTenant, PayloadTooLarge, ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
+import { Page } from "./ListPage.ts"
+import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
+import { PresenceMember } from "./RealtimeFrames.ts"
+import { TenantMiddleware } from "./TenantMiddleware.ts"
+
+// --- [SCHEMA]
+
+const ChannelPath = Schema.Struct({ channel: ChannelName })
+
+const Broadcast = Schema.Struct({ payload: Schema.Unknown })
+
+const Broadcasted = Schema.Struct({ channel: Schema.String, seq: Schema.Int })
+
+// --- [PROTOCOL]
+
+const ChannelsApi = HttpApiGroup.make("channels")
+	.add(
+		HttpApiEndpoint.post("broadcast", "/channels/:channel/broadcast")
+			.setPath(ChannelPath)
+			.setPayload(Broadcast)
+			.addSuccess(Broadcasted, { status: 202 })
+			.addError(ChannelNotAllowed, { status: 403 })
+			.addError(PayloadTooLarge),
+	)
+	.add(
+		HttpApiEndpoint.get("presence", "/channels/:channel/presence")
+			.setPath(ChannelPath)
+			.setUrlParams(PageParams)
+			.addSuccess(Page(PresenceMember))
+			.addError(ChannelNotAllowed, { status: 403 }),
+	)
+	.addError(MissingTenant)
+	.addError(TenantNotFound, { status: 404 })
+	.addError(Unauthorized)
+	.addError(ServiceUnavailable)
+	.middleware(PrincipalMiddleware)
+	.middleware(TenantMiddleware)
+	.prefix("/v1")
+
+// --- [EXPORT]
+
+export { ChannelsApi }

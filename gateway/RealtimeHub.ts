@@ -1,0 +1,313 @@
+// This gateway's side of realtime: the registry of the sockets it holds (STM, so concurrent subscribe, publish and
+// close never race, seed O5), the broadcast path (every publish goes through Redis, so it reaches subscribers on
+// every gateway, seed C5, numbered per channel by `seq`), presence kept only in the cache service with TTLs (seed
+// H8), and the revocation path (a revoked credential closes its sockets here, whichever gateway revoked it).
+// Channels are always addressed with their tenant, so tenants never share one, whatever the name.
+import { Duration, Effect, HashSet, Option, Schedule, Schema, STM, Stream, TMap, TRef } from "effect"
+import type { SocketPrincipal } from "../entities/SocketProtocol.ts"
+import type { TenantId } from "../entities/Tenancy.ts"
+import { Cache } from "../platform/Cache.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
+import { Credentials } from "./Credentials.ts"
+import { RealtimeConfig } from "./RealtimeConfig.ts"
+import { CloseCodes, encode, messageParts, type PresenceMember, PresenceMemberJson } from "./RealtimeFrames.ts"
+
+// --- [CONSTANTS]
+
+// The one Redis channel every gateway listens on: `<tenantId> <channel> <frame>`.
+const RealtimeChannel = "realtime"
+
+// --- [TYPES]
+
+type ConnectionState = {
+	readonly principal: SocketPrincipal | null
+	readonly tokenHash: string | null
+	readonly channels: HashSet.HashSet<string>
+	readonly presence: HashSet.HashSet<string>
+	readonly lastSeen: number
+}
+
+type Connection = {
+	readonly id: string
+	readonly tenantId: TenantId
+	readonly send: (frame: string) => Effect.Effect<void>
+	readonly close: (code: number, reason: string) => Effect.Effect<void>
+	readonly state: TRef.TRef<ConnectionState>
+}
+
+// --- [FUNCTIONS]
+
+const channelKey = (tenantId: string, channel: string) => `${tenantId} ${channel}`
+const counterKey = (tenantId: string, channel: string) => `realtime:seq:{${tenantId}:${channel}}`
+const presenceSet = (tenantId: string, channel: string) => `presence:${tenantId}:${channel}`
+
+// `<tenantId> <channel> <frame>` → its parts; the frame is passed on as it arrived (encoded once, by the publisher).
+const parseEnvelope = (raw: string) => {
+	const first = raw.indexOf(" ")
+	const second = raw.indexOf(" ", first + 1)
+	return first > 0 && second > first
+		? Option.some({ key: raw.slice(0, second), frame: raw.slice(second + 1) })
+		: Option.none()
+}
+
+// --- [SERVICES]
+
+class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
+	scoped: Effect.gen(function* () {
+		const config = yield* RealtimeConfig
+		const cache = yield* Cache
+		const credentials = yield* Credentials
+		const connections = yield* TMap.empty<string, Connection>()
+		const subscribers = yield* TMap.empty<string, HashSet.HashSet<string>>()
+		const now = Effect.clockWith((clock) => clock.currentTimeMillis)
+
+		const localSubscribers = (key: string) =>
+			STM.gen(function* () {
+				const ids = Option.getOrElse(yield* TMap.get(subscribers, key), () => HashSet.empty<string>())
+				const found = yield* STM.forEach(ids, (id) => TMap.get(connections, id))
+				return found.flatMap(Option.toArray)
+			}).pipe(STM.commit)
+
+		// Redis → the local subscribers of that tenant's channel.
+		const deliver = (raw: string) =>
+			Option.match(parseEnvelope(raw), {
+				onNone: () => Effect.logWarning("malformed realtime envelope dropped"),
+				onSome: ({ key, frame }) =>
+					localSubscribers(key).pipe(
+						Effect.flatMap((targets) =>
+							Effect.forEach(targets, (connection) => connection.send(frame), { discard: true }),
+						),
+					),
+			})
+		yield* cache.subscribe(RealtimeChannel).pipe(
+			Stream.runForEach(deliver),
+			Effect.tapErrorCause((cause) => Effect.logWarning("realtime stream restarting", cause)),
+			Effect.retry(Schedule.spaced("1 second")),
+			Effect.forkScoped,
+		)
+
+		const announce = (tenantId: string, channel: string, frame: string) =>
+			cache.publish(RealtimeChannel, `${channelKey(tenantId, channel)} ${frame}`)
+
+		const members = (values: ReadonlyArray<string>) =>
+			Effect.forEach(values, (value) => Effect.option(Schema.decode(PresenceMemberJson)(value))).pipe(
+				Effect.map((decoded) => decoded.flatMap(Option.toArray)),
+			)
+
+		const presenceDiff = (
+			tenantId: string,
+			channel: string,
+			diff: { readonly joins: ReadonlyArray<PresenceMember>; readonly leaves: ReadonlyArray<PresenceMember> },
+		) =>
+			Effect.when(
+				encode({ type: "presence_diff", channel, ...diff }).pipe(
+					Effect.flatMap((frame) => announce(tenantId, channel, frame)),
+				),
+				() => diff.joins.length + diff.leaves.length > 0,
+			)
+
+		const leave = (connection: Connection, channel: string) =>
+			cache.members.leave(presenceSet(connection.tenantId, channel), connection.id).pipe(
+				Effect.flatMap(
+					Option.match({
+						onNone: () => Effect.void,
+						onSome: (value) =>
+							members([value]).pipe(
+								Effect.flatMap((leaves) =>
+									presenceDiff(connection.tenantId, channel, { joins: [], leaves }),
+								),
+							),
+					}),
+				),
+				Effect.zipRight(
+					TRef.update(connection.state, (state) => ({
+						...state,
+						presence: HashSet.remove(state.presence, channel),
+					})).pipe(STM.commit),
+				),
+			)
+
+		// Presence of sockets that died without leaving (their gateway crashed): whoever still has subscribers of the
+		// channel reaps the expired entries and tells them.
+		const reap = Effect.gen(function* () {
+			const keys = yield* TMap.keys(subscribers).pipe(STM.commit)
+			yield* Effect.forEach(
+				keys,
+				(key) => {
+					const [tenantId = "", channel = ""] = key.split(" ")
+					return cache.members.reap(presenceSet(tenantId, channel)).pipe(
+						Effect.flatMap((expired) => members(expired.map(([, value]) => value))),
+						Effect.flatMap((leaves) => presenceDiff(tenantId, channel, { joins: [], leaves })),
+						Effect.catchAll((error) => Effect.logWarning("presence reap failed", error)),
+					)
+				},
+				{ concurrency: 4, discard: true },
+			)
+		})
+		yield* reap.pipe(
+			Effect.repeat(Schedule.spaced(Duration.millis(Duration.toMillis(config.presenceTtl) / 2))),
+			Effect.forkScoped,
+		)
+
+		// A revoked credential closes every socket it opened on this gateway.
+		yield* credentials.revocations.pipe(
+			Stream.runForEach(({ tenantId, hashes }) =>
+				TMap.values(connections).pipe(
+					STM.flatMap((all) =>
+						STM.filter(all, (connection) =>
+							TRef.get(connection.state).pipe(
+								STM.map(
+									(state) =>
+										connection.tenantId === tenantId &&
+										state.tokenHash !== null &&
+										hashes.includes(state.tokenHash),
+								),
+							),
+						),
+					),
+					STM.commit,
+					Effect.flatMap((revoked) =>
+						Effect.forEach(
+							revoked,
+							(connection) =>
+								encode({ type: "session_revoked" }).pipe(
+									Effect.flatMap(connection.send),
+									Effect.zipRight(connection.close(CloseCodes.sessionRevoked, "session revoked")),
+								),
+							{ discard: true },
+						),
+					),
+				),
+			),
+			Effect.forkScoped,
+		)
+
+		return {
+			register: (connection: Omit<Connection, "state">) =>
+				Effect.flatMap(now, (time) =>
+					STM.gen(function* () {
+						const state = yield* TRef.make<ConnectionState>({
+							principal: null,
+							tokenHash: null,
+							channels: HashSet.empty(),
+							presence: HashSet.empty(),
+							lastSeen: time,
+						})
+						const registered = { ...connection, state }
+						yield* TMap.set(connections, connection.id, registered)
+						return registered
+					}).pipe(STM.commit),
+				),
+			authenticate: (connection: Connection, principal: SocketPrincipal, tokenHash: string) =>
+				TRef.update(connection.state, (state) => ({ ...state, principal, tokenHash })).pipe(STM.commit),
+			seen: (connection: Connection) =>
+				Effect.flatMap(now, (time) =>
+					TRef.update(connection.state, (state) => ({ ...state, lastSeen: time })).pipe(STM.commit),
+				),
+			stateOf: (connection: Connection) => TRef.get(connection.state).pipe(STM.commit),
+			subscribe: (connection: Connection, channel: string) =>
+				STM.gen(function* () {
+					const key = channelKey(connection.tenantId, channel)
+					const current = Option.getOrElse(yield* TMap.get(subscribers, key), () => HashSet.empty<string>())
+					yield* TMap.set(subscribers, key, HashSet.add(current, connection.id))
+					yield* TRef.update(connection.state, (state) => ({
+						...state,
+						channels: HashSet.add(state.channels, channel),
+					}))
+				}).pipe(STM.commit),
+			unsubscribe: (connection: Connection, channel: string) =>
+				STM.gen(function* () {
+					const key = channelKey(connection.tenantId, channel)
+					const current = Option.getOrElse(yield* TMap.get(subscribers, key), () => HashSet.empty<string>())
+					const rest = HashSet.remove(current, connection.id)
+					yield* HashSet.size(rest) === 0 ? TMap.remove(subscribers, key) : TMap.set(subscribers, key, rest)
+					yield* TRef.update(connection.state, (state) => ({
+						...state,
+						channels: HashSet.remove(state.channels, channel),
+					}))
+				}).pipe(STM.commit, Effect.zipRight(leave(connection, channel).pipe(Effect.ignore))),
+			// Takes the connection out of every registry, then out of presence (announcing the leaves).
+			remove: (connection: Connection) =>
+				STM.gen(function* () {
+					const state = yield* TRef.get(connection.state)
+					yield* STM.forEach(state.channels, (channel) => {
+						const key = channelKey(connection.tenantId, channel)
+						return TMap.get(subscribers, key).pipe(
+							STM.map(Option.getOrElse(() => HashSet.empty<string>())),
+							STM.map((current) => HashSet.remove(current, connection.id)),
+							STM.flatMap((rest) =>
+								HashSet.size(rest) === 0
+									? TMap.remove(subscribers, key)
+									: TMap.set(subscribers, key, rest),
+							),
+						)
+					})
+					yield* TMap.remove(connections, connection.id)
+					return state.presence
+				}).pipe(
+					STM.commit,
+					Effect.flatMap((presence) =>
+						Effect.forEach(presence, (channel) => leave(connection, channel).pipe(Effect.ignore), {
+							discard: true,
+						}),
+					),
+				),
+			publish: (tenantId: TenantId, channel: string, payload: unknown) =>
+				messageParts(channel, payload).pipe(
+					Effect.flatMap((parts) =>
+						cache.publishNumbered({
+							counter: counterKey(tenantId, channel),
+							counterTtl: config.sequenceTtl,
+							channel: RealtimeChannel,
+							before: `${channelKey(tenantId, channel)} ${parts.before}`,
+							after: parts.after,
+						}),
+					),
+					Telemetry.span("RealtimeHub.publish"),
+				),
+			// The last `seq` given on a channel (0 when none), so a new subscriber knows where it starts.
+			sequence: (tenantId: TenantId, channel: string) =>
+				cache
+					.get(counterKey(tenantId, channel))
+					.pipe(Effect.map((value) => Option.getOrElse(Option.map(value, Number), () => 0))),
+			join: (connection: Connection, channel: string, state: unknown) =>
+				Effect.gen(function* () {
+					const { principal } = yield* TRef.get(connection.state).pipe(STM.commit)
+					const member = { connectionId: connection.id, userId: principal?.userId ?? null, state }
+					const value = yield* Schema.encode(PresenceMemberJson)(member).pipe(Effect.orDie)
+					yield* cache.members.join(
+						presenceSet(connection.tenantId, channel),
+						connection.id,
+						value,
+						config.presenceTtl,
+					)
+					yield* TRef.update(connection.state, (current) => ({
+						...current,
+						presence: HashSet.add(current.presence, channel),
+					})).pipe(STM.commit)
+					yield* presenceDiff(connection.tenantId, channel, { joins: [member], leaves: [] })
+				}).pipe(Telemetry.span("RealtimeHub.join")),
+			refreshPresence: (connection: Connection) =>
+				TRef.get(connection.state).pipe(
+					STM.commit,
+					Effect.flatMap((state) =>
+						cache.members.refresh(
+							[...state.presence].map(
+								(channel) => [presenceSet(connection.tenantId, channel), connection.id] as const,
+							),
+							config.presenceTtl,
+						),
+					),
+				),
+			presence: (tenantId: TenantId, channel: string) =>
+				cache.members
+					.list(presenceSet(tenantId, channel))
+					.pipe(Effect.flatMap((entries) => members(entries.map(([, value]) => value)))),
+			connectionCount: TMap.size(connections).pipe(STM.commit),
+		} as const
+	}),
+}) {}
+
+// --- [EXPORT]
+
+export { type Connection, RealtimeChannel, RealtimeHub }
