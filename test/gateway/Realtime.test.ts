@@ -50,7 +50,7 @@ describe("realtime", () => {
 		client.send({ type: "ping" })
 		await client.next((frame) => frame.type === "pong")
 		client.send("not json")
-		await client.next((frame) => frame.type === "error" && frame._tag === "InvalidFrame")
+		expect(await client.next((frame) => frame.type === "error")).toMatchObject({ _tag: "InvalidFrame" })
 		client.close()
 	}, 60_000)
 })
