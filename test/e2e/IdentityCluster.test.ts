@@ -5,51 +5,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeBrowser } from "../fixtures/BrowserClient.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
-import {
-	freePort,
-	httpReady,
-	type Managed,
-	run,
-	start,
-	stopAll,
-	testEncryptionKeys,
-	waitFor,
-} from "../fixtures/Processes.ts"
+import { stopAll } from "../fixtures/Processes.ts"
 import { authed, reachCallback, setUpTenant, type SignedIn, signIn } from "../fixtures/SignIn.ts"
-import { createDatabase } from "../fixtures/TestDatabase.ts"
-import { query } from "../fixtures/ShardLocks.ts"
+import { query as queryDatabase } from "../fixtures/ShardLocks.ts"
+import { startStack } from "../fixtures/Stack.ts"
 
 // --- [CONSTANTS]
 
-const adminToken = `e2e-identity-${crypto.randomUUID()}`
-const redisPrefix = `e2e-identity-${Math.random().toString(36).slice(2, 8)}:`
 const failureLimit = 5
 const raceRepetitions = Number(process.env.IDENTITY_RACE_REPETITIONS ?? "100")
 
 // --- [STATE]
 
-let database: Awaited<ReturnType<typeof createDatabase>> | undefined
+let stack: Awaited<ReturnType<typeof startStack>> | undefined
 let idp: OidcProviderHandle
 let gatewayA = ""
 let gatewayB = ""
-const processes: Array<Managed> = []
+let adminToken = ""
 const secrets: Array<string> = []
 
 // --- [FUNCTIONS]
-
-const startGateway = async (name: string, env: Record<string, string>) => {
-	const port = await freePort()
-	const baseUrl = `http://127.0.0.1:${port}`
-	processes.push(
-		start(name, "gateway", {
-			...env,
-			GATEWAY_PORT: String(port),
-			OAUTH_CALLBACK_BASE_URL: baseUrl,
-			OAUTH_FAILURE_LIMIT_PER_IP: String(failureLimit),
-		}),
-	)
-	return baseUrl
-}
 
 const remember = (signedIn: { readonly body: SignedIn | null }) => {
 	secrets.push(signedIn.body?.token ?? "")
@@ -59,34 +34,28 @@ const remember = (signedIn: { readonly body: SignedIn | null }) => {
 const status = (baseUrl: string, tenant: string, token: string) =>
 	authed(baseUrl, tenant, token, "/auth/whoami").then((response) => response.status)
 
+const query = <A>(text: string, params: Array<unknown>) => queryDatabase<A>(stack?.database.url ?? "", text, params)
+
 // --- [SUITE]
 
 beforeAll(async () => {
-	database = await createDatabase("identity")
 	idp = await startOidcProvider({ clients: [] })
-	const env = {
-		DATABASE_URL: database.url,
-		REDIS_URL: "redis://127.0.0.1:6379",
-		REDIS_KEY_PREFIX: redisPrefix,
-		ENCRYPTION_KEYS: testEncryptionKeys,
-		ADMIN_TOKEN: adminToken,
-		LOG_LEVEL: "Info",
-	}
-	const migrated = await run("migrate", env)
-	expect(migrated.code, migrated.output).toBe(0)
-	processes.push(
-		start("runner", "runner", { ...env, RUNNER_HOST: "127.0.0.1", RUNNER_PORT: String(await freePort()) }),
-	)
-	gatewayA = await startGateway("gateway-a", env)
-	gatewayB = await startGateway("gateway-b", env)
-	const ready = await Promise.all([gatewayA, gatewayB].map((url) => waitFor(httpReady(url), 90_000)))
-	expect(ready, processes.map((managed) => managed.output()).join("\n")).toEqual([true, true])
+	stack = await startStack({
+		name: "identity",
+		gateways: 2,
+		gatewayEnv: { OAUTH_FAILURE_LIMIT_PER_IP: String(failureLimit) },
+	})
+	expect(stack.migrated.code, stack.migrated.output).toBe(0)
+	expect(stack.ready, stack.output()).toBe(true)
+	gatewayA = stack.gateways[0]?.url ?? ""
+	gatewayB = stack.gateways[1]?.url ?? ""
+	adminToken = stack.adminToken
 }, 180_000)
 
 afterAll(async () => {
 	await stopAll()
 	await idp?.stop()
-	await database?.drop()
+	await stack?.database.drop()
 }, 60_000)
 
 describe("identity across two gateways", () => {
@@ -167,7 +136,6 @@ describe("identity across two gateways", () => {
 			secrets.push(...tokens)
 			const userId = results.find((result) => result !== null)?.user.id ?? ""
 			const active = await query<{ count: string }>(
-				database?.url ?? "",
 				"SELECT count(*)::text AS count FROM sessions WHERE app_id = $1 AND user_id = $2 AND status = 'active'",
 				[tenant.id, userId],
 			)
@@ -207,7 +175,7 @@ describe("identity across two gateways", () => {
 	}, 60_000)
 
 	it("no process printed a session token, an API key or a provider client secret", () => {
-		const output = processes.map((managed) => managed.output()).join("\n")
+		const output = stack?.output() ?? ""
 		const leaked = secrets.filter((secret) => secret.length > 0 && output.includes(secret))
 		expect(secrets.length).toBeGreaterThan(20)
 		expect(leaked).toEqual([])

@@ -1,0 +1,166 @@
+// Realtime across real processes: one runner and two gateways. A publish on one gateway reaches subscribers on both,
+// in order, with consecutive `seq`; a subscriber of another tenant with the same channel name gets nothing; a
+// session revoked over HTTP on gateway A closes its socket on gateway B; and when a gateway dies with `kill -9`, its
+// sockets leave presence within the presence TTL.
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
+import { stop, stopAll, waitFor } from "../fixtures/Processes.ts"
+import { connect, type RealtimeClient } from "../fixtures/RealtimeClient.ts"
+import { authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
+import { startStack } from "../fixtures/Stack.ts"
+
+// --- [CONSTANTS]
+
+const presenceTtlMs = 3_000
+
+// --- [STATE]
+
+let stack: Awaited<ReturnType<typeof startStack>> | undefined
+let idp: OidcProviderHandle
+let gatewayA = ""
+let gatewayB = ""
+
+// --- [FUNCTIONS]
+
+const signedInClient = async (gateway: string, tenant: string, sub: string) => {
+	idp.signInAs({ sub })
+	const token = (await signIn(gateway, tenant)).body?.token ?? ""
+	const client = await connect(gateway, tenant)
+	client.send({ type: "auth", token })
+	await client.next((frame) => frame.type === "authenticated")
+	return { client, token }
+}
+
+const subscribe = async (client: RealtimeClient, channel: string) => {
+	client.send({ type: "subscribe", channel })
+	return client.next((frame) => frame.type === "subscribed" && frame.channel === channel)
+}
+
+const messages = (client: RealtimeClient) => client.frames.filter((frame) => frame.type === "message")
+
+// --- [SUITE]
+
+beforeAll(async () => {
+	idp = await startOidcProvider({ clients: [] })
+	stack = await startStack({
+		name: "realtime",
+		gateways: 2,
+		gatewayEnv: { REALTIME_PRESENCE_TTL: `${presenceTtlMs} millis` },
+	})
+	expect(stack.ready, stack.output()).toBe(true)
+	gatewayA = stack.gateways[0]?.url ?? ""
+	gatewayB = stack.gateways[1]?.url ?? ""
+}, 180_000)
+
+afterAll(async () => {
+	await stopAll()
+	await idp?.stop()
+	await stack?.database.drop()
+}, 60_000)
+
+describe("realtime across two gateways", () => {
+	it("a publish on one gateway reaches subscribers on both in order with consecutive seq, and never another tenant", async () => {
+		const urls = [gatewayA, gatewayB]
+		const { tenant } = await setUpTenant({
+			baseUrl: gatewayA,
+			adminToken: stack?.adminToken ?? "",
+			idp,
+			slug: "rt-a",
+			gatewayUrls: urls,
+		})
+		const { tenant: other } = await setUpTenant({
+			baseUrl: gatewayA,
+			adminToken: stack?.adminToken ?? "",
+			idp,
+			slug: "rt-b",
+			gatewayUrls: urls,
+		})
+		const onA = await signedInClient(gatewayA, tenant.slug, "alice")
+		const onB = await signedInClient(gatewayB, tenant.slug, "bob")
+		const stranger = await signedInClient(gatewayB, other.slug, "mallory")
+		await Promise.all([
+			subscribe(onA.client, "room"),
+			subscribe(onB.client, "room"),
+			subscribe(stranger.client, "room"),
+		])
+		for (const n of Array.from({ length: 20 }, (_, index) => index + 1)) {
+			onA.client.send({ type: "publish", channel: "room", payload: { n } })
+		}
+		await Promise.all(
+			[onA.client, onB.client].map((client) =>
+				client.next((frame) => frame.type === "message" && frame.seq === 20),
+			),
+		)
+		const expected = Array.from({ length: 20 }, (_, index) => ({
+			type: "message",
+			channel: "room",
+			payload: { n: index + 1 },
+			seq: index + 1,
+		}))
+		expect(messages(onA.client)).toEqual(expected)
+		expect(messages(onB.client)).toEqual(expected)
+		// The other tenant's socket works (it gets its own tenant's broadcast) and got nothing else.
+		const broadcast = await authed(gatewayA, other.slug, stranger.token, "/channels/room/broadcast", {
+			method: "POST",
+			body: '{"payload":"own tenant"}',
+		})
+		expect(broadcast.status).toBe(202)
+		await stranger.client.next((frame) => frame.type === "message")
+		expect(messages(stranger.client)).toEqual([{ type: "message", channel: "room", payload: "own tenant", seq: 1 }])
+		for (const client of [onA.client, onB.client, stranger.client]) client.close()
+	}, 60_000)
+
+	it("a session signed out on gateway A closes its socket on gateway B with session_revoked", async () => {
+		const { tenant } = await setUpTenant({
+			baseUrl: gatewayA,
+			adminToken: stack?.adminToken ?? "",
+			idp,
+			slug: "rt-revoke",
+			gatewayUrls: [gatewayA, gatewayB],
+		})
+		const revoked = await signedInClient(gatewayB, tenant.slug, "carol")
+		const bystander = await signedInClient(gatewayB, tenant.slug, "dave")
+		const logout = await authed(gatewayA, tenant.slug, revoked.token, "/auth/session", { method: "DELETE" })
+		expect(logout.status).toBe(200)
+		await revoked.client.next((frame) => frame.type === "session_revoked")
+		expect((await revoked.client.closed).code).toBe(4403)
+		bystander.client.send({ type: "ping" })
+		await bystander.client.next((frame) => frame.type === "pong")
+		bystander.client.close()
+	}, 60_000)
+
+	it("when a gateway is killed, its sockets leave presence within the TTL", async () => {
+		const { tenant } = await setUpTenant({
+			baseUrl: gatewayA,
+			adminToken: stack?.adminToken ?? "",
+			idp,
+			slug: "rt-crash",
+			gatewayUrls: [gatewayA, gatewayB],
+		})
+		const watcher = await signedInClient(gatewayA, tenant.slug, "erin")
+		const doomed = await signedInClient(gatewayB, tenant.slug, "frank")
+		await subscribe(watcher.client, "lobby")
+		await subscribe(doomed.client, "lobby")
+		doomed.client.send({ type: "presence", channel: "lobby", state: { status: "here" } })
+		await watcher.client.next(
+			(frame) => frame.type === "presence_diff" && Array.isArray(frame.joins) && frame.joins.length === 1,
+		)
+		const listed = async () =>
+			(
+				(await (await authed(gatewayA, tenant.slug, watcher.token, "/channels/lobby/presence")).json()) as {
+					items: Array<unknown>
+				}
+			).items.length
+		expect(await listed()).toBe(1)
+		const mark = watcher.client.frames.length
+		await stop(stack?.gateways[1]?.process ?? stack!.processes[0]!, "SIGKILL")
+		const leave = await watcher.client.next(
+			(frame) => frame.type === "presence_diff" && Array.isArray(frame.leaves) && frame.leaves.length === 1,
+			presenceTtlMs * 4,
+			mark,
+		)
+		expect(leave).toMatchObject({ channel: "lobby", leaves: [{ state: { status: "here" } }] })
+		expect(await waitFor(async () => (await listed()) === 0, presenceTtlMs * 2)).toBe(true)
+		watcher.client.close()
+	}, 60_000)
+})
