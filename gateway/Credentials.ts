@@ -81,8 +81,10 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 			inMemoryCapacity: 100_000,
 			inMemoryTTL: config.memoryTtl,
 		})
+		// Built on every request from values already checked (the tenant resolved, the hash computed here): skip the
+		// constructor's schema validation on the hot path.
 		const keyOf = (tenantId: TenantId, kind: CredentialKind, tokenHash: string, epoch: number) =>
-			new ResolveCredential({ tenantId, kind, tokenHash, epoch })
+			new ResolveCredential({ tenantId, kind, tokenHash, epoch }, { disableValidation: true })
 		const drop = (tenantId: TenantId, hashes: ReadonlyArray<string>, revoked: boolean) =>
 			Effect.gen(function* () {
 				const until = (yield* now) + Duration.toMillis(config.sharedTtl) + Duration.toMillis(config.memoryTtl)
@@ -136,13 +138,12 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 			Effect.gen(function* () {
 				const kind = yield* Effect.mapError(kindOf(Redacted.value(token)), unauthorized)
 				const tokenHash = SecretToken.hash(token)
-				const time = yield* now
-				yield* Effect.filterOrFail(
-					Ref.get(tombstones),
-					(map) => (map.get(tokenHash) ?? 0) <= time,
-					unauthorized,
-				)
-				const link = yield* cache.subscription
+				const [time, revokedUntil, link] = yield* Effect.all([
+					now,
+					Effect.map(Ref.get(tombstones), (map) => map.get(tokenHash) ?? 0),
+					cache.subscription,
+				])
+				yield* Effect.when(Effect.fail(unauthorized()), () => revokedUntil > time)
 				const key = keyOf(tenantId, kind, tokenHash, link.epoch)
 				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
 				const principal = yield* (link.connected ? resolved.get(key) : lookup(key)).pipe(

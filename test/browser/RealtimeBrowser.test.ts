@@ -90,7 +90,7 @@ describe("realtime in a browser", () => {
 		url.searchParams.set("ws", platform.baseUrl.replace(/^http/, "ws"))
 		url.searchParams.set("app", tenant.slug)
 		// Handed to the page in memory, as an app holding its session would: never in a URL.
-		await page.addInitScript((value) => Object.assign(window, { sessionToken: value }), token)
+		await page.addInitScript((value) => Object.assign(globalThis, { sessionToken: value }), token)
 		await page.goto(url.toString())
 		await page.waitForSelector("#status:text('subscribed')", { timeout: 15_000 })
 		const broadcast = await authed(platform.baseUrl, tenant.slug, token, "/channels/headlines/broadcast", {
