@@ -146,37 +146,34 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 				yield* Effect.when(Effect.fail(unauthorized()), () => revokedUntil > time)
 				const key = keyOf(tenantId, kind, tokenHash, link.epoch)
 				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
-				const principal = yield* (link.connected ? resolved.get(key) : lookup(key)).pipe(
+				const unavailable = () =>
+					resolved.invalidate(key).pipe(
+						Effect.ignore,
+						Effect.zipRight(
+							Effect.fail(new ServiceUnavailable({ message: "credentials cannot be checked right now" })),
+						),
+					)
+				const current = (found: Principal) => found.expiresAt === null || found.expiresAt > time
+				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
+				const resolve = (link.connected ? resolved.get(key) : lookup(key)).pipe(
 					Effect.catchTags({
 						CredentialInvalid: () => Effect.fail(unauthorized()),
-						StorageUnavailable: () =>
-							resolved.invalidate(key).pipe(
-								Effect.ignore,
-								Effect.zipRight(
-									Effect.fail(
-										new ServiceUnavailable({
-											message: "credentials cannot be checked right now",
-										}),
-									),
-								),
-							),
-						PersistenceError: () =>
-							resolved.invalidate(key).pipe(
-								Effect.ignore,
-								Effect.zipRight(
-									Effect.fail(
-										new ServiceUnavailable({
-											message: "credentials cannot be checked right now",
-										}),
-									),
-								),
-							),
+						StorageUnavailable: unavailable,
+						PersistenceError: unavailable,
 					}),
 				)
-				yield* Effect.filterOrFail(
-					Effect.succeed(principal),
-					(found) => found.expiresAt === null || found.expiresAt > time,
-					unauthorized,
+				// A cached principal past its deadline may only be stale: the idle deadline moves with every use, which
+				// the cached copy does not see. Ask once more before refusing.
+				const principal = yield* resolve.pipe(
+					Effect.flatMap((found) =>
+						current(found)
+							? Effect.succeed(found)
+							: resolved.invalidate(key).pipe(
+									Effect.ignore,
+									Effect.zipRight(resolve),
+									Effect.filterOrFail(current, unauthorized),
+								),
+					),
 				)
 				yield* record(principal)
 				return { principal, tokenHash } as const
