@@ -8,14 +8,14 @@ import { PageParams } from "./AdminTenantsApi.ts"
 import { MissingTenant, PayloadTooLarge, ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
 import { Page } from "./ListPage.ts"
 import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
-import { PresenceMember } from "./RealtimeFrames.ts"
+import { PresenceMember, Present } from "./RealtimeFrames.ts"
 import { TenantMiddleware } from "./TenantMiddleware.ts"
 
 // --- [SCHEMA]
 
 const ChannelPath = Schema.Struct({ channel: ChannelName })
 
-const Broadcast = Schema.Struct({ payload: Schema.Unknown })
+const Broadcast = Schema.Struct({ payload: Present })
 
 const Broadcasted = Schema.Struct({ channel: Schema.String, seq: Schema.Int })
 

@@ -147,12 +147,16 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 				const key = keyOf(tenantId, kind, tokenHash, link.epoch)
 				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
 				const unavailable = () =>
-					resolved.invalidate(key).pipe(
-						Effect.ignore,
-						Effect.zipRight(
-							Effect.fail(new ServiceUnavailable({ message: "credentials cannot be checked right now" })),
-						),
-					)
+					resolved
+						.invalidate(key)
+						.pipe(
+							Effect.ignore,
+							Effect.zipRight(
+								Effect.fail(
+									new ServiceUnavailable({ message: "credentials cannot be checked right now" }),
+								),
+							),
+						)
 				const current = (found: Principal) => found.expiresAt === null || found.expiresAt > time
 				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
 				const resolve = (link.connected ? resolved.get(key) : lookup(key)).pipe(
@@ -168,11 +172,13 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 					Effect.flatMap((found) =>
 						current(found)
 							? Effect.succeed(found)
-							: resolved.invalidate(key).pipe(
-									Effect.ignore,
-									Effect.zipRight(resolve),
-									Effect.filterOrFail(current, unauthorized),
-								),
+							: resolved
+									.invalidate(key)
+									.pipe(
+										Effect.ignore,
+										Effect.zipRight(resolve),
+										Effect.filterOrFail(current, unauthorized),
+									),
 					),
 				)
 				yield* record(principal)

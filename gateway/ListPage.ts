@@ -1,6 +1,6 @@
-// Cursor pagination (CONTRACT "Lists") of lists an entity returns whole because they are small by construction (a
-// user's sessions are capped, their keys and identities are few): `?limit=` and `?cursor=` (the last id seen) give
-// `{ items, nextCursor }` like every other list.
+// Cursor pagination (CONTRACT "Lists") of lists that are read whole because they are small by construction (a user's
+// sessions are capped, their keys and identities are few, a channel's presence): `?limit=` and `?cursor=` (the last
+// key seen) give `{ items, nextCursor }` like every other list.
 import { Schema } from "effect"
 
 // --- [SCHEMA]
@@ -10,18 +10,21 @@ const Page = <A extends Schema.Schema.Any>(item: A) =>
 
 // --- [FUNCTIONS]
 
+// Items are ordered by key, and a page starts after the cursor's key, so a page is stable while items come and go
+// (the cursor's own item may have left meanwhile).
 const pageOf = <A>(
 	items: ReadonlyArray<A>,
 	params: { readonly limit: number; readonly cursor?: string | undefined },
 	keyOf: (item: A) => string,
 ) => {
-	const start = params.cursor === undefined ? 0 : items.findIndex((item) => keyOf(item) === params.cursor) + 1
-	const slice = items.slice(start, start + params.limit)
+	const cursor = params.cursor
+	const ordered = [...items].sort((left, right) =>
+		keyOf(left) < keyOf(right) ? -1 : keyOf(left) > keyOf(right) ? 1 : 0,
+	)
+	const after = cursor === undefined ? ordered : ordered.filter((item) => keyOf(item) > cursor)
+	const slice = after.slice(0, params.limit)
 	const last = slice.at(-1)
-	return {
-		items: slice,
-		nextCursor: start + params.limit < items.length && last !== undefined ? keyOf(last) : null,
-	}
+	return { items: slice, nextCursor: after.length > params.limit && last !== undefined ? keyOf(last) : null }
 }
 
 const byId = (item: { readonly id: string }) => item.id

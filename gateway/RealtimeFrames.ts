@@ -19,13 +19,16 @@ const CloseCodes = {
 
 // --- [SCHEMA]
 
+// Any JSON value, but present: `Schema.Unknown` alone would accept a frame without the key.
+const Present = Schema.Unknown.pipe(Schema.filter((value) => value !== undefined, { message: () => "is required" }))
+
 // Channels are checked by the entity; here a frame only needs a string, so a bad name gets a precise error.
 const ClientFrame = Schema.Union(
 	Schema.Struct({ type: Schema.Literal("auth"), token: Schema.String.pipe(Schema.maxLength(512)) }),
 	Schema.Struct({ type: Schema.Literal("subscribe"), channel: Schema.String }),
 	Schema.Struct({ type: Schema.Literal("unsubscribe"), channel: Schema.String }),
-	Schema.Struct({ type: Schema.Literal("publish"), channel: Schema.String, payload: Schema.Unknown }),
-	Schema.Struct({ type: Schema.Literal("presence"), channel: Schema.String, state: Schema.Unknown }),
+	Schema.Struct({ type: Schema.Literal("publish"), channel: Schema.String, payload: Present }),
+	Schema.Struct({ type: Schema.Literal("presence"), channel: Schema.String, state: Present }),
 	Schema.Struct({ type: Schema.Literal("ping") }),
 )
 type ClientFrame = typeof ClientFrame.Type
@@ -92,5 +95,6 @@ export {
 	messageParts,
 	PresenceMember,
 	PresenceMemberJson,
+	Present,
 	ServerFrame,
 }

@@ -3,7 +3,7 @@
 // every gateway, seed C5, numbered per channel by `seq`), presence kept only in the cache service with TTLs (seed
 // H8), and the revocation path (a revoked credential closes its sockets here, whichever gateway revoked it).
 // Channels are always addressed with their tenant, so tenants never share one, whatever the name.
-import { Duration, Effect, HashSet, Option, Schedule, Schema, STM, Stream, TMap, TRef } from "effect"
+import { Duration, Effect, HashMap, HashSet, Option, Schedule, Schema, STM, Stream, TMap, TRef } from "effect"
 import type { SocketPrincipal } from "../entities/SocketProtocol.ts"
 import type { TenantId } from "../entities/Tenancy.ts"
 import { Cache } from "../platform/Cache.ts"
@@ -58,26 +58,41 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 		const cache = yield* Cache
 		const credentials = yield* Credentials
 		const connections = yield* TMap.empty<string, Connection>()
-		const subscribers = yield* TMap.empty<string, HashSet.HashSet<string>>()
+		// Per tenant channel: the subscribed connections, each with the last `seq` it was told about when it
+		// subscribed (messages up to it may still be in flight from Redis; they are not delivered to it after that).
+		const subscribers = yield* TMap.empty<string, HashMap.HashMap<string, number>>()
 		const now = Effect.clockWith((clock) => clock.currentTimeMillis)
 
 		const localSubscribers = (key: string) =>
 			STM.gen(function* () {
-				const ids = Option.getOrElse(yield* TMap.get(subscribers, key), () => HashSet.empty<string>())
-				const found = yield* STM.forEach(ids, (id) => TMap.get(connections, id))
+				const entries = Option.getOrElse(yield* TMap.get(subscribers, key), () =>
+					HashMap.empty<string, number>(),
+				)
+				const found = yield* STM.forEach(entries, ([id, since]) =>
+					TMap.get(connections, id).pipe(STM.map(Option.map((connection) => ({ connection, since })))),
+				)
 				return found.flatMap(Option.toArray)
 			}).pipe(STM.commit)
 
-		// Redis → the local subscribers of that tenant's channel.
+		// Redis → the local subscribers of that tenant's channel. A message frame ends with its `"seq":n}`.
 		const deliver = (raw: string) =>
 			Option.match(parseEnvelope(raw), {
 				onNone: () => Effect.logWarning("malformed realtime envelope dropped"),
-				onSome: ({ key, frame }) =>
-					localSubscribers(key).pipe(
+				onSome: ({ key, frame }) => {
+					const seq = frame.startsWith('{"type":"message"')
+						? Number(frame.slice(frame.lastIndexOf('"seq":') + 6, -1))
+						: Number.POSITIVE_INFINITY
+					return localSubscribers(key).pipe(
 						Effect.flatMap((targets) =>
-							Effect.forEach(targets, (connection) => connection.send(frame), { discard: true }),
+							Effect.forEach(
+								targets,
+								({ connection, since }) =>
+									seq > since || Number.isNaN(seq) ? connection.send(frame) : Effect.void,
+								{ discard: true },
+							),
 						),
-					),
+					)
+				},
 			})
 		yield* cache.subscribe(RealtimeChannel).pipe(
 			Stream.runForEach(deliver),
@@ -205,22 +220,37 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 					TRef.update(connection.state, (state) => ({ ...state, lastSeen: time })).pipe(STM.commit),
 				),
 			stateOf: (connection: Connection) => TRef.get(connection.state).pipe(STM.commit),
+			// Subscribes and returns the channel's current `seq`: everything numbered after it will be delivered,
+			// nothing up to it will be delivered once this returns.
 			subscribe: (connection: Connection, channel: string) =>
-				STM.gen(function* () {
+				Effect.gen(function* () {
 					const key = channelKey(connection.tenantId, channel)
-					const current = Option.getOrElse(yield* TMap.get(subscribers, key), () => HashSet.empty<string>())
-					yield* TMap.set(subscribers, key, HashSet.add(current, connection.id))
-					yield* TRef.update(connection.state, (state) => ({
-						...state,
-						channels: HashSet.add(state.channels, channel),
-					}))
-				}).pipe(STM.commit),
+					const setSince = (since: number) =>
+						STM.gen(function* () {
+							const current = Option.getOrElse(yield* TMap.get(subscribers, key), () =>
+								HashMap.empty<string, number>(),
+							)
+							yield* TMap.set(subscribers, key, HashMap.set(current, connection.id, since))
+							yield* TRef.update(connection.state, (state) => ({
+								...state,
+								channels: HashSet.add(state.channels, channel),
+							}))
+						}).pipe(STM.commit)
+					yield* setSince(0)
+					const seq = yield* cache
+						.get(counterKey(connection.tenantId, channel))
+						.pipe(Effect.map((value) => Option.getOrElse(Option.map(value, Number), () => 0)))
+					yield* setSince(seq)
+					return seq
+				}),
 			unsubscribe: (connection: Connection, channel: string) =>
 				STM.gen(function* () {
 					const key = channelKey(connection.tenantId, channel)
-					const current = Option.getOrElse(yield* TMap.get(subscribers, key), () => HashSet.empty<string>())
-					const rest = HashSet.remove(current, connection.id)
-					yield* HashSet.size(rest) === 0 ? TMap.remove(subscribers, key) : TMap.set(subscribers, key, rest)
+					const current = Option.getOrElse(yield* TMap.get(subscribers, key), () =>
+						HashMap.empty<string, number>(),
+					)
+					const rest = HashMap.remove(current, connection.id)
+					yield* HashMap.size(rest) === 0 ? TMap.remove(subscribers, key) : TMap.set(subscribers, key, rest)
 					yield* TRef.update(connection.state, (state) => ({
 						...state,
 						channels: HashSet.remove(state.channels, channel),
@@ -233,10 +263,10 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 					yield* STM.forEach(state.channels, (channel) => {
 						const key = channelKey(connection.tenantId, channel)
 						return TMap.get(subscribers, key).pipe(
-							STM.map(Option.getOrElse(() => HashSet.empty<string>())),
-							STM.map((current) => HashSet.remove(current, connection.id)),
+							STM.map(Option.getOrElse(() => HashMap.empty<string, number>())),
+							STM.map((current) => HashMap.remove(current, connection.id)),
 							STM.flatMap((rest) =>
-								HashSet.size(rest) === 0
+								HashMap.size(rest) === 0
 									? TMap.remove(subscribers, key)
 									: TMap.set(subscribers, key, rest),
 							),
@@ -265,11 +295,6 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 					),
 					Telemetry.span("RealtimeHub.publish"),
 				),
-			// The last `seq` given on a channel (0 when none), so a new subscriber knows where it starts.
-			sequence: (tenantId: TenantId, channel: string) =>
-				cache
-					.get(counterKey(tenantId, channel))
-					.pipe(Effect.map((value) => Option.getOrElse(Option.map(value, Number), () => 0))),
 			join: (connection: Connection, channel: string, state: unknown) =>
 				Effect.gen(function* () {
 					const { principal } = yield* TRef.get(connection.state).pipe(STM.commit)

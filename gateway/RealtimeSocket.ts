@@ -141,7 +141,6 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 								withChannel(channel, (name) =>
 									restoring(() => callEntity(entity.Subscribe({ channel: name }))).pipe(
 										Effect.zipRight(hub.subscribe(connection, name)),
-										Effect.zipRight(hub.sequence(tenant.id, name)),
 										Effect.flatMap((seq) =>
 											reply(encode({ type: "subscribed", channel: name, seq })),
 										),

@@ -8,6 +8,7 @@ import {
 	HttpApp,
 	HttpIncomingMessage,
 	HttpMethod,
+	HttpRouter,
 	HttpServer,
 	HttpServerRequest,
 	HttpServerError,
@@ -162,6 +163,9 @@ const GatewayServerLive = Layer.unwrapEffect(
 			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),
 			Layer.provide(ApiLive),
 			HttpServer.withLogAddress,
+			// Path parameters up to 1 KiB reach validation (a 129-character channel name is a 400, not a 404); the
+			// router's own default stops matching at 100 characters.
+			Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 1024 })),
 			Layer.provide(NodeHttpServer.layer(createServer, { host: config.host, port: config.port })),
 		),
 	),
