@@ -13,6 +13,7 @@ import {
 	PubSub,
 	Redacted,
 	Ref,
+	Schedule,
 	Stream,
 } from "effect"
 import { Cluster, Redis } from "ioredis"
@@ -45,24 +46,33 @@ const RedisConfig = Config.all({
 	),
 })
 
+// The pub/sub heartbeat: one message to ourselves this often; silence for the timeout means messages are being lost.
+const HeartbeatIntervalMillis = 1_000
+const HeartbeatTimeoutMillis = 3_500
+
 // Lua run by Redis as one step. Membership lives in a sorted set (score = deadline, ms) and a hash (values) that share
 // a hash tag, so both are on one node in cluster mode.
 const Scripts = {
+	// PUBLISH with the channel declared as the key, so a Cluster client sends every message of one channel to the same
+	// node (a bare PUBLISH goes to a random node, and messages relayed by different nodes arrive out of order).
+	publish: `return redis.call('PUBLISH', KEYS[1], ARGV[1])`,
 	publishNumbered: `local n = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[2], ARGV[3] .. n .. ARGV[4])
 return n`,
-	join: `local added = redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+	join: `local deadline = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local fresh = (not deadline) or tonumber(deadline) <= tonumber(ARGV[5])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return added`,
-	refresh: `local changed = redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[2], ARGV[1])
-if changed == 1 then
-	redis.call('PEXPIRE', KEYS[1], ARGV[3])
-	redis.call('PEXPIRE', KEYS[2], ARGV[3])
-end
-return changed`,
+if fresh then return 1 end
+return 0`,
+	refresh: `if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1`,
 	leave: `local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 local value = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -229,19 +239,54 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 			Effect.runSync(Ref.update(link, (state) => ({ connected: true, epoch: state.epoch + 1 }))),
 		)
 		subscriber.on("close", () => Effect.runSync(Ref.update(link, (state) => ({ ...state, connected: false }))))
+		// In cluster mode a subscription can move to another node without any event on this client, losing what was
+		// published meanwhile. A heartbeat through pub/sub itself tells: no echo for a while → not connected; the echo
+		// back → connected again, with a new epoch.
+		const heartbeat = `${config.keyPrefix}heartbeat:${crypto.randomUUID()}`
+		const lastEcho = yield* Ref.make(Date.now())
+		subscriber.on("message", (channel: string) =>
+			channel === heartbeat
+				? Effect.runSync(
+						Ref.set(lastEcho, Date.now()).pipe(
+							Effect.zipRight(
+								Ref.update(link, (state) =>
+									state.connected ? state : { connected: true, epoch: state.epoch + 1 },
+								),
+							),
+						),
+					)
+				: undefined,
+		)
+		yield* Effect.tryPromise(() => subscriber.subscribe(heartbeat)).pipe(Effect.ignore)
+		yield* Effect.gen(function* () {
+			yield* Effect.tryPromise(() => client.publish(heartbeat, "beat")).pipe(Effect.ignore)
+			const silentFor = Date.now() - (yield* Ref.get(lastEcho))
+			yield* Effect.when(
+				Ref.update(link, (state) => ({ ...state, connected: false })),
+				() => silentFor > HeartbeatTimeoutMillis,
+			)
+		}).pipe(Effect.repeat(Schedule.spaced(HeartbeatIntervalMillis)), Effect.forkScoped)
 		const prefixed = (name: string) => `${config.keyPrefix}${name}`
 		const memberKeys = (set: string) => [
 			prefixed(`members:{${set}}:deadlines`),
 			prefixed(`members:{${set}}:values`),
 		]
 		const now = Effect.clockWith((clock) => clock.currentTimeMillis)
+		// A channel counts as subscribed only once Redis said so: a failed SUBSCRIBE is tried again by the next stream.
 		const ensureSubscribed = (channel: string) =>
 			Ref.modify(subscribed, (channels) =>
 				channels.has(channel) ? [false, channels] : [true, new Set([...channels, channel])],
 			).pipe(
 				Effect.flatMap((isNew) =>
 					Effect.when(
-						redisCall("subscribe", () => subscriber.subscribe(channel)),
+						redisCall("subscribe", () => subscriber.subscribe(channel)).pipe(
+							Effect.tapError(() =>
+								Ref.update(
+									subscribed,
+									(channels) => new Set([...channels].filter((name) => name !== channel)),
+								),
+							),
+						),
 						() => isNew,
 					),
 				),
@@ -276,7 +321,9 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 					),
 				),
 			publish: (channel, message) =>
-				redisCall("publish", () => client.publish(prefixed(channel), message)).pipe(Effect.asVoid),
+				redisCall("publish", () => client.eval(Scripts.publish, 1, prefixed(channel), message)).pipe(
+					Effect.asVoid,
+				),
 			publishNumbered: (options) =>
 				redisCall("publishNumbered", () =>
 					client.eval(
@@ -301,6 +348,7 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 								time + Duration.toMillis(ttl),
 								value,
 								2 * Duration.toMillis(ttl),
+								time,
 							),
 						),
 					).pipe(Effect.map((added) => Number(added) === 1)),
