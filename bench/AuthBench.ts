@@ -223,4 +223,4 @@ const authBench = async (options: {
 
 // --- [EXPORT]
 
-export { authBench }
+export { authBench, createSessions }

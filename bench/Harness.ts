@@ -24,6 +24,18 @@ const BenchSettings = {
 	workflowBatch: Math.min(1000, intFromEnv("BENCH_WORKFLOW_BATCH", 10, 1)),
 	workflowInFlight: intFromEnv("BENCH_WORKFLOW_IN_FLIGHT", 4, 1),
 	workflowPgMs: intFromEnv("BENCH_WORKFLOW_PG_MS", 2000, 250),
+	// realtime.*: subscribed clients of the latency and delivery lines (split evenly over two gateways in the split
+	// arm), messages per latency arm and round, the pause after each message was delivered everywhere, the publishing
+	// phase of a delivery round, publish requests in flight during it, and the idle connections of the heap line.
+	realtimeClients: intFromEnv("BENCH_RT_CLIENTS", 1000, 2),
+	realtimeMessages: intFromEnv("BENCH_RT_MESSAGES", 30, 5),
+	realtimeGapMs: intFromEnv("BENCH_RT_GAP_MS", 20, 0),
+	realtimeBurstMs: intFromEnv("BENCH_RT_BURST_MS", 3000, 250),
+	realtimePublishInFlight: intFromEnv("BENCH_RT_PUBLISH_IN_FLIGHT", 16, 1),
+	realtimeIdleConnections: intFromEnv("BENCH_RT_IDLE_CONNECTIONS", 1000, 10),
+	// When set, CPU profiles of gateway A and raw A over the delivery rounds are written there
+	// (realtime-gateway-a.cpuprofile, realtime-raw-a.cpuprofile).
+	realtimeProfileDir: process.env.BENCH_RT_PROFILE_DIR ?? "",
 	// Comma-separated benchmark name prefixes to run (e.g. `gateway,rpc`); empty runs all.
 	only: (process.env.BENCH_ONLY ?? "")
 		.split(",")

@@ -1,7 +1,8 @@
 // `npm run bench`: starts a fresh database, the migration, one runner, one gateway and the bench servers (raw node:http
 // hello, bare Effect hello, TCP echo); runs the HTTP, gateway and RPC comparisons against them, then the auth ones
 // (with two more gateways of their own settings); stops them, runs the workflow benchmark on a stack of its own
-// (database, runner, gateway) and then the memory probe on a database of its own; then stops every child, drops the
+// (database, runner, gateway), the memory probe on a database of its own and the realtime benchmarks on a stack of
+// their own (database, runner, two gateways, two raw ws servers); then stops every child, drops the
 // databases, deletes this run's Redis keys and exits. One line per benchmark on stdout (see bench/README.md);
 // diagnostics go to stderr.
 import { randomUUID } from "node:crypto"
@@ -20,6 +21,7 @@ import {
 	startScript,
 	tcpOpen,
 } from "./Processes.ts"
+import { RealtimeNames, realtimeBench } from "./RealtimeBench.ts"
 import { rpcBench } from "./RpcBench.ts"
 import { workflowBench } from "./WorkflowBench.ts"
 
@@ -29,7 +31,7 @@ const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 const redisKeyPrefix = `bench:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}:`
 const adminToken = `bench-${randomUUID()}`
 const slug = `bench-${Math.random().toString(36).slice(2, 10)}`
-const WatchdogMs = 9 * 60_000
+const WatchdogMs = 11 * 60_000
 const AuthNames = ["auth.warm-vs-unauthenticated", "auth.redis-tier-vs-unauthenticated", "auth.cold-vs-unauthenticated"]
 
 // --- [FUNCTIONS]
@@ -44,7 +46,7 @@ const attempt = (names: ReadonlyArray<string>, bench: () => Promise<string | Rea
 			(result) => (typeof result === "string" ? [result] : result),
 			(error: unknown) => {
 				console.error(`${names.join(", ")} failed:`, error)
-				return names.map((name) => `${name}: FAILED ${firstLine(error)}`)
+				return names.filter(selected).map((name) => `${name}: FAILED ${firstLine(error)}`)
 			},
 		)
 		.then((lines) => {
@@ -214,11 +216,16 @@ const main = async () => {
 	await cleanup()
 	const memory = await attempt(["memory.tenant-entity"], () => memoryBench({ redisUrl, redisKeyPrefix }))
 	await cleanup()
+	// A stack of its own again (database, runner, two gateways, two raw ws servers).
+	const realtime = await attempt(RealtimeNames, () =>
+		realtimeBench({ redisUrl, redisKeyPrefix: `${redisKeyPrefix}rt:`, adminToken }),
+	)
+	await cleanup()
 	await deleteRedisKeys(redisUrl, redisKeyPrefix).catch((error: unknown) =>
 		console.error("cleanup: deleting Redis keys failed", error),
 	)
 	console.error(`bench: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-	return [...lines, ...workflow, ...memory].some((line) => line.includes(": FAILED")) ? 1 : 0
+	return [...lines, ...workflow, ...memory, ...realtime].some((line) => line.includes(": FAILED")) ? 1 : 0
 }
 
 // --- [MAIN]
