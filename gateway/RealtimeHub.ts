@@ -27,6 +27,8 @@ type ConnectionState = {
 	readonly lastSeen: number
 }
 
+type Subscriber = { readonly connection: Connection; readonly since: number }
+
 type Connection = {
 	readonly id: string
 	readonly tenantId: TenantId
@@ -60,19 +62,14 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 		const connections = yield* TMap.empty<string, Connection>()
 		// Per tenant channel: the subscribed connections, each with the last `seq` it was told about when it
 		// subscribed (messages up to it may still be in flight from Redis; they are not delivered to it after that).
-		const subscribers = yield* TMap.empty<string, HashMap.HashMap<string, number>>()
+		const subscribers = yield* TMap.empty<string, HashMap.HashMap<string, Subscriber>>()
 		const now = Effect.clockWith((clock) => clock.currentTimeMillis)
 
 		const localSubscribers = (key: string) =>
-			STM.gen(function* () {
-				const entries = Option.getOrElse(yield* TMap.get(subscribers, key), () =>
-					HashMap.empty<string, number>(),
-				)
-				const found = yield* STM.forEach(entries, ([id, since]) =>
-					TMap.get(connections, id).pipe(STM.map(Option.map((connection) => ({ connection, since })))),
-				)
-				return found.flatMap(Option.toArray)
-			}).pipe(STM.commit)
+			TMap.get(subscribers, key).pipe(
+				STM.commit,
+				Effect.map(Option.match({ onNone: () => [], onSome: (entries) => [...HashMap.values(entries)] })),
+			)
 
 		// Redis → the local subscribers of that tenant's channel. A message frame ends with its `"seq":n}`.
 		const deliver = (raw: string) =>
@@ -86,8 +83,8 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 						Effect.flatMap((targets) =>
 							Effect.forEach(
 								targets,
-								({ connection, since }) =>
-									seq > since || Number.isNaN(seq) ? connection.send(frame) : Effect.void,
+								(subscriber) =>
+									seq > subscriber.since || Number.isNaN(seq) ? subscriber.connection.send(frame) : Effect.void,
 								{ discard: true },
 							),
 						),
@@ -228,9 +225,9 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 					const setSince = (since: number) =>
 						STM.gen(function* () {
 							const current = Option.getOrElse(yield* TMap.get(subscribers, key), () =>
-								HashMap.empty<string, number>(),
+								HashMap.empty<string, Subscriber>(),
 							)
-							yield* TMap.set(subscribers, key, HashMap.set(current, connection.id, since))
+							yield* TMap.set(subscribers, key, HashMap.set(current, connection.id, { connection, since }))
 							yield* TRef.update(connection.state, (state) => ({
 								...state,
 								channels: HashSet.add(state.channels, channel),
@@ -247,7 +244,7 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 				STM.gen(function* () {
 					const key = channelKey(connection.tenantId, channel)
 					const current = Option.getOrElse(yield* TMap.get(subscribers, key), () =>
-						HashMap.empty<string, number>(),
+						HashMap.empty<string, Subscriber>(),
 					)
 					const rest = HashMap.remove(current, connection.id)
 					yield* HashMap.size(rest) === 0 ? TMap.remove(subscribers, key) : TMap.set(subscribers, key, rest)
@@ -263,7 +260,7 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 					yield* STM.forEach(state.channels, (channel) => {
 						const key = channelKey(connection.tenantId, channel)
 						return TMap.get(subscribers, key).pipe(
-							STM.map(Option.getOrElse(() => HashMap.empty<string, number>())),
+							STM.map(Option.getOrElse(() => HashMap.empty<string, Subscriber>())),
 							STM.map((current) => HashMap.remove(current, connection.id)),
 							STM.flatMap((rest) =>
 								HashMap.size(rest) === 0

@@ -44,6 +44,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 
 		const serve = (tenant: TenantView, upgraded: PlatformSocket.Socket) =>
 			Effect.gen(function* () {
+				const scope = yield* Effect.scope
 				const write = yield* upgraded.writer
 				const connectionId = crypto.randomUUID()
 				const entity = sockets(entityId(tenant.id, connectionId))
@@ -233,8 +234,9 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 
 				const frames = yield* Queue.unbounded<string>()
 				yield* Stream.fromQueue(frames).pipe(Stream.runForEach(onFrame), Effect.forkScoped)
+				// Both clocks start once the socket is open (a burst of upgrades must not eat into the auth window).
 				// No valid auth in time → 4401.
-				yield* Effect.sleep(config.authTimeout).pipe(
+				const authDeadline = Effect.sleep(config.authTimeout).pipe(
 					Effect.zipRight(hub.stateOf(connection)),
 					Effect.flatMap((state) =>
 						Effect.when(
@@ -244,29 +246,38 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 							() => state.principal === null,
 						),
 					),
-					Effect.forkScoped,
+					Effect.forkIn(scope),
 				)
 				// Silent too long → stale → 4408.
-				yield* hub.stateOf(connection).pipe(
+				const silence = hub.stateOf(connection).pipe(
 					Effect.zipWith(
 						Effect.clockWith((clock) => clock.currentTimeMillis),
 						(state, time) => time - state.lastSeen,
 					),
-					Effect.repeat({
-						schedule: Schedule.spaced(Duration.millis(Math.max(100, timeoutMillis / 4))),
-						until: (silence) => silence > timeoutMillis,
-					}),
+				)
+				const staleWatch = hub.seen(connection).pipe(
+					Effect.zipRight(
+						silence.pipe(
+							Effect.repeat({
+								schedule: Schedule.spaced(Duration.millis(Math.max(100, timeoutMillis / 4))),
+								until: (silent) => silent > timeoutMillis,
+							}),
+						),
+					),
 					Effect.zipRight(restoring(() => callEntity(entity.MarkStale())).pipe(Effect.ignore)),
 					Effect.zipRight(connection.close(CloseCodes.stale, "heartbeat timeout")),
-					Effect.forkScoped,
+					Effect.forkIn(scope),
 				)
 				yield* upgraded
-					.runRaw((data) => {
-						const text = typeof data === "string" ? data : new TextDecoder().decode(data)
-						return Buffer.byteLength(text) > config.maxFrameBytes
-							? connection.close(CloseCodes.tooBig, "frame too large")
-							: Queue.offer(frames, text)
-					})
+					.runRaw(
+						(data) => {
+							const text = typeof data === "string" ? data : new TextDecoder().decode(data)
+							return Buffer.byteLength(text) > config.maxFrameBytes
+								? connection.close(CloseCodes.tooBig, "frame too large")
+								: Queue.offer(frames, text)
+						},
+						{ onOpen: Effect.all([authDeadline, staleWatch], { discard: true }) },
+					)
 					.pipe(Effect.catchAll(() => Effect.void))
 			}).pipe(Effect.scoped, Telemetry.span("Realtime.connection", { tenantId: tenant.id }))
 
