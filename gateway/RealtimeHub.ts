@@ -33,6 +33,9 @@ type Connection = {
 	readonly id: string
 	readonly tenantId: TenantId
 	readonly send: (frame: string) => Effect.Effect<void>
+	// The same, synchronously, once the raw socket is known (the fan-out sends one frame to many sockets in one
+	// step); false when it is not known yet.
+	readonly push: (frame: string) => boolean
 	readonly close: (code: number, reason: string) => Effect.Effect<void>
 	readonly state: TRef.TRef<ConnectionState>
 }
@@ -81,12 +84,13 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 						: Number.POSITIVE_INFINITY
 					return localSubscribers(key).pipe(
 						Effect.flatMap((targets) =>
-							Effect.forEach(
-								targets,
-								(subscriber) =>
-									seq > subscriber.since || Number.isNaN(seq) ? subscriber.connection.send(frame) : Effect.void,
-								{ discard: true },
-							),
+							Effect.suspend(() => {
+								const due = targets.filter((subscriber) => seq > subscriber.since || Number.isNaN(seq))
+								const late = due.filter((subscriber) => !subscriber.connection.push(frame))
+								return Effect.forEach(late, (subscriber) => subscriber.connection.send(frame), {
+									discard: true,
+								})
+							}),
 						),
 					)
 				},
@@ -227,7 +231,11 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 							const current = Option.getOrElse(yield* TMap.get(subscribers, key), () =>
 								HashMap.empty<string, Subscriber>(),
 							)
-							yield* TMap.set(subscribers, key, HashMap.set(current, connection.id, { connection, since }))
+							yield* TMap.set(
+								subscribers,
+								key,
+								HashMap.set(current, connection.id, { connection, since }),
+							)
 							yield* TRef.update(connection.state, (state) => ({
 								...state,
 								channels: HashSet.add(state.channels, channel),

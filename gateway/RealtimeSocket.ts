@@ -5,7 +5,7 @@
 // (1009), and is closed with `session_revoked` (4403) when its credential dies. Bad frames get an `error` frame and
 // the connection stays.
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse, Socket as PlatformSocket } from "@effect/platform"
-import { Duration, Effect, Match, Queue, Redacted, Schedule, Schema, Stream } from "effect"
+import { Duration, Effect, Match, MutableRef, Option, Queue, Redacted, Schedule, Schema, Stream } from "effect"
 import { entityId } from "../entities/Tenancy.ts"
 import { Socket, type SocketPrincipal, UnknownConnection } from "../entities/SocketProtocol.ts"
 import type { TenantView } from "../entities/TenantProtocol.ts"
@@ -45,6 +45,8 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 		const serve = (tenant: TenantView, upgraded: PlatformSocket.Socket) =>
 			Effect.gen(function* () {
 				const scope = yield* Effect.scope
+				// The raw socket, learnt from the first frame's handler (the platform provides it there).
+				const raw = MutableRef.make(Option.none<globalThis.WebSocket>())
 				const write = yield* upgraded.writer
 				const connectionId = crypto.randomUUID()
 				const entity = sockets(entityId(tenant.id, connectionId))
@@ -52,6 +54,15 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 					id: connectionId,
 					tenantId: tenant.id,
 					send: (frame) => write(frame).pipe(Effect.ignore),
+					push: (frame) =>
+						Option.match(MutableRef.get(raw), {
+							onNone: () => false,
+							// A socket already closing drops the frame, as the platform's writer would.
+							onSome: (socket) => {
+								void (socket.readyState === socket.OPEN ? socket.send(frame) : undefined)
+								return true
+							},
+						}),
 					close: (code, reason) => write(new PlatformSocket.CloseEvent(code, reason)).pipe(Effect.ignore),
 				})
 				const reply = (frame: Effect.Effect<string>) => Effect.flatMap(frame, connection.send)
@@ -274,7 +285,10 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 							const text = typeof data === "string" ? data : new TextDecoder().decode(data)
 							return Buffer.byteLength(text) > config.maxFrameBytes
 								? connection.close(CloseCodes.tooBig, "frame too large")
-								: Queue.offer(frames, text)
+								: Effect.serviceOption(PlatformSocket.WebSocket).pipe(
+										Effect.tap((socket) => MutableRef.set(raw, socket)),
+										Effect.zipRight(Queue.offer(frames, text)),
+									)
 						},
 						{ onOpen: Effect.all([authDeadline, staleWatch], { discard: true }) },
 					)
