@@ -12,6 +12,12 @@ const RealtimeConfigRecipe = Config.all({
 		Config.withDefault(65_536),
 		Config.withDescription("Largest accepted client frame (bytes); larger → close 1009"),
 	),
+	maxBufferedBytes: Config.integer("REALTIME_MAX_BUFFERED").pipe(
+		Config.withDefault(4_194_304),
+		Config.withDescription(
+			"Bytes allowed to wait unsent for one client before it is closed as a slow consumer (4429)",
+		),
+	),
 	heartbeatTimeout: Config.duration("REALTIME_HEARTBEAT_TIMEOUT").pipe(
 		Config.withDefault("60 seconds"),
 		Config.withDescription("A connection silent this long (no ping or other frame) is stale and closed with 4408"),

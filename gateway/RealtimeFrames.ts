@@ -13,6 +13,8 @@ const CloseCodes = {
 	sessionRevoked: 4403,
 	// No frame (ping) within REALTIME_HEARTBEAT_TIMEOUT.
 	stale: 4408,
+	// More than REALTIME_MAX_BUFFERED bytes waiting to be sent to this client.
+	slowConsumer: 4429,
 	// RFC 6455: message too big.
 	tooBig: 1009,
 } as const

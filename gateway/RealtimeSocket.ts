@@ -57,9 +57,14 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 					push: (frame) =>
 						Option.match(MutableRef.get(raw), {
 							onNone: () => false,
-							// A socket already closing drops the frame, as the platform's writer would.
+							// A socket already closing drops the frame, as the platform's writer would. A consumer that lets
+							// more than REALTIME_MAX_BUFFERED pile up unsent is closed (4429) instead of growing without bound.
 							onSome: (socket) => {
-								void (socket.readyState === socket.OPEN ? socket.send(frame) : undefined)
+								void (socket.readyState !== socket.OPEN
+									? undefined
+									: socket.bufferedAmount > config.maxBufferedBytes
+										? socket.close(CloseCodes.slowConsumer, "slow consumer")
+										: socket.send(frame))
 								return true
 							},
 						}),
