@@ -12,6 +12,7 @@ import type { TenantView } from "../entities/TenantProtocol.ts"
 import { UserId } from "../entities/UserModel.ts"
 import { CredentialDirectory, UserSessions, type VerifiedClaims } from "../entities/UserSessionsProtocol.ts"
 import { deterministicId } from "../platform/DeterministicId.ts"
+import { currentRequestMeta } from "../platform/RequestContext.ts"
 import { SecretToken } from "../platform/SecretToken.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
@@ -191,7 +192,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 			.handle("callback", ({ path, urlParams }) =>
 				Effect.gen(function* () {
 					const request = yield* HttpServerRequest.HttpServerRequest
-					const ip = Option.getOrElse(request.remoteAddress, () => "unknown")
+					const ip = (yield* currentRequestMeta).ip ?? "unknown"
 					yield* LoginLimiter.check({ ip })
 					const taken = yield* Option.match(Option.fromNullable(urlParams.state), {
 						onNone: () => Effect.succeed(Option.none<Transaction>()),

@@ -21,6 +21,10 @@ const GatewayConfigRecipe = Config.all({
 		Config.withDefault(5),
 		Config.withDescription("Retry-After sent with 503 answers"),
 	),
+	trustedProxies: Config.array(Config.string(), "GATEWAY_TRUSTED_PROXIES").pipe(
+		Config.withDefault([] as ReadonlyArray<string>),
+		Config.withDescription("Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated)"),
+	),
 	adminToken: Config.option(
 		Config.redacted("ADMIN_TOKEN").pipe(Config.withDescription("Bearer token of /admin/v1/*; unset disables it")),
 	),

@@ -29,6 +29,7 @@ import { ChannelsHttpLive } from "./ChannelsHttp.ts"
 import { CredentialsLive } from "./Credentials.ts"
 import { IdentityConfigLive } from "./IdentityConfig.ts"
 import { Api } from "./Api.ts"
+import { clientAddress } from "./ClientAddress.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
 import { JobsHttpLive } from "./JobsHttp.ts"
@@ -48,21 +49,24 @@ const RequestIdPattern = /^[A-Za-z0-9._-]{1,128}$/
 
 // --- [FUNCTIONS]
 
-const requestMeta = (request: HttpServerRequest.HttpServerRequest): RequestMeta => ({
+const requestMeta = (
+	request: HttpServerRequest.HttpServerRequest,
+	trustedProxies: ReadonlyArray<string>,
+): RequestMeta => ({
 	requestId: Option.fromNullable(request.headers["x-request-id"]).pipe(
 		Option.filter((value) => RequestIdPattern.test(value)),
 		Option.getOrElse(() => crypto.randomUUID()),
 	),
-	ip: Option.getOrNull(request.remoteAddress),
+	ip: Option.getOrNull(clientAddress(request.remoteAddress, request.headers["x-forwarded-for"], trustedProxies)),
 	userAgent: request.headers["user-agent"] ?? null,
 })
 
 // Outer edge: correlation for the whole request; X-Request-Id and Retry-After are added by a pre-response handler so
 // they reach every response, error responses included.
-const edge = (retryAfterSeconds: number) => (app: HttpApp.Default) =>
+const edge = (retryAfterSeconds: number, trustedProxies: ReadonlyArray<string>) => (app: HttpApp.Default) =>
 	Effect.gen(function* () {
 		const request = yield* HttpServerRequest.HttpServerRequest
-		const meta = requestMeta(request)
+		const meta = requestMeta(request, trustedProxies)
 		yield* HttpApp.appendPreResponseHandler((_request, response) =>
 			Effect.succeed(
 				response.pipe(HttpServerResponse.setHeader("x-request-id", meta.requestId), (withId) =>
@@ -157,7 +161,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.
 const GatewayServerLive = Layer.unwrapEffect(
 	Effect.map(GatewayConfig, (config) =>
-		HttpApiBuilder.serve(edge(config.retryAfterSeconds)).pipe(
+		HttpApiBuilder.serve(edge(config.retryAfterSeconds, config.trustedProxies)).pipe(
 			Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
 			Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
 			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),
