@@ -88,7 +88,8 @@ const decodeIssues = (error: {
 }) =>
 	error.issues.map((issue) => ({
 		path: issue.path.map((segment) => (typeof segment === "number" ? segment : String(segment))),
-		message: issue.message,
+		// Never echo the offending value: it may be a credential put in the wrong place.
+		message: issue.message.replace(/,? actual [\s\S]*$/, ""),
 	}))
 
 // Inner edge: size and media type are decided before the body is read; decode failures become ValidationError.

@@ -234,4 +234,19 @@ describe("gateway: bad input", () => {
 			expect(await response.json()).toMatchObject({ _tag: "ValidationError" })
 		}
 	})
+
+	it("a validation error names the field and never echoes the offending value", async () => {
+		const secret = `ecps_${"S".repeat(43)}`
+		const response = await fetch(`${platform.baseUrl}/v1/api-keys/${secret}`, {
+			method: "DELETE",
+			headers: { "x-app-id": "anything", authorization: `Bearer ${platform.adminToken}` },
+		})
+		const text = await response.text()
+		expect(response.status).toBe(400)
+		expect(text).toContain("ValidationError")
+		expect(text).not.toContain(secret)
+		const badLimit = await (await admin("/tenants?limit=secret-value-123")).text()
+		expect(badLimit).toContain("ValidationError")
+		expect(badLimit).not.toContain("secret-value-123")
+	})
 })
