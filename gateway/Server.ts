@@ -89,7 +89,9 @@ const decodeIssues = (error: {
 	error.issues.map((issue) => ({
 		path: issue.path.map((segment) => (typeof segment === "number" ? segment : String(segment))),
 		// Never echo the offending value: it may be a credential put in the wrong place.
-		message: issue.message.replace(/,? actual [\s\S]*$/, ""),
+		message: issue.message
+			.replace(/,? actual [\s\S]*$/, "")
+			.replace(/Unable to decode "[\s\S]*" into/, "Unable to decode the value into"),
 	}))
 
 // Inner edge: size and media type are decided before the body is read; decode failures become ValidationError.

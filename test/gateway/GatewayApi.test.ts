@@ -237,9 +237,10 @@ describe("gateway: bad input", () => {
 
 	it("a validation error names the field and never echoes the offending value", async () => {
 		const secret = `ecps_${"S".repeat(43)}`
+		await createTenant("echo-co")
 		const response = await fetch(`${platform.baseUrl}/v1/api-keys/${secret}`, {
 			method: "DELETE",
-			headers: { "x-app-id": "anything", authorization: `Bearer ${platform.adminToken}` },
+			headers: { "x-app-id": "echo-co", authorization: `Bearer ${platform.adminToken}` },
 		})
 		const text = await response.text()
 		expect(response.status).toBe(400)
