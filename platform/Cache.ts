@@ -40,6 +40,23 @@ const RedisConfig = Config.all({
 		Config.withDefault("mymaster"),
 		Config.withDescription("Sentinel master name"),
 	),
+	username: Config.option(
+		Config.string("REDIS_USERNAME").pipe(
+			Config.withDescription("Redis ACL user for the data nodes (default: the `default` user)"),
+		),
+	),
+	password: Config.option(
+		Config.redacted("REDIS_PASSWORD").pipe(
+			Config.withDescription(
+				"Password of the data nodes in every mode (standalone: only when REDIS_URL carries none)",
+			),
+		),
+	),
+	sentinelPassword: Config.option(
+		Config.redacted("REDIS_SENTINEL_PASSWORD").pipe(
+			Config.withDescription("Password of the sentinels themselves (sentinel mode)"),
+		),
+	),
 	keyPrefix: Config.string("REDIS_KEY_PREFIX").pipe(
 		Config.withDefault("ecp:"),
 		Config.withDescription("Prefix of every key and channel this deployment uses"),
@@ -49,6 +66,11 @@ const RedisConfig = Config.all({
 // The pub/sub heartbeat: one message to ourselves this often; silence for the timeout means messages are being lost.
 const HeartbeatIntervalMillis = 1_000
 const HeartbeatTimeoutMillis = 3_500
+
+// The longest a call waits for Redis. ioredis gives up on its own only in some failures: behind Sentinel when no
+// sentinel lets it in (a wrong REDIS_SENTINEL_PASSWORD) and in cluster mode until the slots are known, it queues
+// commands for as long as it keeps retrying. Every command here is quick, so no reply by then means unavailable.
+const CallTimeout = Duration.seconds(5)
 
 // Lua run by Redis as one step. Membership lives in a sorted set (score = deadline, ms) and a hash (values) that share
 // a hash tag, so both are on one node in cluster mode.
@@ -113,6 +135,21 @@ const parseNode = (node: string) => {
 
 type Membership = { readonly value: string; readonly deadline: number }
 
+// The secrets leave their Redacted wrapper here, only to become ioredis options.
+const revealed = (secret: Option.Option<Redacted.Redacted<string>>) =>
+	Option.getOrUndefined(Option.map(secret, Redacted.value))
+
+// The user name of a redis:// or rediss:// URL ("" when none) and its password (none when empty).
+const urlCredentials = (url: string) =>
+	Option.liftThrowable(() => new URL(url))().pipe(
+		Option.filter((parsed) => /^rediss?:$/i.test(parsed.protocol)),
+		Option.map((parsed) => ({
+			parsed,
+			username: decodeURIComponent(parsed.username),
+			password: Option.filter(Option.some(decodeURIComponent(parsed.password)), (password) => password !== ""),
+		})),
+	)
+
 // [a, 1, b, 2] → [[a, 1], [b, 2]]
 const pairs = (flat: unknown): ReadonlyArray<readonly [string, string]> =>
 	(Array.isArray(flat) ? flat : []).flatMap((value, index, all) =>
@@ -175,13 +212,43 @@ class Cache extends Effect.Tag("platform/Cache")<
 
 // --- [LAYERS]
 
+// The credentials in REDIS_URL win; without a password there, REDIS_USERNAME / REDIS_PASSWORD apply (a user name in
+// the URL still wins). ioredis lets a URL's user info override the options, an empty password too, so a URL with a
+// user name but no password goes without its user info.
+const makeStandaloneClient = (config: Config.Config.Success<typeof RedisConfig>) => {
+	const url = Option.match(config.url, { onNone: () => "redis://127.0.0.1:6379", onSome: Redacted.value })
+	const inUrl = urlCredentials(url)
+	const urlUser = Option.filter(
+		Option.map(inUrl, (credentials) => credentials.username),
+		(name) => name !== "",
+	)
+	return Option.exists(inUrl, (credentials) => Option.isSome(credentials.password))
+		? new Redis(url, { maxRetriesPerRequest: 2 })
+		: new Redis(
+				Option.match(Option.zipRight(urlUser, inUrl), {
+					onNone: () => url,
+					onSome: (credentials) =>
+						Object.assign(new URL(credentials.parsed.href), { username: "", password: "" }).href,
+				}),
+				{
+					maxRetriesPerRequest: 2,
+					username: Option.getOrUndefined(Option.orElse(urlUser, () => config.username)),
+					password: revealed(config.password),
+				},
+			)
+}
+
 const makeRedisClient = (config: Config.Config.Success<typeof RedisConfig>) =>
 	Match.value(config.mode).pipe(
 		Match.when(
 			"cluster",
 			() =>
 				new Cluster(config.nodes.map(parseNode), {
-					redisOptions: { maxRetriesPerRequest: 2 },
+					redisOptions: {
+						maxRetriesPerRequest: 2,
+						username: Option.getOrUndefined(config.username),
+						password: revealed(config.password),
+					},
 					enableOfflineQueue: true,
 				}) as Redis | Cluster,
 		),
@@ -192,19 +259,12 @@ const makeRedisClient = (config: Config.Config.Success<typeof RedisConfig>) =>
 					sentinels: config.nodes.map(parseNode),
 					name: config.sentinelName,
 					maxRetriesPerRequest: 2,
+					username: Option.getOrUndefined(config.username),
+					password: revealed(config.password),
+					sentinelPassword: revealed(config.sentinelPassword),
 				}) as Redis | Cluster,
 		),
-		Match.when(
-			"standalone",
-			() =>
-				new Redis(
-					Option.match(config.url, {
-						onNone: () => "redis://127.0.0.1:6379",
-						onSome: Redacted.value,
-					}),
-					{ maxRetriesPerRequest: 2 },
-				) as Redis | Cluster,
-		),
+		Match.when("standalone", () => makeStandaloneClient(config) as Redis | Cluster),
 		Match.exhaustive,
 	)
 
@@ -222,6 +282,11 @@ const acquireClient = (config: Config.Config.Success<typeof RedisConfig>) =>
 
 const redisCall = <A>(operation: string, run: () => Promise<A>) =>
 	Effect.tryPromise({ try: run, catch: (cause) => new CacheUnavailable({ operation, cause }) }).pipe(
+		Effect.timeoutFail({
+			duration: CallTimeout,
+			onTimeout: () =>
+				new CacheUnavailable({ operation, cause: `no reply within ${Duration.format(CallTimeout)}` }),
+		}),
 		Telemetry.span(`Cache.${operation}`),
 	)
 
@@ -257,9 +322,11 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 					)
 				: undefined,
 		)
-		yield* Effect.tryPromise(() => subscriber.subscribe(heartbeat)).pipe(Effect.ignore)
+		// Not waited for beyond CallTimeout: ioredis still sends it once connected, and until the echo comes back
+		// pub/sub counts as disconnected.
+		yield* redisCall("subscribe", () => subscriber.subscribe(heartbeat)).pipe(Effect.ignore)
 		yield* Effect.gen(function* () {
-			yield* Effect.tryPromise(() => client.publish(heartbeat, "beat")).pipe(Effect.ignore)
+			yield* redisCall("publish", () => client.publish(heartbeat, "beat")).pipe(Effect.ignore)
 			const silentFor = Date.now() - (yield* Ref.get(lastEcho))
 			yield* Effect.when(
 				Ref.update(link, (state) => ({ ...state, connected: false })),
