@@ -53,4 +53,4 @@ const announceChanged = (tenantId: TenantId, hashes: ReadonlyArray<string>) => a
 
 // --- [EXPORT]
 
-export { announceChanged, announceRevoked, storeKey }
+export { announceChanged, announceRevoked }

@@ -79,7 +79,6 @@ export {
 	ApiKeyId,
 	ApiKeyPrefix,
 	ApiKeyRow,
-	ApiKeyStatus,
 	ApiKeyStatuses,
 	IdentityRow,
 	SessionEndReason,

@@ -189,4 +189,4 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 
 // --- [EXPORT]
 
-export { EndSession, OpenSession, SessionMachine, SessionOperations, SessionState, SessionTransitions }
+export { EndSession, OpenSession, SessionMachine }

@@ -34,6 +34,7 @@ import {
 	UserNotFound,
 	UserSessions,
 	type UserView,
+	type VerifiedClaims,
 } from "./UserSessionsProtocol.ts"
 
 // --- [SCHEMA]
@@ -203,6 +204,41 @@ const UserSessionsLive = UserSessions.toLayer(
 					}),
 				),
 			)
+		// Links a provider identity to this user: new, or already this user's. Another user's (or a second identity of
+		// a provider this user already has) is IdentityTaken.
+		const claim = (claims: VerifiedClaims) =>
+			repo
+				.insertIdentity({
+					appId: tenantId,
+					userId,
+					provider: claims.provider,
+					subject: claims.subject,
+					email: claims.email,
+				})
+				.pipe(
+					Effect.flatMap(
+						Option.match({
+							onSome: (identity) => Effect.succeed({ identity, created: true }),
+							onNone: () =>
+								repo.findIdentity(tenantId, claims.provider, claims.subject).pipe(
+									Effect.flatMap((owner) =>
+										Option.match(
+											Option.filter(owner, (identity) => identity.userId === userId),
+											{
+												onSome: (identity) => Effect.succeed({ identity, created: false }),
+												onNone: () =>
+													Effect.fail(
+														new IdentityTaken({
+															message: `this ${claims.provider} identity belongs to another user, or this user already has one of that provider`,
+														}),
+													),
+											},
+										),
+									),
+								),
+						}),
+					),
+				)
 		const span = (name: string) => Telemetry.span(`UserSessions.${name}`, { tenantId, userId })
 
 		return {
@@ -221,23 +257,11 @@ const UserSessionsLive = UserSessions.toLayer(
 						(stored) => stored.status === "active",
 						() => new UserDeactivated({ message: "the user is deactivated" }),
 					)
-					const inserted = yield* repo.insertIdentity({
-						appId: tenantId,
-						userId,
-						provider: claims.provider,
-						subject: claims.subject,
-						email: claims.email,
-					})
-					yield* Option.match(inserted, {
-						onSome: () => audited("create", "user", userId, meta, { provider: claims.provider }),
-						onNone: () =>
-							repo.findIdentity(tenantId, claims.provider, claims.subject).pipe(
-								Effect.filterOrFail(
-									(owner) => Option.exists(owner, (identity) => identity.userId === userId),
-									() => new IdentityTaken({ message: "this identity belongs to another user" }),
-								),
-							),
-					})
+					const { created } = yield* claim(claims)
+					yield* Effect.when(
+						audited("create", "user", userId, meta, { provider: claims.provider }),
+						() => created,
+					)
 					return userView(row)
 				}).pipe(span("Open")),
 			CreateSession: (request) =>
@@ -337,9 +361,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						user: userView(updated),
 						sessionsRevoked: sessions.length,
 						apiKeysRevoked: keys.length,
-						revoked: [...sessions, ...keys].map((row) =>
-							"tokenHash" in row ? row.tokenHash : row.keyHash,
-						),
+						revoked: [...sessions.map((row) => row.tokenHash), ...keys.map((key) => key.keyHash)],
 					}
 				}).pipe(span("Deactivate")),
 			ListIdentities: () =>
@@ -352,29 +374,11 @@ const UserSessionsLive = UserSessions.toLayer(
 				Effect.gen(function* () {
 					yield* activeUser
 					const { claims } = request.payload
-					const inserted = yield* repo.insertIdentity({
-						appId: tenantId,
-						userId,
-						provider: claims.provider,
-						subject: claims.subject,
-						email: claims.email,
-					})
-					const identity = yield* Option.match(inserted, {
-						onSome: (row) =>
-							audited("link", "identity", `${userId}/${row.provider}`, metaOf(request)).pipe(
-								Effect.as(row),
-							),
-						onNone: () =>
-							repo.findIdentity(tenantId, claims.provider, claims.subject).pipe(
-								Effect.flatMap(Option.filter((row) => row.userId === userId)),
-								Effect.mapError(
-									() =>
-										new IdentityTaken({
-											message: `this ${claims.provider} identity cannot be linked: it belongs to another user, or this user already has one`,
-										}),
-								),
-							),
-					})
+					const { identity, created } = yield* claim(claims)
+					yield* Effect.when(
+						audited("link", "identity", `${userId}/${identity.provider}`, metaOf(request)),
+						() => created,
+					)
 					return identityView(identity)
 				}).pipe(span("LinkIdentity")),
 			UnlinkIdentity: (request) =>

@@ -125,4 +125,4 @@ const SessionsApi = HttpApiGroup.make("sessions")
 
 // --- [EXPORT]
 
-export { CallbackParams, OAuthApi, RedirectNotAllowed, SessionsApi, SignedIn }
+export { OAuthApi, RedirectNotAllowed, SessionsApi, SignedIn }

@@ -80,4 +80,4 @@ const IdentityConfigLive = Layer.effect(IdentityConfig, IdentityConfigRecipe)
 
 // --- [EXPORT]
 
-export { IdentityConfig, IdentityConfigLive, IdentityConfigRecipe }
+export { IdentityConfig, IdentityConfigLive }

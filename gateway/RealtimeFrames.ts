@@ -35,7 +35,6 @@ const ClientFrame = Schema.Union(
 )
 type ClientFrame = typeof ClientFrame.Type
 
-const ClientFrameJson = Schema.parseJson(ClientFrame)
 // What any JSON frame is, to tell "not JSON" from "unknown type".
 const AnyJson = Schema.parseJson(Schema.Unknown)
 
@@ -89,7 +88,6 @@ const decodeChannel = Schema.decodeUnknown(ChannelName)
 export {
 	AnyJson,
 	ClientFrame,
-	ClientFrameJson,
 	CloseCodes,
 	decodeChannel,
 	encode,
@@ -98,5 +96,4 @@ export {
 	PresenceMember,
 	PresenceMemberJson,
 	Present,
-	ServerFrame,
 }

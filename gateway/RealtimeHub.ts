@@ -340,4 +340,4 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 
 // --- [EXPORT]
 
-export { type Connection, RealtimeChannel, RealtimeHub }
+export { RealtimeHub }

@@ -13,20 +13,14 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { Credentials } from "./Credentials.ts"
 import { callEntity } from "./EntityCall.ts"
 import { RealtimeConfig } from "./RealtimeConfig.ts"
-import {
-	AnyJson,
-	type ClientFrame,
-	ClientFrameJson,
-	CloseCodes,
-	decodeChannel,
-	encode,
-	errorFrame,
-} from "./RealtimeFrames.ts"
+import { AnyJson, ClientFrame, CloseCodes, decodeChannel, encode, errorFrame } from "./RealtimeFrames.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
 import { activeTenant } from "./TenantMiddleware.ts"
 import { TenantCache } from "./TenantCache.ts"
 
 // --- [FUNCTIONS]
+
+const decodeFrame = Schema.decodeUnknown(ClientFrame)
 
 const httpError = (status: number, tag: string, message: string) =>
 	HttpServerResponse.unsafeJson({ _tag: tag, message }, { status })
@@ -203,8 +197,9 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 							Schema.decode(AnyJson)(raw).pipe(
 								Effect.matchEffect({
 									onFailure: () => fail("InvalidFrame", "frames must be JSON objects"),
-									onSuccess: () =>
-										Schema.decode(ClientFrameJson)(raw).pipe(
+									// The text is parsed once; the frame is then decoded from the parsed value.
+									onSuccess: (parsed) =>
+										decodeFrame(parsed).pipe(
 											Effect.matchEffect({
 												onFailure: () =>
 													fail(

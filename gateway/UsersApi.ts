@@ -97,4 +97,4 @@ const UsersApi = HttpApiGroup.make("users")
 
 // --- [EXPORT]
 
-export { CreatedApiKey, UsersApi }
+export { UsersApi }

@@ -230,4 +230,4 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 
 // --- [EXPORT]
 
-export { IdTokenClaims, OidcClient, OidcError, ProviderMetadata, verifyIdToken }
+export { OidcClient, OidcError, verifyIdToken }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
 import { stop, stopAll, waitFor } from "../fixtures/Processes.ts"
-import { connect, type RealtimeClient } from "../fixtures/RealtimeClient.ts"
+import { connectAs, type RealtimeClient } from "../fixtures/RealtimeClient.ts"
 import { authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
 import { startStack } from "../fixtures/Stack.ts"
 
@@ -25,10 +25,7 @@ let gatewayB = ""
 const signedInClient = async (gateway: string, tenant: string, sub: string) => {
 	idp.signInAs({ sub })
 	const token = (await signIn(gateway, tenant)).body?.token ?? ""
-	const client = await connect(gateway, tenant)
-	client.send({ type: "auth", token })
-	await client.next((frame) => frame.type === "authenticated")
-	return { client, token }
+	return { client: await connectAs(gateway, tenant, token), token }
 }
 
 const subscribe = async (client: RealtimeClient, channel: string) => {

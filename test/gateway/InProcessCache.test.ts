@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
-import { connect } from "../fixtures/RealtimeClient.ts"
+import { connectAs } from "../fixtures/RealtimeClient.ts"
 import { authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
 
 let platform: Awaited<ReturnType<typeof startPlatform>>
@@ -31,11 +31,7 @@ describe("identity and realtime without Redis", () => {
 		idp.signInAs({ sub: "memory-user" })
 		const token = (await signIn(platform.baseUrl, tenant.slug)).body?.token ?? ""
 		expect((await authed(platform.baseUrl, tenant.slug, token, "/users/me")).status).toBe(200)
-		const client = await connect(platform.baseUrl, tenant.slug)
-		client.send({ type: "auth", token })
-		await client.next((frame) => frame.type === "authenticated")
-		client.send({ type: "subscribe", channel: "room" })
-		await client.next((frame) => frame.type === "subscribed")
+		const client = await connectAs(platform.baseUrl, tenant.slug, token, ["room"])
 		client.send({ type: "presence", channel: "room", state: { typing: false } })
 		await client.next((frame) => frame.type === "presence_diff")
 		const presence = (await (

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
-import { connect, type Frame, type RealtimeClient, stringify } from "../fixtures/RealtimeClient.ts"
+import { connect, connectAs, type Frame, type RealtimeClient, stringify } from "../fixtures/RealtimeClient.ts"
 import { authed, setUpTenant, type SignedIn, signIn } from "../fixtures/SignIn.ts"
 
 let platform: Awaited<ReturnType<typeof startPlatform>>
@@ -146,12 +146,8 @@ describe("realtime", () => {
 		})
 		idp.signInAs({ sub: "rt-user" })
 		const token = (await signIn(platform.baseUrl, tenant.slug)).body?.token ?? ""
-		const client = await connect(platform.baseUrl, tenant.slug)
-		client.send({ type: "auth", token })
-		await client.next((frame) => frame.type === "authenticated")
-		client.send({ type: "subscribe", channel: "news" })
-		const subscribed = await client.next((frame) => frame.type === "subscribed")
-		expect(subscribed).toMatchObject({ channel: "news", seq: 0 })
+		const client = await connectAs(platform.baseUrl, tenant.slug, token, ["news"])
+		expect(client.frames.find((frame) => frame.type === "subscribed")).toMatchObject({ channel: "news", seq: 0 })
 		for (const n of [1, 2, 3]) {
 			const response = await authed(platform.baseUrl, tenant.slug, token, "/channels/news/broadcast", {
 				method: "POST",

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
-import { connect } from "../fixtures/RealtimeClient.ts"
+import { connectAs } from "../fixtures/RealtimeClient.ts"
 import { authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
 
 // --- [STATE]
@@ -34,14 +34,7 @@ describe("slow consumers", () => {
 		})
 		idp.signInAs({ sub: "slow-user" })
 		const token = (await signIn(platform.baseUrl, tenant.slug)).body?.token ?? ""
-		const open = async () => {
-			const client = await connect(platform.baseUrl, tenant.slug)
-			client.send({ type: "auth", token })
-			await client.next((frame) => frame.type === "authenticated")
-			client.send({ type: "subscribe", channel: "firehose" })
-			await client.next((frame) => frame.type === "subscribed")
-			return client
-		}
+		const open = () => connectAs(platform.baseUrl, tenant.slug, token, ["firehose"])
 		const [slow, fast] = [await open(), await open()]
 		// Stop reading: the kernel buffers fill, then the gateway's own buffer for this socket grows.
 		;(slow.socket as unknown as { _socket: { pause: () => void } })._socket.pause()
