@@ -1,5 +1,7 @@
-// The compose file and the image it builds, checked without Docker: every process is a package.json script of one
-// image, runners are distinct cluster members, gateways report readiness, and nothing starts before migrations ran.
+// The compose file and the image it builds, checked without Docker: every process is the node invocation of a
+// package.json script (node as the container's main process, so SIGTERM reaches it), runners are distinct cluster
+// members, runners and gateways report health, nothing starts before migrations ran, and every setting the README
+// documents reaches the processes.
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Schema } from "effect"
@@ -15,7 +17,8 @@ const Service = Schema.Struct({
 	image: Schema.optional(Schema.String),
 	build: Schema.optional(Schema.Union(Schema.String, Schema.Struct({ context: Schema.String }))),
 	command: Schema.optional(StringOrList),
-	environment: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+	// A key without a value is passed through from the shell that runs compose.
+	environment: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })),
 	ports: Schema.optional(Schema.Array(Schema.String)),
 	healthcheck: Schema.optional(Schema.Struct({ test: StringOrList })),
 	depends_on: Schema.optional(
@@ -42,11 +45,9 @@ const services = Object.entries(compose.services)
 const words = (command: string | ReadonlyArray<string>) =>
 	typeof command === "string" ? command.trim().split(/\s+/) : [...command]
 
-// `npm start` → "start", `npm run runner` → "runner", anything else → undefined.
-const scriptOf = (command: string | ReadonlyArray<string>) => {
-	const [npm, verb, script] = words(command)
-	return npm !== "npm" ? undefined : verb === "start" ? "start" : verb === "run" ? script : undefined
-}
+// The package.json script whose body (after its `exec`) is exactly this command, if any.
+const scriptOf = (command: string | ReadonlyArray<string>) =>
+	Object.entries(scripts).find(([, body]) => body === `exec ${words(command).join(" ")}`)?.[0]
 
 const servicesRunning = (script: string) =>
 	services.filter(([, service]) => service.command !== undefined && scriptOf(service.command) === script)
@@ -68,15 +69,18 @@ describe("docker-compose.yml", () => {
 		expect(words(compose.services.redis?.healthcheck?.test ?? []).join(" ")).toContain("redis-cli ping")
 	})
 
-	it("runs only package.json scripts (`npm run <script>` or `npm start`)", () => {
+	it("runs node directly, as the package.json scripts do (npm would not wait for the drain as PID 1)", () => {
 		const commands = services.flatMap(([name, service]) =>
 			service.command === undefined ? [] : [{ name, script: scriptOf(service.command) }],
 		)
 		expect(commands.length).toBeGreaterThanOrEqual(5)
 		commands.forEach(({ name, script }) => {
-			expect(script, `${name}: command is not npm run <script> / npm start`).toBeDefined()
-			expect(Object.keys(scripts), `${name}: no package.json script "${script}"`).toContain(script)
+			expect(script, `${name}: command is not the body of a package.json script`).toBeDefined()
 		})
+		// Every script execs node, so SIGTERM to `npm run <script>` reaches the process (test/e2e/Signals.test.ts).
+		;["start", "runner", "gateway", "migrate", "cli"].forEach((script) =>
+			expect(scripts[script], script).toMatch(/^exec node /),
+		)
 	})
 
 	it("gives the runners distinct RUNNER_HOSTs (their service names) and binds them on every interface", () => {
@@ -86,6 +90,20 @@ describe("docker-compose.yml", () => {
 		runners.forEach(([, service]) => {
 			expect(service.environment?.RUNNER_LISTEN_HOST).toBe("0.0.0.0")
 			expect(service.environment?.RUNNER_PORT).toBe("34431")
+		})
+	})
+
+	it("health-checks the runners on their cluster port and starts gateways once both are healthy", () => {
+		runners.forEach(([name, service]) => {
+			expect(words(service.healthcheck?.test ?? []).join(" "), name).toContain("34431")
+		})
+		gateways.forEach(([name, service]) => {
+			runners.forEach(([runner]) =>
+				expect(
+					Object.entries(service.depends_on ?? {}).find(([dependency]) => dependency === runner)?.[1],
+					name,
+				).toEqual({ condition: "service_healthy" }),
+			)
 		})
 	})
 
@@ -125,8 +143,41 @@ describe("docker-compose.yml", () => {
 			.filter(([, service]) => service.build !== undefined)
 			.forEach(([name, service]) => {
 				expect(Object.keys(service.environment ?? {}), name).toEqual(
-					expect.arrayContaining(["DATABASE_URL", "REDIS_URL", "ENCRYPTION_KEYS", "ADMIN_TOKEN"]),
+					expect.arrayContaining([
+						"DATABASE_URL",
+						"REDIS_URL",
+						"ENCRYPTION_KEYS",
+						"ADMIN_TOKEN",
+						"OAUTH_CALLBACK_BASE_URL",
+					]),
 				)
+			})
+	})
+
+	it("passes every setting of the README's configuration table through (all-in-one-only ones aside)", () => {
+		const table = read("README.md").split("## Configuration")[1]?.split("\n## ")[0] ?? ""
+		const documented = [...table.matchAll(/^\| `([A-Z_]+)`(?: \/ `([A-Z_]+)`)?/gm)].flatMap((match) =>
+			[match[1], match[2]].filter((name): name is string => name !== undefined),
+		)
+		expect(documented.length).toBeGreaterThan(30)
+		const allInOneOnly = ["DATA_DIR", "EMBEDDED_POSTGRES_PORT"]
+		services
+			.filter(([, service]) => service.build !== undefined)
+			.forEach(([name, service]) => {
+				const names = Object.keys(service.environment ?? {})
+				documented
+					.filter((variable) => !allInOneOnly.includes(variable))
+					.filter(
+						(variable) =>
+							![
+								"GATEWAY_HOST",
+								"GATEWAY_PORT",
+								"RUNNER_HOST",
+								"RUNNER_PORT",
+								"RUNNER_LISTEN_HOST",
+							].includes(variable),
+					)
+					.forEach((variable) => expect(names, `${name} lacks ${variable}`).toContain(variable))
 			})
 	})
 })
@@ -134,9 +185,11 @@ describe("docker-compose.yml", () => {
 describe("Dockerfile", () => {
 	const dockerfile = read("Dockerfile")
 
-	it("installs with npm ci on node:20-slim and starts the all-in-one by default", () => {
+	it("installs with npm ci on node:20-slim, runs as node, and starts the all-in-one's node process by default", () => {
 		expect(dockerfile).toMatch(/^FROM node:20-slim\b/m)
 		expect(dockerfile).toMatch(/^RUN npm ci\b/m)
-		expect(dockerfile).toMatch(/^CMD \["npm", "start"\]$/m)
+		expect(dockerfile).toMatch(/^USER node$/m)
+		const command = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]"
+		expect(scriptOf(Schema.decodeUnknownSync(Schema.parseJson(Schema.Array(Schema.String)))(command))).toBe("start")
 	})
 })
