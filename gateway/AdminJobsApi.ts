@@ -12,7 +12,9 @@ import {
 	ExecutionStatus,
 	ExecutionSummary,
 } from "../workflows/WorkflowInspectorProtocol.ts"
+import { TenantNotFound } from "../entities/TenantProtocol.ts"
 import { AdminAuth } from "./AdminAuth.ts"
+import { TenantRefParam } from "./TenantRef.ts"
 
 // --- [SCHEMA]
 
@@ -24,7 +26,7 @@ const Cursor = Schema.optional(Schema.String.pipe(Schema.maxLength(512)))
 const DlqParams = Schema.Struct({
 	reason: Schema.optional(DlqReason),
 	type: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
-	tenant: Schema.optional(Schema.UUID),
+	tenant: Schema.optional(TenantRefParam),
 	limit: Limit,
 	cursor: Cursor,
 })
@@ -32,7 +34,7 @@ const DlqParams = Schema.Struct({
 const WorkflowParams = Schema.Struct({
 	name: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
 	status: Schema.optional(ExecutionStatus),
-	tenant: Schema.optional(Schema.UUID),
+	tenant: Schema.optional(TenantRefParam),
 	since: Schema.optional(Schema.DateTimeUtc),
 	until: Schema.optional(Schema.DateTimeUtc),
 	limit: Limit,
@@ -45,7 +47,12 @@ const ExecutionPath = Schema.Struct({ executionId: Schema.String.pipe(Schema.max
 // --- [PROTOCOL]
 
 const AdminJobsApi = HttpApiGroup.make("adminJobs")
-	.add(HttpApiEndpoint.get("listDlq", "/dlq").setUrlParams(DlqParams).addSuccess(DlqPage))
+	.add(
+		HttpApiEndpoint.get("listDlq", "/dlq")
+			.setUrlParams(DlqParams)
+			.addSuccess(DlqPage)
+			.addError(TenantNotFound, { status: 404 }),
+	)
 	.add(
 		HttpApiEndpoint.post("retryDlq", "/dlq/:id/retry")
 			.setPath(IdPath)
@@ -60,7 +67,12 @@ const AdminJobsApi = HttpApiGroup.make("adminJobs")
 			.addSuccess(DlqEntryView)
 			.addError(DlqEntryNotFound, { status: 404 }),
 	)
-	.add(HttpApiEndpoint.get("listWorkflows", "/workflows").setUrlParams(WorkflowParams).addSuccess(ExecutionPage))
+	.add(
+		HttpApiEndpoint.get("listWorkflows", "/workflows")
+			.setUrlParams(WorkflowParams)
+			.addSuccess(ExecutionPage)
+			.addError(TenantNotFound, { status: 404 }),
+	)
 	.add(
 		HttpApiEndpoint.get("showWorkflow", "/workflows/:executionId")
 			.setPath(ExecutionPath)

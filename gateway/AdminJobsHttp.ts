@@ -6,6 +6,8 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { WorkflowInspector } from "../workflows/WorkflowInspectorProtocol.ts"
 import { Api } from "./Api.ts"
 import { callEntity } from "./EntityCall.ts"
+import { TenantCache } from "./TenantCache.ts"
+import { tenantFilterOf } from "./TenantRef.ts"
 
 // --- [FUNCTIONS]
 
@@ -21,17 +23,23 @@ const AdminJobsHttpLive = HttpApiBuilder.group(Api, "adminJobs", (handlers) =>
 		const dlq = yield* DlqDirectory.client
 		const entries = yield* DlqEntry.client
 		const inspector = (yield* WorkflowInspector.client)("inspector")
+		const tenantFilter = tenantFilterOf(yield* TenantCache)
 		return handlers
 			.handle("listDlq", ({ urlParams }) =>
-				callEntity(
-					dlq("all").List({
-						tenantId: urlParams.tenant ?? null,
-						reason: urlParams.reason ?? null,
-						type: urlParams.type ?? null,
-						limit: urlParams.limit,
-						cursor: urlParams.cursor ?? null,
-					}),
-				).pipe(Telemetry.span("AdminJobsHttp.listDlq")),
+				tenantFilter(urlParams.tenant).pipe(
+					Effect.flatMap((tenantId) =>
+						callEntity(
+							dlq("all").List({
+								tenantId,
+								reason: urlParams.reason ?? null,
+								type: urlParams.type ?? null,
+								limit: urlParams.limit,
+								cursor: urlParams.cursor ?? null,
+							}),
+						),
+					),
+					Telemetry.span("AdminJobsHttp.listDlq"),
+				),
 			)
 			.handle("retryDlq", ({ path }) =>
 				entryId(path.id).pipe(
@@ -50,17 +58,22 @@ const AdminJobsHttpLive = HttpApiBuilder.group(Api, "adminJobs", (handlers) =>
 				),
 			)
 			.handle("listWorkflows", ({ urlParams }) =>
-				callEntity(
-					inspector.List({
-						workflow: urlParams.name ?? null,
-						status: urlParams.status ?? null,
-						tenantId: urlParams.tenant ?? null,
-						since: urlParams.since ?? null,
-						until: urlParams.until ?? null,
-						limit: urlParams.limit,
-						cursor: urlParams.cursor ?? null,
-					}),
-				).pipe(Telemetry.span("AdminJobsHttp.listWorkflows")),
+				tenantFilter(urlParams.tenant).pipe(
+					Effect.flatMap((tenantId) =>
+						callEntity(
+							inspector.List({
+								workflow: urlParams.name ?? null,
+								status: urlParams.status ?? null,
+								tenantId,
+								since: urlParams.since ?? null,
+								until: urlParams.until ?? null,
+								limit: urlParams.limit,
+								cursor: urlParams.cursor ?? null,
+							}),
+						),
+					),
+					Telemetry.span("AdminJobsHttp.listWorkflows"),
+				),
 			)
 			.handle("showWorkflow", ({ path }) =>
 				callEntity(inspector.Show({ executionId: path.executionId })).pipe(

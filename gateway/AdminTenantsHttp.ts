@@ -3,13 +3,12 @@
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import { JobEntity, SubmitJob } from "../entities/JobProtocol.ts"
-import { entityId, TenantId } from "../entities/Tenancy.ts"
+import { entityId } from "../entities/Tenancy.ts"
 import { deterministicId } from "../platform/DeterministicId.ts"
 import {
 	CreateTenant,
 	Tenant,
 	TenantDirectory,
-	TenantNotFound,
 	type TenantOperation,
 	TransitionTenant,
 	UpdateTenant,
@@ -18,6 +17,7 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { callEntity } from "./EntityCall.ts"
 import { TenantCache } from "./TenantCache.ts"
+import { tenantIdOf as tenantRef } from "./TenantRef.ts"
 
 // --- [CONSTANTS]
 
@@ -32,9 +32,6 @@ const requestKey = Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
 	),
 )
 
-const tenantIdOf = (id: string) =>
-	Schema.decodeUnknown(TenantId)(id).pipe(Effect.mapError(() => new TenantNotFound({ message: "tenant not found" })))
-
 // --- [LAYERS]
 
 const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers) =>
@@ -43,6 +40,7 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 		const jobs = yield* JobEntity.client
 		const directory = yield* TenantDirectory.client
 		const cache = yield* TenantCache
+		const tenantIdOf = tenantRef(cache)
 		const transition = (id: string, operation: TenantOperation) =>
 			Effect.gen(function* () {
 				const tenantId = yield* tenantIdOf(id)

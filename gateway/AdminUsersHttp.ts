@@ -1,20 +1,16 @@
 // Handlers of /admin/v1/tenants/{id}/users/{userId}/sessions: an operator's view of one user's live sessions and
 // the "sign out everywhere" button. Revocations are applied to this gateway's credential cache before the answer.
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Schema } from "effect"
-import { entityId, TenantId } from "../entities/Tenancy.ts"
-import { TenantNotFound } from "../entities/TenantProtocol.ts"
+import { Effect } from "effect"
+import { entityId } from "../entities/Tenancy.ts"
 import { UserNotFound, UserSessions } from "../entities/UserSessionsProtocol.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { Credentials } from "./Credentials.ts"
 import { callEntity } from "./EntityCall.ts"
 import { byId, pageOf } from "./ListPage.ts"
-
-// --- [FUNCTIONS]
-
-const tenantIdOf = (id: string) =>
-	Schema.decodeUnknown(TenantId)(id).pipe(Effect.mapError(() => new TenantNotFound({ message: "tenant not found" })))
+import { TenantCache } from "./TenantCache.ts"
+import { tenantIdOf as tenantRef } from "./TenantRef.ts"
 
 // --- [LAYERS]
 
@@ -22,6 +18,7 @@ const AdminUsersHttpLive = HttpApiBuilder.group(Api, "adminUsers", (handlers) =>
 	Effect.gen(function* () {
 		const users = yield* UserSessions.client
 		const credentials = yield* Credentials
+		const tenantIdOf = tenantRef(yield* TenantCache)
 		const accountErrors = {
 			UserDeactivated: () => Effect.fail(new UserNotFound({ message: "the user is deactivated" })),
 			InvalidTransition: (error: unknown) => Effect.die(error),

@@ -6,7 +6,7 @@ import { Cause, Data, Duration, Effect, Either, Layer, Match, Option, ParseResul
 import { parseArgs } from "node:util"
 import { DlqReason } from "../../entities/JobModel.ts"
 import { TenantId } from "../../entities/Tenancy.ts"
-import { TenantSettings } from "../../entities/TenantModel.ts"
+import { TenantSettings, TenantSlug } from "../../entities/TenantModel.ts"
 import {
 	CreateTenant,
 	Tenant,
@@ -39,12 +39,12 @@ const Usage = [
 	"  tenants suspend <id|slug>               active → suspended",
 	"  tenants activate <id|slug>              suspended → active",
 	"",
-	"  workflows list [--name N] [--status S] [--tenant ID]   executions, newest first",
+	"  workflows list [--name N] [--status S] [--tenant ID|SLUG]   executions, newest first",
 	"  workflows show <executionId>            payload, activities with attempts and timing, job, DLQ",
 	"  workflows resume <executionId>          resume a suspended execution",
 	"  workflows interrupt <executionId>       interrupt a running execution",
 	"",
-	"  dlq list [--reason R] [--type T] [--tenant ID]   dead-lettered jobs",
+	"  dlq list [--reason R] [--type T] [--tenant ID|SLUG]   dead-lettered jobs",
 	"  dlq retry <id>                          start a new execution of the entry's job",
 	"  dlq drop <id>                           delete the entry",
 	"",
@@ -117,6 +117,22 @@ const renderTenant = (json: boolean) => (tenant: TenantView) =>
 
 // What to run for argv: a usage error or a help request fails before anything connects; otherwise the command,
 // whose success is the text to print. An id names the Tenant entity directly; any other key is looked up as a slug.
+// `--tenant <id|slug>`: absent is no filter; a malformed or unknown tenant is an error, never an empty list.
+const tenantFilter = (ref: string | undefined) =>
+	Effect.transposeOption(
+		Option.map(Option.fromNullable(ref), (given) =>
+			Schema.decodeUnknown(Schema.Union(Schema.UUID, TenantSlug))(given).pipe(
+				Effect.mapError(() => new InvalidArgument({ message: "--tenant must be a tenant id or slug" })),
+				Effect.zipRight(TenantDirectory.client),
+				Effect.flatMap((directory) => {
+					const key = Schema.is(Schema.UUID)(given) ? given.toLowerCase() : given
+					return directory(key).Resolve({ key })
+				}),
+				Effect.map((tenant) => tenant.id),
+			),
+		),
+	).pipe(Effect.map(Option.getOrNull))
+
 const command = (argv: ReadonlyArray<string>) =>
 	Effect.gen(function* () {
 		const { values, positionals } = yield* Either.try({
@@ -240,16 +256,18 @@ const command = (argv: ReadonlyArray<string>) =>
 					),
 			),
 			Match.when({ group: "workflows", verb: "list", rest: Schema.is(Schema.Tuple()) }, () =>
-				Schema.decodeUnknown(ExecutionFilter)({
-					workflow: values.name ?? null,
-					status: values.status ?? null,
-					tenantId: values.tenant ?? null,
-					since: null,
-					until: null,
-					limit,
-					cursor: values.cursor ?? null,
-				}).pipe(
-					Effect.mapError((error) => new InvalidArgument({ message: formatIssues(error) })),
+				tenantFilter(values.tenant).pipe(
+					Effect.flatMap((tenantId) =>
+						Schema.decodeUnknown(ExecutionFilter)({
+							workflow: values.name ?? null,
+							status: values.status ?? null,
+							tenantId,
+							since: null,
+							until: null,
+							limit,
+							cursor: values.cursor ?? null,
+						}).pipe(Effect.mapError((error) => new InvalidArgument({ message: formatIssues(error) }))),
+					),
 					Effect.zip(WorkflowInspector.client),
 					Effect.flatMap(([filter, inspector]) => inspector("inspector").List(filter)),
 					Effect.flatMap((page) =>
@@ -351,14 +369,16 @@ const command = (argv: ReadonlyArray<string>) =>
 					),
 			),
 			Match.when({ group: "dlq", verb: "list", rest: Schema.is(Schema.Tuple()) }, () =>
-				Schema.decodeUnknown(DlqListFilter)({
-					tenantId: values.tenant ?? null,
-					reason: values.reason ?? null,
-					type: values.type ?? null,
-					limit,
-					cursor: values.cursor ?? null,
-				}).pipe(
-					Effect.mapError((error) => new InvalidArgument({ message: formatIssues(error) })),
+				tenantFilter(values.tenant).pipe(
+					Effect.flatMap((tenantId) =>
+						Schema.decodeUnknown(DlqListFilter)({
+							tenantId,
+							reason: values.reason ?? null,
+							type: values.type ?? null,
+							limit,
+							cursor: values.cursor ?? null,
+						}).pipe(Effect.mapError((error) => new InvalidArgument({ message: formatIssues(error) }))),
+					),
 					Effect.zip(DlqDirectory.client),
 					Effect.flatMap(([filter, directory]) => directory("all").List(filter)),
 					Effect.flatMap((page) =>

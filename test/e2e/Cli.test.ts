@@ -148,6 +148,28 @@ describe("e2e: cli", () => {
 	)
 
 	it(
+		"--tenant takes a slug or an id; an unknown tenant exits 1 and a malformed one 2, never an empty list",
+		async () => {
+			const bySlug = await cli(["dlq", "list", "--tenant", "acme"])
+			expect(bySlug.code, bySlug.output).toBe(0)
+			const byId = await cli(["workflows", "list", "--tenant", tenantId.toUpperCase()])
+			expect(byId.code, byId.output).toBe(0)
+
+			const unknown = await cli(["dlq", "list", "--tenant", "no-such-tenant"])
+			expect(unknown.code, unknown.output).toBe(1)
+			expect(unknown.output).toContain("TenantNotFound")
+			const unknownId = await cli(["workflows", "list", "--tenant", crypto.randomUUID()])
+			expect(unknownId.code, unknownId.output).toBe(1)
+			expect(unknownId.output).toContain("TenantNotFound")
+
+			const malformed = await cli(["dlq", "list", "--tenant", "Not_A_Slug!"])
+			expect(malformed.code, malformed.output).toBe(2)
+			expect(malformed.output).toContain("--tenant")
+		},
+		TestTimeoutMs,
+	)
+
+	it(
 		"a bad command or bad arguments exit 2 before connecting to anything",
 		async () => {
 			// No DATABASE_URL at all: a usage error is reported before the database or the cluster is needed.
