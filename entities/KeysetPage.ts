@@ -2,7 +2,7 @@
 // base64url-encoded. An unreadable cursor starts from the beginning instead of failing. `settle` is how repositories
 // classify query failures: a row that does not decode is a defect; Postgres not answering is StorageUnavailable.
 import type { SqlError } from "@effect/sql"
-import { DateTime, Effect, ParseResult, Schema } from "effect"
+import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
 import { orStorageUnavailable, type StorageUnavailable } from "../platform/StorageUnavailable.ts"
 
 // --- [SCHEMA]
@@ -11,6 +11,14 @@ const CursorKey = Schema.Tuple(Schema.String, Schema.UUID)
 type CursorKey = typeof CursorKey.Type
 
 const Cursor = Schema.StringFromBase64Url.pipe(Schema.compose(Schema.parseJson(CursorKey)))
+
+// `?cursor=` of a keyset list as the HTTP edge accepts it: a cursor this module issued, else 400 before any query.
+const CursorParam = Schema.String.pipe(
+	Schema.maxLength(512),
+	Schema.filter((cursor) => Option.isSome(Schema.decodeUnknownOption(Cursor)(cursor)), {
+		message: () => "cursor is not one this list issued (pass nextCursor back unchanged)",
+	}),
+)
 
 // --- [FUNCTIONS]
 
@@ -41,6 +49,6 @@ const settle = <A, E, R>(effect: Effect.Effect<A, E | ParseResult.ParseError | S
 
 // --- [EXPORT]
 
-const KeysetPage = { after, page, settle, CursorKey } as const
+const KeysetPage = { after, page, settle, CursorKey, CursorParam } as const
 
 export { KeysetPage }

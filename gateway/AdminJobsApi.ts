@@ -2,6 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { DlqEntryNotFound, DlqEntryView, DlqPage } from "../entities/DlqProtocol.ts"
+import { KeysetPage } from "../entities/KeysetPage.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
 import { DlqReason } from "../entities/JobModel.ts"
 import { JobNotFound, JobView } from "../entities/JobProtocol.ts"
@@ -21,14 +22,18 @@ import { TenantRefParam } from "./TenantRef.ts"
 const Limit = Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
 	default: () => 20,
 })
-const Cursor = Schema.optional(Schema.String.pipe(Schema.maxLength(512)))
+const KeysetCursor = Schema.optional(KeysetPage.CursorParam)
+// Workflow executions page by message id, newest first.
+const ExecutionCursor = Schema.optional(
+	Schema.String.pipe(Schema.pattern(/^\d{1,20}$/, { message: () => "cursor is not one this list issued" })),
+)
 
 const DlqParams = Schema.Struct({
 	reason: Schema.optional(DlqReason),
 	type: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
 	tenant: Schema.optional(TenantRefParam),
 	limit: Limit,
-	cursor: Cursor,
+	cursor: KeysetCursor,
 })
 
 const WorkflowParams = Schema.Struct({
@@ -38,7 +43,7 @@ const WorkflowParams = Schema.Struct({
 	since: Schema.optional(Schema.DateTimeUtc),
 	until: Schema.optional(Schema.DateTimeUtc),
 	limit: Limit,
-	cursor: Cursor,
+	cursor: ExecutionCursor,
 })
 
 const IdPath = Schema.Struct({ id: Schema.String })

@@ -1,6 +1,7 @@
 // Operator endpoints for tenants under /admin/v1/tenants (bearer ADMIN_TOKEN).
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
+import { KeysetPage } from "../entities/KeysetPage.ts"
 import { TenantName, TenantSettings, TenantSlug } from "../entities/TenantModel.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
 import {
@@ -25,7 +26,7 @@ const PageParams = Schema.Struct({
 	limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
 		default: () => 20,
 	}),
-	cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(512))),
+	cursor: Schema.optional(KeysetPage.CursorParam),
 })
 
 const DeletionAccepted = Schema.Struct({

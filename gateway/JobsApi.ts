@@ -1,6 +1,7 @@
 // A tenant's jobs under /v1/jobs: submit one or many (all accepted or all rejected), read, list, cancel.
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+import { KeysetPage } from "../entities/KeysetPage.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
 import { JobStatus } from "../entities/JobModel.ts"
 import { JobNotFound, JobView } from "../entities/JobProtocol.ts"
@@ -33,7 +34,7 @@ const JobListParams = Schema.Struct({
 	limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
 		default: () => 20,
 	}),
-	cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(512))),
+	cursor: Schema.optional(KeysetPage.CursorParam),
 })
 
 // --- [ERRORS]

@@ -111,3 +111,28 @@ describe("?tenant= filters take an id or slug and refuse unknown ones", () => {
 		])
 	})
 })
+
+describe("cursors", () => {
+	it("a cursor the list did not issue is 400 ValidationError, not a silent first page", async () => {
+		const answers = await Promise.all(
+			["/tenants?cursor=garbage", "/dlq?cursor=Zm9v", "/workflows?cursor=abc"].map(async (path) => ({
+				path,
+				...(await json(await admin(path))),
+			})),
+		)
+		answers.forEach((answer) =>
+			expect(answer, answer.path).toMatchObject({ status: 400, body: { _tag: "ValidationError" } }),
+		)
+	})
+
+	it("the nextCursor a list issued is accepted and continues the list", async () => {
+		const first = await json(await admin("/tenants?limit=1"))
+		expect(first.status).toBe(200)
+		await admin("/tenants", { method: "POST", body: `{"slug":"${slug}-2","name":"Second"}` })
+		const again = await json(await admin("/tenants?limit=1"))
+		const cursor = String(again.body.nextCursor)
+		const next = await json(await admin(`/tenants?limit=1&cursor=${cursor}`))
+		expect(next.status).toBe(200)
+		expect(next.body.items).toHaveLength(1)
+	})
+})
