@@ -22,19 +22,22 @@ const LevelNames: Record<string, LogLevel.LogLevel> = {
 const LoggingConfig = Config.all({
 	level: Config.string("LOG_LEVEL").pipe(
 		Config.mapOrFail((name) =>
-			Either.fromOption(
-				Record.get(LevelNames, name.trim().toLowerCase()),
-				() =>
-					ConfigError.InvalidData(
-						[],
-						`expected one of trace, debug, info, warn, error, fatal, none (any case), got "${name}"`,
-					),
+			Either.fromOption(Record.get(LevelNames, name.trim().toLowerCase()), () =>
+				ConfigError.InvalidData(
+					[],
+					`expected one of trace, debug, info, warn, error, fatal, none (any case), got "${name}"`,
+				),
 			),
 		),
 		Config.withDefault(LogLevel.Info),
 		Config.withDescription("Least severe level logged: trace, debug, info, warn, error, fatal or none"),
 	),
-	format: Config.literal("auto", "pretty", "logfmt", "json")("LOG_FORMAT").pipe(
+	format: Config.literal(
+		"auto",
+		"pretty",
+		"logfmt",
+		"json",
+	)("LOG_FORMAT").pipe(
 		Config.withDefault("auto" as const),
 		Config.withDescription("pretty, logfmt or json; auto is pretty on a terminal, logfmt otherwise"),
 	),

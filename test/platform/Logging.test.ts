@@ -42,8 +42,7 @@ const stdoutOf = async (env: Record<string, string>, logged: (lines: ReadonlyArr
 			.split("\n")
 			.filter((line) => line.length > 0)
 	const live = await waitFor(
-		async () =>
-			(await fetch(`http://127.0.0.1:${gatewayPort}/health/live`)).status === 200 && logged(lines()),
+		async () => (await fetch(`http://127.0.0.1:${gatewayPort}/health/live`)).status === 200 && logged(lines()),
 		45_000,
 		250,
 	)
