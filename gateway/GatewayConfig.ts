@@ -1,5 +1,6 @@
 // Settings of the HTTP + WebSocket edge, read once through Effect Config.
-import { Config, Context, Layer } from "effect"
+import { Config, Context, Layer, Redacted } from "effect"
+import { AdminTokenMinLength } from "./AdminToken.ts"
 
 // --- [CONSTANTS]
 
@@ -26,7 +27,15 @@ const GatewayConfigRecipe = Config.all({
 		Config.withDescription("Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated)"),
 	),
 	adminToken: Config.option(
-		Config.redacted("ADMIN_TOKEN").pipe(Config.withDescription("Bearer token of /admin/v1/*; unset disables it")),
+		Config.redacted("ADMIN_TOKEN").pipe(
+			Config.validate({
+				message: `ADMIN_TOKEN must be at least ${AdminTokenMinLength} characters (e.g. openssl rand -hex 32); unset it to disable the admin API`,
+				validation: (token) => Redacted.value(token).length >= AdminTokenMinLength,
+			}),
+			Config.withDescription(
+				`Bearer token of /admin/v1/* (at least ${AdminTokenMinLength} characters); unset disables it`,
+			),
+		),
 	),
 })
 

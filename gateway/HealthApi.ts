@@ -6,7 +6,7 @@ import { Schema } from "effect"
 
 const CheckResult = Schema.Literal("ok", "failing")
 
-const Checks = Schema.Struct({ database: CheckResult, cluster: CheckResult })
+const Checks = Schema.Struct({ database: CheckResult, cluster: CheckResult, shards: CheckResult })
 
 // --- [ERRORS]
 

@@ -2,6 +2,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Health } from "../platform/Health.ts"
+import { ClusterConfig } from "../runners/Cluster.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { NotReady } from "./HealthApi.ts"
@@ -9,26 +10,28 @@ import { NotReady } from "./HealthApi.ts"
 // --- [LAYERS]
 
 const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
-	handlers
-		.handle("live", () => Effect.succeed({ status: "live" as const }))
-		.handle("ready", () =>
-			Health.checks.pipe(
-				Effect.filterOrFail(
-					(checks) => checks.database === "ok" && checks.cluster === "ok",
-					(checks) =>
-						new NotReady({
-							message: `not ready: ${Object.entries(checks)
-								.filter(([, result]) => result === "failing")
-								.map(([name]) => name)
-								.join(", ")} failing`,
-							status: "unavailable",
-							checks,
-						}),
+	Effect.map(ClusterConfig, ({ shardsPerGroup }) =>
+		handlers
+			.handle("live", () => Effect.succeed({ status: "live" as const }))
+			.handle("ready", () =>
+				Health.checks(shardsPerGroup).pipe(
+					Effect.filterOrFail(
+						(checks) => Object.values(checks).every((result) => result === "ok"),
+						(checks) =>
+							new NotReady({
+								message: `not ready: ${Object.entries(checks)
+									.filter(([, result]) => result === "failing")
+									.map(([name]) => name)
+									.join(", ")} failing`,
+								status: "unavailable",
+								checks,
+							}),
+					),
+					Effect.map((checks) => ({ status: "ready" as const, checks })),
+					Telemetry.span("HealthHttp.ready"),
 				),
-				Effect.map((checks) => ({ status: "ready" as const, checks })),
-				Telemetry.span("HealthHttp.ready"),
 			),
-		),
+	),
 )
 
 // --- [EXPORT]

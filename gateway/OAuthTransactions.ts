@@ -43,16 +43,16 @@ const begin = (transaction: Omit<Transaction, "bindingHash" | "codeVerifier" | "
 		const nonce = SecretToken.random()
 		const stored = yield* Schema.encode(StoredTransaction)({
 			...transaction,
-			codeVerifier,
-			nonce,
-			bindingHash: SecretToken.hash(Redacted.make(binding)),
+			codeVerifier: Redacted.value(codeVerifier),
+			nonce: Redacted.value(nonce),
+			bindingHash: SecretToken.hash(binding),
 		}).pipe(Effect.orDie)
-		yield* cache.set(stateKey(state), stored, ttl)
+		yield* cache.set(stateKey(Redacted.value(state)), stored, ttl)
 		return {
-			state,
-			nonce,
+			state: Redacted.value(state),
+			nonce: Redacted.value(nonce),
 			codeChallenge: SecretToken.challengeS256(codeVerifier),
-			cookie: { name: cookieName(state), value: binding },
+			cookie: { name: cookieName(Redacted.value(state)), value: Redacted.value(binding) },
 		} as const
 	}).pipe(Telemetry.span("OAuthTransactions.begin"))
 

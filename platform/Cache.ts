@@ -119,6 +119,15 @@ end
 return out`,
 } as const
 
+const MemoryCacheConfig = Config.integer("CACHE_MEMORY_MAX_ENTRIES").pipe(
+	Config.validate({
+		message: "CACHE_MEMORY_MAX_ENTRIES must be a positive integer",
+		validation: (capacity) => capacity > 0,
+	}),
+	Config.withDefault(100_000),
+	Config.withDescription("Most entries the in-process cache (no Redis) keeps; the least recently used go first"),
+)
+
 // --- [ERRORS]
 
 class CacheUnavailable extends Data.TaggedError("CacheUnavailable")<{
@@ -466,152 +475,126 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 		})
 	})
 
+// The in-process twin. Entries live in one Map whose insertion order is their recency: every read or write moves its
+// key to the end, so the first key is the least recently used and goes when a write passes CACHE_MEMORY_MAX_ENTRIES.
+// Expired entries are dropped when touched. Each operation is one synchronous step on the Map (O(1) per key), so no
+// other fiber ever sees it half done.
 const makeMemory = Effect.gen(function* () {
-	const entries = yield* Ref.make(new Map<string, { readonly value: string; readonly expiresAt: number }>())
+	const capacity = yield* MemoryCacheConfig
+	const entries = new Map<string, { readonly value: string; readonly expiresAt: number }>()
 	const messages = yield* PubSub.unbounded<readonly [channel: string, message: string]>()
-	const memberships = yield* Ref.make(new Map<string, Map<string, Membership>>())
+	const memberships = new Map<string, Map<string, Membership>>()
 	const now = Effect.clockWith((clock) => clock.currentTimeMillis)
+	const atNow = <A>(step: (time: number) => A) => Effect.flatMap(now, (time) => Effect.sync(() => step(time)))
+	// The live entry of `key`, now the most recently used; an expired one is dropped.
+	const touch = (key: string, time: number) => {
+		const entry = Option.filter(Option.fromNullable(entries.get(key)), (found) => found.expiresAt > time)
+		entries.delete(key)
+		return Option.map(entry, (found) => (entries.set(key, found), found))
+	}
+	const write = (key: string, value: string, expiresAt: number) => {
+		entries.delete(key)
+		entries.set(key, { value, expiresAt })
+		Option.map(
+			Option.filter(Option.fromIterable(entries.keys()), () => entries.size > capacity),
+			(oldest) => entries.delete(oldest),
+		)
+	}
+	const membersOf = (set: string) =>
+		Option.getOrElse(Option.fromNullable(memberships.get(set)), () => {
+			const created = new Map<string, Membership>()
+			memberships.set(set, created)
+			return created
+		})
+	// A set left empty is forgotten, so sets of channels nobody uses any more do not accumulate.
+	const forgetIfEmpty = (set: string) =>
+		Option.map(
+			Option.filter(Option.fromNullable(memberships.get(set)), (members) => members.size === 0),
+			() => memberships.delete(set),
+		)
 	return Cache.of({
-		get: (key) =>
-			Effect.flatMap(now, (time) =>
-				Ref.get(entries).pipe(
-					Effect.map((map) =>
-						Option.fromNullable(map.get(key)).pipe(
-							Option.filter((entry) => entry.expiresAt > time),
-							Option.map((entry) => entry.value),
-						),
-					),
-				),
-			),
-		set: (key, value, ttl) =>
-			Effect.flatMap(now, (time) =>
-				Ref.update(entries, (map) =>
-					new Map(map).set(key, { value, expiresAt: time + Duration.toMillis(ttl) }),
-				),
-			),
-		del: (key) => Ref.update(entries, (map) => new Map([...map].filter(([name]) => name !== key))),
+		get: (key) => atNow((time) => Option.map(touch(key, time), (entry) => entry.value)),
+		set: (key, value, ttl) => atNow((time) => write(key, value, time + Duration.toMillis(ttl))),
+		del: (key) => Effect.sync(() => entries.delete(key)).pipe(Effect.asVoid),
 		take: (key) =>
-			Effect.flatMap(now, (time) =>
-				Ref.modify(entries, (map) => [
-					Option.fromNullable(map.get(key)).pipe(
-						Option.filter((entry) => entry.expiresAt > time),
-						Option.map((entry) => entry.value),
-					),
-					new Map([...map].filter(([name]) => name !== key)),
-				]),
-			),
+			atNow((time) => {
+				const taken = Option.map(touch(key, time), (entry) => entry.value)
+				entries.delete(key)
+				return taken
+			}),
 		increment: (key, window) =>
-			Effect.flatMap(now, (time) =>
-				Ref.modify(entries, (map) => {
-					const current = Option.fromNullable(map.get(key)).pipe(
-						Option.filter((entry) => entry.expiresAt > time),
-						Option.getOrElse(() => ({ value: "0", expiresAt: time + Duration.toMillis(window) })),
-					)
-					const count = Number(current.value) + 1
-					return [
-						{ count, remainingMillis: current.expiresAt - time },
-						new Map(map).set(key, { value: String(count), expiresAt: current.expiresAt }),
-					]
-				}),
-			),
+			atNow((time) => {
+				const current = Option.getOrElse(touch(key, time), () => ({
+					value: "0",
+					expiresAt: time + Duration.toMillis(window),
+				}))
+				const count = Number(current.value) + 1
+				write(key, String(count), current.expiresAt)
+				return { count, remainingMillis: current.expiresAt - time }
+			}),
 		publish: (channel, message) => PubSub.publish(messages, [channel, message]).pipe(Effect.asVoid),
 		publishNumbered: (options) =>
-			Effect.flatMap(now, (time) =>
-				Ref.modify(entries, (map) => {
-					const current = Option.fromNullable(map.get(options.counter)).pipe(
-						Option.filter((entry) => entry.expiresAt > time),
-						Option.map((entry) => Number(entry.value)),
-						Option.getOrElse(() => 0),
-					)
-					const next = current + 1
-					return [
-						next,
-						new Map(map).set(options.counter, {
-							value: String(next),
-							expiresAt: time + Duration.toMillis(options.counterTtl),
-						}),
-					]
-				}).pipe(
-					Effect.tap((next) =>
-						PubSub.publish(messages, [options.channel, `${options.before}${next}${options.after}`]),
-					),
+			atNow((time) => {
+				const next =
+					Option.getOrElse(
+						Option.map(touch(options.counter, time), (entry) => Number(entry.value)),
+						() => 0,
+					) + 1
+				write(options.counter, String(next), time + Duration.toMillis(options.counterTtl))
+				return next
+			}).pipe(
+				Effect.tap((next) =>
+					PubSub.publish(messages, [options.channel, `${options.before}${next}${options.after}`]),
 				),
 			),
 		members: {
 			join: (set, member, value, ttl) =>
-				Effect.flatMap(now, (time) =>
-					Ref.modify(memberships, (map) => {
-						const current = map.get(set) ?? new Map<string, Membership>()
-						const live = Option.exists(
-							Option.fromNullable(current.get(member)),
-							(entry) => entry.deadline > time,
-						)
-						return [
-							!live,
-							new Map(map).set(
-								set,
-								new Map(current).set(member, { value, deadline: time + Duration.toMillis(ttl) }),
-							),
-						]
-					}),
-				),
+				atNow((time) => {
+					const members = membersOf(set)
+					const live = Option.exists(
+						Option.fromNullable(members.get(member)),
+						(entry) => entry.deadline > time,
+					)
+					members.set(member, { value, deadline: time + Duration.toMillis(ttl) })
+					return !live
+				}),
 			refresh: (refreshed, ttl) =>
-				Effect.flatMap(now, (time) =>
-					Ref.modify(memberships, (map) =>
-						refreshed.reduce<readonly [ReadonlyArray<boolean>, Map<string, Map<string, Membership>>]>(
-							([results, next], [set, member]) => {
-								const current = next.get(set) ?? new Map<string, Membership>()
-								return Option.match(Option.fromNullable(current.get(member)), {
-									onNone: () => [[...results, false], next] as const,
-									onSome: (entry) =>
-										[
-											[...results, true],
-											new Map(next).set(
-												set,
-												new Map(current).set(member, {
-													...entry,
-													deadline: time + Duration.toMillis(ttl),
-												}),
-											),
-										] as const,
-								})
-							},
-							[[], map],
-						),
+				atNow((time) =>
+					refreshed.map(([set, member]) =>
+						Option.match(Option.fromNullable(memberships.get(set)?.get(member)), {
+							onNone: () => false,
+							onSome: (entry) => (
+								membersOf(set).set(member, { ...entry, deadline: time + Duration.toMillis(ttl) }),
+								true
+							),
+						}),
 					),
 				),
 			leave: (set, member) =>
-				Ref.modify(memberships, (map) => {
-					const current = map.get(set) ?? new Map<string, Membership>()
-					return [
-						Option.map(Option.fromNullable(current.get(member)), (entry) => entry.value),
-						new Map(map).set(set, new Map([...current].filter(([name]) => name !== member))),
-					]
+				Effect.sync(() => {
+					const left = Option.map(
+						Option.fromNullable(memberships.get(set)?.get(member)),
+						(entry) => entry.value,
+					)
+					memberships.get(set)?.delete(member)
+					forgetIfEmpty(set)
+					return left
 				}),
 			list: (set) =>
-				Effect.flatMap(now, (time) =>
-					Ref.get(memberships).pipe(
-						Effect.map((map) =>
-							[...(map.get(set) ?? new Map<string, Membership>())]
-								.filter(([, entry]) => entry.deadline > time)
-								.map(([member, entry]) => [member, entry.value] as const),
-						),
-					),
+				atNow((time) =>
+					[...(memberships.get(set) ?? new Map<string, Membership>())]
+						.filter(([, entry]) => entry.deadline > time)
+						.map(([member, entry]) => [member, entry.value] as const),
 				),
 			reap: (set) =>
-				Effect.flatMap(now, (time) =>
-					Ref.modify(memberships, (map) => {
-						const current = [...(map.get(set) ?? new Map<string, Membership>())]
-						const [expired, live] = [
-							current.filter(([, entry]) => entry.deadline <= time),
-							current.filter(([, entry]) => entry.deadline > time),
-						]
-						return [
-							expired.map(([member, entry]) => [member, entry.value] as const),
-							new Map(map).set(set, new Map(live)),
-						]
-					}),
-				),
+				atNow((time) => {
+					const expired = [...(memberships.get(set) ?? new Map<string, Membership>())].filter(
+						([, entry]) => entry.deadline <= time,
+					)
+					expired.forEach(([member]) => memberships.get(set)?.delete(member))
+					forgetIfEmpty(set)
+					return expired.map(([member, entry]) => [member, entry.value] as const)
+				}),
 		},
 		subscribe: (channel) =>
 			Stream.fromPubSub(messages).pipe(

@@ -1,5 +1,6 @@
 // Minting and hashing of bearer secrets (session tokens, API keys): 256 random bits, base64url, behind a typed prefix.
-// Only the SHA-256 hash is ever stored or sent between processes; the plaintext leaves once, as `Redacted`.
+// Only the SHA-256 hash is ever stored or sent between processes; the plaintext leaves once, as `Redacted`. Random
+// secrets without a prefix (PKCE verifiers, transaction secrets) are `Redacted` too, unwrapped only where they are sent.
 import { createHash, randomBytes } from "node:crypto"
 import { Redacted } from "effect"
 
@@ -18,9 +19,10 @@ const mint = (prefix: string) => {
 }
 
 // A PKCE verifier or a transaction secret: the same randomness, no prefix.
-const random = () => randomBytes(SecretBytes).toString("base64url")
+const random = (): Redacted.Redacted<string> => Redacted.make(randomBytes(SecretBytes).toString("base64url"))
 
-const challengeS256 = (verifier: string) => createHash("sha256").update(verifier, "ascii").digest("base64url")
+const challengeS256 = (verifier: Redacted.Redacted<string>) =>
+	createHash("sha256").update(Redacted.value(verifier), "ascii").digest("base64url")
 
 // --- [EXPORT]
 

@@ -24,7 +24,7 @@ import {
 
 // --- [CONSTANTS]
 
-const adminToken = "e2e-outage-admin-token"
+const adminToken = `e2e-outage-admin-token-${crypto.randomUUID()}`
 const suffix = Math.random().toString(36).slice(2, 8)
 const postgresBin = join(
 	"/usr/lib/postgresql",

@@ -31,7 +31,7 @@ import { createDatabase } from "../fixtures/TestDatabase.ts"
 
 // --- [CONSTANTS]
 
-const adminToken = "e2e-failover-admin-token"
+const adminToken = `e2e-failover-admin-token-${crypto.randomUUID()}`
 const suffix = Math.random().toString(36).slice(2, 8)
 const redisPrefix = `e2e-failover-${suffix}:`
 const tenantCount = 20

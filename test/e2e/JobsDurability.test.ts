@@ -23,7 +23,7 @@ import { createDatabase } from "../fixtures/TestDatabase.ts"
 
 // --- [CONSTANTS]
 
-const adminToken = "e2e-jobs-durability-admin-token"
+const adminToken = `e2e-jobs-durability-admin-token-${crypto.randomUUID()}`
 const suffix = Math.random().toString(36).slice(2, 8)
 const redisPrefix = `e2e-jobs-${suffix}:`
 const jobCount = 50

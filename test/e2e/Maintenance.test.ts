@@ -23,7 +23,7 @@ import { createDatabase } from "../fixtures/TestDatabase.ts"
 
 // --- [CONSTANTS]
 
-const adminToken = "e2e-maintenance-admin-token"
+const adminToken = `e2e-maintenance-admin-token-${crypto.randomUUID()}`
 const suffix = Math.random().toString(36).slice(2, 8)
 const watchPeriodSeconds = 2
 const purgePeriodSeconds = 3
