@@ -160,7 +160,7 @@ describe("docker-compose.yml", () => {
 			[match[1], match[2]].filter((name): name is string => name !== undefined),
 		)
 		expect(documented.length).toBeGreaterThan(30)
-		const allInOneOnly = ["DATA_DIR", "EMBEDDED_POSTGRES_PORT"]
+		const allInOneOnly = ["DATA_DIR", "EMBEDDED_POSTGRES_PORT", "CACHE_MEMORY_MAX_ENTRIES"]
 		services
 			.filter(([, service]) => service.build !== undefined)
 			.forEach(([name, service]) => {
