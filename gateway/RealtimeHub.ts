@@ -242,10 +242,16 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 										Effect.forEach(
 											matching,
 											(connection) =>
-												errorFrame("TenantNotFound", "the tenant was suspended or deleted").pipe(
+												errorFrame(
+													"TenantNotFound",
+													"the tenant was suspended or deleted",
+												).pipe(
 													Effect.flatMap(connection.send),
 													Effect.zipRight(
-														connection.close(CloseCodes.sessionRevoked, "tenant unavailable"),
+														connection.close(
+															CloseCodes.sessionRevoked,
+															"tenant unavailable",
+														),
 													),
 												),
 											{ discard: true },
@@ -253,7 +259,9 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 										() => gone,
 									),
 								),
-								Effect.catchAll((error) => Effect.logWarning("tenant check for realtime failed", error)),
+								Effect.catchAll((error) =>
+									Effect.logWarning("tenant check for realtime failed", error),
+								),
 							),
 							() => matching.length > 0,
 						),
@@ -367,8 +375,10 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 			claimUser: (connection: Connection, userId: string) =>
 				Effect.gen(function* () {
 					const set = userSet(connection.tenantId, userId)
-					yield* cache.members.reap(set)
-					yield* cache.members.join(set, connection.id, "", config.presenceTtl)
+					yield* Effect.all(
+						[cache.members.reap(set), cache.members.join(set, connection.id, "", config.presenceTtl)],
+						{ concurrency: "unbounded", discard: true },
+					)
 					const open = yield* cache.members.list(set)
 					yield* open.length > config.maxConnectionsPerUser
 						? cache.members.leave(set, connection.id).pipe(

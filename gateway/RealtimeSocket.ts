@@ -32,7 +32,15 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { Credentials } from "./Credentials.ts"
 import { callEntity } from "./EntityCall.ts"
 import { RealtimeConfig } from "./RealtimeConfig.ts"
-import { AnyJson, ClientFrame, CloseCodes, decodeChannel, encode, errorFrame, type MessageSender } from "./RealtimeFrames.ts"
+import {
+	AnyJson,
+	ClientFrame,
+	CloseCodes,
+	decodeChannel,
+	encode,
+	errorFrame,
+	type MessageSender,
+} from "./RealtimeFrames.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
 import { activeTenant } from "./TenantMiddleware.ts"
 import { TenantCache } from "./TenantCache.ts"
@@ -61,7 +69,8 @@ const addressGroup = (address: string) => {
 	const [head = "", tail] = (address.split("%")[0] ?? "").split("::")
 	const left = head === "" ? [] : head.split(":")
 	const right = tail === undefined || tail === "" ? [] : tail.split(":")
-	const zeros = tail === undefined ? [] : Array.from({ length: Math.max(0, 8 - left.length - right.length) }, () => "0")
+	const zeros =
+		tail === undefined ? [] : Array.from({ length: Math.max(0, 8 - left.length - right.length) }, () => "0")
 	return address.includes(":")
 		? `${[...left, ...zeros, ...right]
 				.slice(0, 4)
@@ -103,7 +112,9 @@ const upgradeWith =
 				Effect.acquireRelease(
 					Effect.async<globalThis.WebSocket, PlatformSocket.SocketError>((resume) => {
 						const abandoned = () =>
-							resume(Effect.fail(new PlatformSocket.SocketGenericError({ reason: "Open", cause: "closed" })))
+							resume(
+								Effect.fail(new PlatformSocket.SocketGenericError({ reason: "Open", cause: "closed" })),
+							)
 						incoming.socket.once("close", abandoned)
 						server.handleUpgrade(incoming, incoming.socket, Buffer.alloc(0), (socket) => {
 							incoming.socket.off("close", abandoned)
@@ -246,15 +257,12 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 									// Only now, with a valid credential within its user's connection limit, does the
 									// connection reach a runner.
 									return hub.claimUser(connection, principal.userId).pipe(
+										// One call creates the entity, authenticated. It exists already only if an earlier
+										// attempt of this connection created it and then timed out here: that is the same.
 										Effect.zipRight(
-											callEntity(entity.Connect()).pipe(
-												Effect.catchTag("InvalidTransition", () => Effect.void),
-											),
-										),
-										Effect.zipRight(
-											restoring(() =>
-												callEntity(entity.Authenticate({ principal: socketPrincipal })),
-											),
+											callEntity(
+												entity.Restore({ principal: socketPrincipal, channels: [] }),
+											).pipe(Effect.catchTag("InvalidTransition", () => Effect.void)),
 										),
 										Effect.zipRight(hub.authenticate(connection, socketPrincipal, tokenHash)),
 										Effect.zipRight(
@@ -361,10 +369,18 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 														Effect.flatMap((state) =>
 															Option.match(Option.fromNullable(state.principal), {
 																onNone: () =>
-																	fail("NotAuthenticated", "send an auth frame first"),
+																	fail(
+																		"NotAuthenticated",
+																		"send an auth frame first",
+																	),
 																onSome: (principal) =>
 																	hub
-																		.publish(tenant.id, name, payload, senderOf(principal))
+																		.publish(
+																			tenant.id,
+																			name,
+																			payload,
+																			senderOf(principal),
+																		)
 																		.pipe(Effect.asVoid),
 															}),
 														),
@@ -377,7 +393,10 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 									Effect.all([hub.stateOf(connection), Schema.encode(AnyJson)(state)]).pipe(
 										Effect.flatMap(([current, encoded]) =>
 											!HashSet.has(current.channels, name)
-												? fail("NotSubscribed", `subscribe to '${name}' before announcing presence`)
+												? fail(
+														"NotSubscribed",
+														`subscribe to '${name}' before announcing presence`,
+													)
 												: Buffer.byteLength(encoded) > config.maxPresenceStateBytes
 													? fail(
 															"PresenceStateTooLarge",
@@ -531,8 +550,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 						TenantNotFound: (error) => Effect.succeed(httpError(404, "TenantNotFound", error.message)),
 						ServiceUnavailable: (error) =>
 							Effect.succeed(httpError(503, "ServiceUnavailable", error.message)),
-						TooManyConnections: (error) =>
-							Effect.succeed(httpError(429, "TooManyRequests", error.message)),
+						TooManyConnections: (error) => Effect.succeed(httpError(429, "TooManyRequests", error.message)),
 						UpgradeRequired: () =>
 							Effect.succeed(httpError(426, "UpgradeRequired", "connect with a WebSocket client")),
 					}),
