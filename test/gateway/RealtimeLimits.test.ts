@@ -60,29 +60,27 @@ const oversizedFrame = (port: number) =>
 		const state = { upgraded: false }
 		socket.on("error", () => undefined)
 		socket.on("close", () => reject(new Error("closed without a close frame")))
+		const sendOversized = () => {
+			const header = Buffer.alloc(14)
+			header[0] = 0x81
+			header[1] = 0x80 | 127
+			header.writeBigUInt64BE(BigInt(2 * 1024 * 1024), 2)
+			socket.write(Buffer.concat([header, Buffer.alloc(64 * 1024, 0x61)]))
+		}
 		socket.on("data", (chunk: Buffer) => {
 			received.push(chunk)
 			const all = Buffer.concat(received)
 			const headerEnd = all.indexOf("\r\n\r\n")
-			if (!state.upgraded && headerEnd >= 0) {
-				state.upgraded = true
-				received.splice(0, received.length, all.subarray(headerEnd + 4))
-				if (!all.subarray(0, headerEnd).toString().startsWith("HTTP/1.1 101")) {
-					reject(new Error(all.toString()))
-					return
-				}
-				const header = Buffer.alloc(14)
-				header[0] = 0x81
-				header[1] = 0x80 | 127
-				header.writeBigUInt64BE(BigInt(2 * 1024 * 1024), 2)
-				socket.write(Buffer.concat([header, Buffer.alloc(64 * 1024, 0x61)]))
-				return
-			}
+			const answer = !state.upgraded && headerEnd >= 0 ? all.subarray(0, headerEnd).toString() : null
+			answer === null
+				? undefined
+				: (received.splice(0, received.length, all.subarray(headerEnd + 4)),
+					(state.upgraded = true),
+					answer.startsWith("HTTP/1.1 101") ? sendOversized() : reject(new Error(answer)))
 			const frames = Buffer.concat(received)
-			if (state.upgraded && frames.length >= 4 && frames[0] === 0x88) {
-				resolve(frames.readUInt16BE(2))
-				socket.destroy()
-			}
+			state.upgraded && frames.length >= 4 && frames[0] === 0x88
+				? (resolve(frames.readUInt16BE(2)), socket.destroy())
+				: undefined
 		})
 		socket.write(
 			[
@@ -192,7 +190,7 @@ describe("realtime limits", () => {
 	it("a client with more than REALTIME_MAX_QUEUED_FRAMES frames waiting is closed 4429", async () => {
 		const { token } = await signInAs("flood-user")
 		const client = await openAs(token)
-		for (let index = 0; index < 300; index++) client.send({ type: "ping" })
+		Array.from({ length: 300 }).forEach(() => client.send({ type: "ping" }))
 		expect(await client.closed).toMatchObject({ code: 4429 })
 		expect(client.frames.filter((frame) => frame.type === "pong").length).toBeLessThan(300)
 	})
