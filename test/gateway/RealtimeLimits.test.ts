@@ -7,6 +7,7 @@ import { Effect, Metric } from "effect"
 import { randomBytes } from "node:crypto"
 import { connect as tcpConnect } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { addressGroup } from "../../gateway/RealtimeSocket.ts"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
 import { sleep, waitFor } from "../fixtures/Processes.ts"
@@ -252,5 +253,17 @@ describe("realtime limits", () => {
 			),
 		).toBe(true)
 		await closeAll(open.slice(1))
+	})
+})
+
+describe("client address groups", () => {
+	it("an IPv4 address is its own group; IPv6 addresses group by /64, however they are written", () => {
+		expect(addressGroup("203.0.113.7")).toBe("203.0.113.7")
+		expect(addressGroup("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64")
+		expect(addressGroup("2001:0DB8:0001:0002:ffff:0:0:9")).toBe("2001:db8:1:2::/64")
+		expect(addressGroup("2001:db8::1")).toBe("2001:db8:0:0::/64")
+		expect(addressGroup("::1")).toBe("0:0:0:0::/64")
+		expect(addressGroup("fe80::1%eth0")).toBe("fe80:0:0:0::/64")
+		expect(addressGroup("2001:db8:1:3::1")).not.toBe(addressGroup("2001:db8:1:2::1"))
 	})
 })
