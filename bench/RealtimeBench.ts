@@ -243,6 +243,9 @@ const startStack = async (options: {
 				REALTIME_AUTH_TIMEOUT: `${AuthTimeoutMs} millis`,
 				// The bench clients never ping: no connection may go stale during the run.
 				REALTIME_HEARTBEAT_TIMEOUT: "10 minutes",
+				// Every bench connection comes from loopback, many of them as one user.
+				REALTIME_MAX_CONNECTIONS_PER_IP: "1000000",
+				REALTIME_MAX_CONNECTIONS_PER_USER: "1000000",
 			},
 			[InspectArg, ...BenchSettings.childNodeArgs],
 		),

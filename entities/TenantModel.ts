@@ -29,6 +29,8 @@ const TenantName = Schema.Trim.pipe(
 const TenantSettings = Schema.Struct({
 	maxSessionsPerUser: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
 	allowedRedirectOrigins: Schema.optional(Schema.Array(Schema.String.pipe(Schema.maxLength(512)))),
+	// "none": clients may not publish over WebSocket; only the tenant's backend broadcasts (HTTP). Default "all".
+	realtimeClientPublish: Schema.optional(Schema.Literal("all", "none")),
 })
 type TenantSettings = typeof TenantSettings.Type
 

@@ -10,6 +10,7 @@ import { PayloadTooLarge, ServiceUnavailable } from "./HttpErrors.ts"
 import { pageOf } from "./ListPage.ts"
 import { type CallerPrincipal, CurrentPrincipal } from "./PrincipalMiddleware.ts"
 import { RealtimeConfig } from "./RealtimeConfig.ts"
+import type { MessageSender } from "./RealtimeFrames.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
 import { CurrentTenant } from "./TenantMiddleware.ts"
 
@@ -19,6 +20,14 @@ const socketPrincipal = (caller: CallerPrincipal): SocketPrincipal =>
 	caller.kind === "service"
 		? { kind: "service", userId: null, credentialId: null }
 		: { kind: caller.principal.kind, userId: caller.principal.userId, credentialId: caller.principal.credentialId }
+
+// The message's `from`, as authenticated here.
+const senderOf = (caller: CallerPrincipal): MessageSender =>
+	caller.kind === "service"
+		? { type: "service" }
+		: caller.principal.kind === "session"
+			? { type: "user", id: caller.principal.userId }
+			: { type: "apiKey", id: caller.principal.credentialId }
 
 const allowed = (channel: string) =>
 	CurrentPrincipal.pipe(
@@ -56,7 +65,7 @@ const ChannelsHttpLive = HttpApiBuilder.group(Api, "channels", (handlers) =>
 							}),
 					)
 					const seq = yield* hub
-						.publish(tenant.id, path.channel, payload.payload)
+						.publish(tenant.id, path.channel, payload.payload, senderOf(yield* CurrentPrincipal))
 						.pipe(Effect.catchTag("CacheUnavailable", () => Effect.fail(unavailable())))
 					return { channel: path.channel, seq }
 				}).pipe(Telemetry.span("ChannelsHttp.broadcast")),

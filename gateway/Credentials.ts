@@ -51,10 +51,12 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 		const cache = yield* Cache
 		const directory = yield* CredentialDirectory.client
 		const tombstones = yield* Ref.make(new Map<string, number>())
-		// Every revocation this gateway learns of (its own or another's), for whoever holds connections by credential.
+		// Every revocation or change this gateway learns of (its own or another's), for whoever holds connections by
+		// credential.
 		const revocations = yield* PubSub.unbounded<{
 			readonly tenantId: TenantId
 			readonly hashes: ReadonlyArray<string>
+			readonly revoked: boolean
 		}>()
 		const used = yield* Ref.make(
 			new Map<TenantId, { readonly sessions: Set<string>; readonly apiKeys: Set<string> }>(),
@@ -89,10 +91,7 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 			Effect.gen(function* () {
 				const until = (yield* now) + Duration.toMillis(config.sharedTtl) + Duration.toMillis(config.memoryTtl)
 				yield* Effect.when(
-					Ref.update(
-						tombstones,
-						(map) => new Map([...map, ...hashes.map((hash) => [hash, until] as const)]),
-					).pipe(Effect.zipRight(PubSub.publish(revocations, { tenantId, hashes }))),
+					Ref.update(tombstones, (map) => new Map([...map, ...hashes.map((hash) => [hash, until] as const)])),
 					() => revoked,
 				)
 				const { epoch } = yield* cache.subscription
@@ -104,6 +103,7 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 					(key) => resolved.invalidate(key).pipe(Effect.ignore),
 					{ discard: true },
 				)
+				yield* PubSub.publish(revocations, { tenantId, hashes, revoked })
 			})
 		yield* cache.subscribe(CredentialsRevokedChannel).pipe(
 			Stream.mapEffect(Schema.decode(CredentialsRevoked)),
@@ -134,7 +134,8 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 				;(principal.kind === "session" ? entry.sessions : entry.apiKeys).add(principal.credentialId)
 				return map.has(principal.tenantId) ? map : new Map(map).set(principal.tenantId, entry)
 			})
-		const authenticate = (tenantId: TenantId, token: Redacted.Redacted<string>) =>
+		// Whether a credential is valid now, without counting it as a use (a realtime connection's expiry check).
+		const check = (tenantId: TenantId, token: Redacted.Redacted<string>) =>
 			Effect.gen(function* () {
 				const kind = yield* Effect.mapError(kindOf(Redacted.value(token)), unauthorized)
 				const tokenHash = SecretToken.hash(token)
@@ -181,11 +182,16 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 									),
 					),
 				)
-				yield* record(principal)
 				return { principal, tokenHash } as const
-			}).pipe(Telemetry.span("Credentials.authenticate"))
+			}).pipe(Telemetry.span("Credentials.check"))
+		const authenticate = (tenantId: TenantId, token: Redacted.Redacted<string>) =>
+			check(tenantId, token).pipe(
+				Effect.tap(({ principal }) => record(principal)),
+				Telemetry.span("Credentials.authenticate"),
+			)
 		return {
 			authenticate,
+			check,
 			// Applied by the gateway that made an entity revoke (or change) credentials, before it answers.
 			revoked: (tenantId: TenantId, hashes: ReadonlyArray<string>) => drop(tenantId, hashes, true),
 			changed: (tenantId: TenantId, hashes: ReadonlyArray<string>) => drop(tenantId, hashes, false),

@@ -18,6 +18,32 @@ const RealtimeConfigRecipe = Config.all({
 			"Bytes allowed to wait unsent for one client before it is closed as a slow consumer (4429)",
 		),
 	),
+	maxQueuedFrames: Config.integer("REALTIME_MAX_QUEUED_FRAMES").pipe(
+		Config.withDefault(64),
+		Config.withDescription(
+			"Frames of one client received but not yet handled; a client that sends faster is closed (4429)",
+		),
+	),
+	maxSubscriptions: Config.integer("REALTIME_MAX_SUBSCRIPTIONS").pipe(
+		Config.withDefault(100),
+		Config.withDescription("Channels one connection may follow; one more → error frame TooManySubscriptions"),
+	),
+	maxConnectionsPerUser: Config.integer("REALTIME_MAX_CONNECTIONS_PER_USER").pipe(
+		Config.withDefault(20),
+		Config.withDescription(
+			"Open connections of one user across all gateways; one more is refused (error TooManyConnections, 4429)",
+		),
+	),
+	maxConnectionsPerIp: Config.integer("REALTIME_MAX_CONNECTIONS_PER_IP").pipe(
+		Config.withDefault(100),
+		Config.withDescription(
+			"Open connections per client address (IPv4 address, IPv6 /64) on one gateway; one more → 429 TooManyRequests",
+		),
+	),
+	maxPresenceStateBytes: Config.integer("REALTIME_MAX_PRESENCE_STATE").pipe(
+		Config.withDefault(1024),
+		Config.withDescription("Largest presence state (JSON bytes); larger → error frame PresenceStateTooLarge"),
+	),
 	heartbeatTimeout: Config.duration("REALTIME_HEARTBEAT_TIMEOUT").pipe(
 		Config.withDefault("60 seconds"),
 		Config.withDescription("A connection silent this long (no ping or other frame) is stale and closed with 4408"),

@@ -13,7 +13,8 @@ const CloseCodes = {
 	sessionRevoked: 4403,
 	// No frame (ping) within REALTIME_HEARTBEAT_TIMEOUT.
 	stale: 4408,
-	// More than REALTIME_MAX_BUFFERED bytes waiting to be sent to this client.
+	// More than REALTIME_MAX_BUFFERED bytes waiting to be sent to this client, more than REALTIME_MAX_QUEUED_FRAMES
+	// frames received and not yet handled, or more than REALTIME_MAX_CONNECTIONS_PER_USER connections of its user.
 	slowConsumer: 4429,
 	// RFC 6455: message too big.
 	tooBig: 1009,
@@ -45,8 +46,22 @@ const PresenceMember = Schema.Struct({
 })
 type PresenceMember = typeof PresenceMember.Type
 
+// Who published a message, as the gateway authenticated it (never what the publisher claims): a user's session, an
+// API key (its id), or the platform's service credential.
+const MessageSender = Schema.Union(
+	Schema.Struct({ type: Schema.Literal("user"), id: Schema.String }),
+	Schema.Struct({ type: Schema.Literal("apiKey"), id: Schema.String }),
+	Schema.Struct({ type: Schema.Literal("service") }),
+)
+type MessageSender = typeof MessageSender.Type
+
 const ServerFrame = Schema.Union(
-	Schema.Struct({ type: Schema.Literal("message"), channel: Schema.String, payload: Schema.Unknown }),
+	Schema.Struct({
+		type: Schema.Literal("message"),
+		channel: Schema.String,
+		payload: Schema.Unknown,
+		from: MessageSender,
+	}),
 	Schema.Struct({
 		type: Schema.Literal("presence_diff"),
 		channel: Schema.String,
@@ -76,8 +91,8 @@ const encode = (frame: ServerFrame) => Schema.encode(ServerFrameJson)(frame).pip
 const errorFrame = (tag: string, message: string) => encode({ type: "error", _tag: tag, message })
 
 // A message frame is encoded once, split around its `seq` so the counter can be filled in where it is assigned.
-const messageParts = (channel: string, payload: unknown) =>
-	encode({ type: "message", channel, payload }).pipe(
+const messageParts = (channel: string, payload: unknown, from: MessageSender) =>
+	encode({ type: "message", channel, payload, from }).pipe(
 		Effect.map((encoded) => ({ before: `${encoded.slice(0, -1)},"seq":`, after: "}" })),
 	)
 
@@ -92,6 +107,7 @@ export {
 	decodeChannel,
 	encode,
 	errorFrame,
+	MessageSender,
 	messageParts,
 	PresenceMember,
 	PresenceMemberJson,

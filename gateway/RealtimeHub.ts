@@ -3,14 +3,24 @@
 // every gateway, seed C5, numbered per channel by `seq`), presence kept only in the cache service with TTLs (seed
 // H8), and the revocation path (a revoked credential closes its sockets here, whichever gateway revoked it).
 // Channels are always addressed with their tenant, so tenants never share one, whatever the name.
-import { Duration, Effect, HashMap, HashSet, Option, Schedule, Schema, STM, Stream, TMap, TRef } from "effect"
+import { Data, Duration, Effect, HashMap, HashSet, Option, Schedule, Schema, STM, Stream, TMap, TRef } from "effect"
 import type { SocketPrincipal } from "../entities/SocketProtocol.ts"
 import type { TenantId } from "../entities/Tenancy.ts"
 import { Cache } from "../platform/Cache.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Credentials } from "./Credentials.ts"
+import { callEntity } from "./EntityCall.ts"
 import { RealtimeConfig } from "./RealtimeConfig.ts"
-import { CloseCodes, encode, messageParts, type PresenceMember, PresenceMemberJson } from "./RealtimeFrames.ts"
+import {
+	CloseCodes,
+	encode,
+	errorFrame,
+	type MessageSender,
+	messageParts,
+	type PresenceMember,
+	PresenceMemberJson,
+} from "./RealtimeFrames.ts"
+import { TenantCache } from "./TenantCache.ts"
 
 // --- [CONSTANTS]
 
@@ -25,6 +35,8 @@ type ConnectionState = {
 	readonly channels: HashSet.HashSet<string>
 	readonly presence: HashSet.HashSet<string>
 	readonly lastSeen: number
+	// The cache-service set this connection counts in for its user's connection limit, once claimed.
+	readonly userSet: string | null
 }
 
 type Subscriber = { readonly connection: Connection; readonly since: number }
@@ -37,14 +49,22 @@ type Connection = {
 	// step); false when it is not known yet.
 	readonly push: (frame: string) => boolean
 	readonly close: (code: number, reason: string) => Effect.Effect<void>
+	// Validates the connection's credential again (it changed: a rotated key got a grace end) and re-arms its expiry.
+	readonly recheck: Effect.Effect<void>
 	readonly state: TRef.TRef<ConnectionState>
 }
+
+// --- [ERRORS]
+
+// Never leaves this module's callers: the route answers 429.
+class TooManyConnections extends Data.TaggedError("TooManyConnections")<{ readonly message: string }> {}
 
 // --- [FUNCTIONS]
 
 const channelKey = (tenantId: string, channel: string) => `${tenantId} ${channel}`
 const counterKey = (tenantId: string, channel: string) => `realtime:seq:{${tenantId}:${channel}}`
 const presenceSet = (tenantId: string, channel: string) => `presence:${tenantId}:${channel}`
+const userSet = (tenantId: string, userId: string) => `realtime:users:${tenantId}:${userId}`
 
 // `<tenantId> <channel> <frame>` → its parts; the frame is passed on as it arrived (encoded once, by the publisher).
 const parseEnvelope = (raw: string) => {
@@ -62,7 +82,10 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 		const config = yield* RealtimeConfig
 		const cache = yield* Cache
 		const credentials = yield* Credentials
+		const tenants = yield* TenantCache
 		const connections = yield* TMap.empty<string, Connection>()
+		// Open connections per client address group on this gateway.
+		const addresses = yield* TMap.empty<string, number>()
 		// Per tenant channel: the subscribed connections, each with the last `seq` it was told about when it
 		// subscribed (messages up to it may still be in flight from Redis; they are not delivered to it after that).
 		const subscribers = yield* TMap.empty<string, HashMap.HashMap<string, Subscriber>>()
@@ -165,32 +188,82 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 			Effect.forkScoped,
 		)
 
-		// A revoked credential closes every socket it opened on this gateway.
+		const connectionsWhere = (keep: (connection: Connection, state: ConnectionState) => boolean) =>
+			TMap.values(connections).pipe(
+				STM.flatMap((all) =>
+					STM.filter(all, (connection) =>
+						TRef.get(connection.state).pipe(STM.map((state) => keep(connection, state))),
+					),
+				),
+				STM.commit,
+			)
+
+		// A revoked credential closes every socket it opened on this gateway; a changed one (a rotated key now ends at
+		// its grace period) is checked again by each of its sockets, which re-arm their expiry.
 		yield* credentials.revocations.pipe(
-			Stream.runForEach(({ tenantId, hashes }) =>
-				TMap.values(connections).pipe(
-					STM.flatMap((all) =>
-						STM.filter(all, (connection) =>
-							TRef.get(connection.state).pipe(
-								STM.map(
-									(state) =>
-										connection.tenantId === tenantId &&
-										state.tokenHash !== null &&
-										hashes.includes(state.tokenHash),
-								),
-							),
+			Stream.runForEach(({ tenantId, hashes, revoked }) =>
+				connectionsWhere(
+					(connection, state) =>
+						connection.tenantId === tenantId &&
+						state.tokenHash !== null &&
+						hashes.includes(state.tokenHash),
+				).pipe(
+					Effect.flatMap((matching) =>
+						Effect.forEach(
+							matching,
+							(connection) =>
+								revoked
+									? encode({ type: "session_revoked" }).pipe(
+											Effect.flatMap(connection.send),
+											Effect.zipRight(
+												connection.close(CloseCodes.sessionRevoked, "session revoked"),
+											),
+										)
+									: connection.recheck,
+							{ discard: true },
 						),
 					),
-					STM.commit,
-					Effect.flatMap((revoked) =>
-						Effect.forEach(
-							revoked,
-							(connection) =>
-								encode({ type: "session_revoked" }).pipe(
-									Effect.flatMap(connection.send),
-									Effect.zipRight(connection.close(CloseCodes.sessionRevoked, "session revoked")),
+				),
+			),
+			Effect.forkScoped,
+		)
+
+		// A tenant that changed (the cache entry is already dropped) and is no longer active: its sockets here close.
+		yield* tenants.changes.pipe(
+			Stream.runForEach((changed) =>
+				connectionsWhere((connection) => connection.tenantId === changed.id).pipe(
+					Effect.flatMap((matching) =>
+						Effect.when(
+							callEntity(tenants.resolve(changed.id)).pipe(
+								Effect.map((tenant) => tenant.status !== "active"),
+								Effect.catchTag("TenantNotFound", () => Effect.succeed(true)),
+								Effect.flatMap((gone) =>
+									Effect.when(
+										Effect.forEach(
+											matching,
+											(connection) =>
+												errorFrame(
+													"TenantNotFound",
+													"the tenant was suspended or deleted",
+												).pipe(
+													Effect.flatMap(connection.send),
+													Effect.zipRight(
+														connection.close(
+															CloseCodes.sessionRevoked,
+															"tenant unavailable",
+														),
+													),
+												),
+											{ discard: true },
+										),
+										() => gone,
+									),
 								),
-							{ discard: true },
+								Effect.catchAll((error) =>
+									Effect.logWarning("tenant check for realtime failed", error),
+								),
+							),
+							() => matching.length > 0,
 						),
 					),
 				),
@@ -208,6 +281,7 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 							channels: HashSet.empty(),
 							presence: HashSet.empty(),
 							lastSeen: time,
+							userSet: null,
 						})
 						const registered = { ...connection, state }
 						yield* TMap.set(connections, connection.id, registered)
@@ -278,17 +352,72 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 						)
 					})
 					yield* TMap.remove(connections, connection.id)
-					return state.presence
+					return state
 				}).pipe(
 					STM.commit,
-					Effect.flatMap((presence) =>
-						Effect.forEach(presence, (channel) => leave(connection, channel).pipe(Effect.ignore), {
+					Effect.flatMap((state) =>
+						Effect.forEach(state.presence, (channel) => leave(connection, channel).pipe(Effect.ignore), {
 							discard: true,
-						}),
+						}).pipe(
+							Effect.zipRight(
+								Effect.forEach(
+									Option.toArray(Option.fromNullable(state.userSet)),
+									(set) => cache.members.leave(set, connection.id).pipe(Effect.ignore),
+									{ discard: true },
+								),
+							),
+						),
 					),
 				),
-			publish: (tenantId: TenantId, channel: string, payload: unknown) =>
-				messageParts(channel, payload).pipe(
+			// Counts the connection towards its user's limit, across gateways (a set in the cache service whose members
+			// expire unless the connection's pings refresh them, so a crashed gateway's connections stop counting).
+			// Joins first and counts after, so concurrent connections of one user never all get in over the limit.
+			claimUser: (connection: Connection, userId: string) =>
+				Effect.gen(function* () {
+					const set = userSet(connection.tenantId, userId)
+					yield* Effect.all(
+						[cache.members.reap(set), cache.members.join(set, connection.id, "", config.presenceTtl)],
+						{ concurrency: "unbounded", discard: true },
+					)
+					const open = yield* cache.members.list(set)
+					yield* open.length > config.maxConnectionsPerUser
+						? cache.members.leave(set, connection.id).pipe(
+								Effect.zipRight(
+									Effect.fail(
+										new TooManyConnections({
+											message: `at most ${config.maxConnectionsPerUser} connections per user`,
+										}),
+									),
+								),
+							)
+						: TRef.update(connection.state, (state) => ({ ...state, userSet: set })).pipe(STM.commit)
+				}),
+			// One more connection from this address group on this gateway, for the life of the scope.
+			admitAddress: (group: string) =>
+				Effect.acquireRelease(
+					STM.gen(function* () {
+						const open = Option.getOrElse(yield* TMap.get(addresses, group), () => 0)
+						yield* STM.when(
+							STM.fail(
+								new TooManyConnections({
+									message: `at most ${config.maxConnectionsPerIp} connections per client address`,
+								}),
+							),
+							() => open >= config.maxConnectionsPerIp,
+						)
+						yield* TMap.set(addresses, group, open + 1)
+					}).pipe(STM.commit),
+					() =>
+						TMap.get(addresses, group).pipe(
+							STM.map(Option.getOrElse(() => 1)),
+							STM.flatMap((open) =>
+								open <= 1 ? TMap.remove(addresses, group) : TMap.set(addresses, group, open - 1),
+							),
+							STM.commit,
+						),
+				),
+			publish: (tenantId: TenantId, channel: string, payload: unknown, from: MessageSender) =>
+				messageParts(channel, payload, from).pipe(
 					Effect.flatMap((parts) =>
 						cache.publishNumbered({
 							counter: counterKey(tenantId, channel),
@@ -322,9 +451,14 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 					STM.commit,
 					Effect.flatMap((state) =>
 						cache.members.refresh(
-							[...state.presence].map(
-								(channel) => [presenceSet(connection.tenantId, channel), connection.id] as const,
-							),
+							[
+								...[...state.presence].map(
+									(channel) => [presenceSet(connection.tenantId, channel), connection.id] as const,
+								),
+								...Option.toArray(Option.fromNullable(state.userSet)).map(
+									(set) => [set, connection.id] as const,
+								),
+							],
 							config.presenceTtl,
 						),
 					),
@@ -340,4 +474,4 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 
 // --- [EXPORT]
 
-export { RealtimeHub }
+export { RealtimeHub, TooManyConnections }

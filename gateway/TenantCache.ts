@@ -1,7 +1,8 @@
 // Resolves `X-App-Id` (a tenant id or slug) to the tenant through the TenantDirectory entity and keeps the answer in
 // memory, so the hot path does no RPC or database round trip. A tenant change published by the Tenant entity drops
-// the entry on every gateway; only successful lookups are kept.
-import { Cache as EffectCache, Duration, Effect, Exit, Schedule, Schema, Stream } from "effect"
+// the entry on every gateway (and is passed on to whoever follows `changes`, after the entry is dropped); only
+// successful lookups are kept.
+import { Cache as EffectCache, Duration, Effect, Exit, PubSub, Schedule, Schema, Stream } from "effect"
 import { TenantChanged, TenantChangedChannel, TenantDirectory, type TenantView } from "../entities/TenantProtocol.ts"
 import { Cache } from "../platform/Cache.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
@@ -19,11 +20,12 @@ class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
 			lookup: (key: string) => directory(key).Resolve({ key }),
 			timeToLive: (exit) => (Exit.isSuccess(exit) ? config.tenantCacheTtl : Duration.zero),
 		})
+		const changes = yield* PubSub.unbounded<{ readonly id: string; readonly slug: string }>()
 		const invalidate = (tenant: { readonly id: string; readonly slug: string }) =>
 			Effect.all([entries.invalidate(tenant.id), entries.invalidate(tenant.slug)], { discard: true })
 		yield* cache.subscribe(TenantChangedChannel).pipe(
 			Stream.mapEffect(Schema.decode(TenantChanged)),
-			Stream.runForEach(invalidate),
+			Stream.runForEach((tenant) => invalidate(tenant).pipe(Effect.zipRight(PubSub.publish(changes, tenant)))),
 			Effect.tapErrorCause((cause) => Effect.logWarning("tenant invalidation stream restarting", cause)),
 			Effect.retry(Schedule.spaced("1 second")),
 			Effect.forkScoped,
@@ -31,6 +33,7 @@ class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
 		return {
 			resolve: (key: string) => entries.get(key).pipe(Telemetry.span("TenantCache.resolve")),
 			invalidate: (tenant: TenantView) => invalidate(tenant),
+			changes: Stream.fromPubSub(changes),
 		} as const
 	}),
 }) {}

@@ -92,6 +92,7 @@ describe("realtime across two gateways", () => {
 			type: "message",
 			channel: "room",
 			payload: { n: index + 1 },
+			from: expect.objectContaining({ type: "user" }),
 			seq: index + 1,
 		}))
 		expect(messages(onA.client)).toEqual(expected)
@@ -103,7 +104,9 @@ describe("realtime across two gateways", () => {
 		})
 		expect(broadcast.status).toBe(202)
 		await stranger.client.next((frame) => frame.type === "message")
-		expect(messages(stranger.client)).toEqual([{ type: "message", channel: "room", payload: "own tenant", seq: 1 }])
+		expect(messages(stranger.client)).toEqual([
+			{ type: "message", channel: "room", payload: "own tenant", from: expect.any(Object), seq: 1 },
+		])
 		for (const client of [onA.client, onB.client, stranger.client]) client.close()
 	}, 60_000)
 

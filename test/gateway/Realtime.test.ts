@@ -127,7 +127,12 @@ const expectRefused = async (slug: string, token: string) => {
 
 beforeAll(async () => {
 	idp = await startOidcProvider({ clients: [] })
-	platform = await startPlatform({ REALTIME_AUTH_TIMEOUT: "1 second", REALTIME_MAX_FRAME: String(maxFrame) })
+	// 55 connections of one user in the concurrency test.
+	platform = await startPlatform({
+		REALTIME_AUTH_TIMEOUT: "1 second",
+		REALTIME_MAX_FRAME: String(maxFrame),
+		REALTIME_MAX_CONNECTIONS_PER_USER: "100",
+	})
 	expect(platform.ready).toBe(true)
 }, 120_000)
 
@@ -145,7 +150,9 @@ describe("realtime", () => {
 			slug: "rt-co",
 		})
 		idp.signInAs({ sub: "rt-user" })
-		const token = (await signIn(platform.baseUrl, tenant.slug)).body?.token ?? ""
+		const signedIn = (await signIn(platform.baseUrl, tenant.slug)).body
+		const token = signedIn?.token ?? ""
+		const from = { type: "user", id: signedIn?.user.id }
 		const client = await connectAs(platform.baseUrl, tenant.slug, token, ["news"])
 		expect(client.frames.find((frame) => frame.type === "subscribed")).toMatchObject({ channel: "news", seq: 0 })
 		for (const n of [1, 2, 3]) {
@@ -157,9 +164,9 @@ describe("realtime", () => {
 		}
 		await client.next((frame) => frame.type === "message" && frame.seq === 3)
 		expect(client.frames.filter((frame) => frame.type === "message")).toEqual([
-			{ type: "message", channel: "news", payload: { n: 1 }, seq: 1 },
-			{ type: "message", channel: "news", payload: { n: 2 }, seq: 2 },
-			{ type: "message", channel: "news", payload: { n: 3 }, seq: 3 },
+			{ type: "message", channel: "news", payload: { n: 1 }, from, seq: 1 },
+			{ type: "message", channel: "news", payload: { n: 2 }, from, seq: 2 },
+			{ type: "message", channel: "news", payload: { n: 3 }, from, seq: 3 },
 		])
 		client.send({ type: "ping" })
 		await client.next((frame) => frame.type === "pong")
@@ -349,7 +356,7 @@ describe("realtime: bad input", () => {
 		})
 		await waitForSeq(client, "no-payload", 1)
 		expect(client.frames.filter(delivered)).toEqual([
-			{ type: "message", channel: "no-payload", payload: "real", seq: 1 },
+			{ type: "message", channel: "no-payload", payload: "real", from: expect.any(Object), seq: 1 },
 		])
 		client.close()
 	})
@@ -439,6 +446,7 @@ describe("realtime: tenant isolation", () => {
 		expect(await exchange(socketA, { type: "presence", channel: "shared", state: { from: "a" } })).toEqual([])
 		expect((await broadcast(slugA, a.token, "shared", { from: "a", n: 1 })).status).toBe(202)
 		socketA.send({ type: "publish", channel: "shared", payload: { from: "a", n: 2 } })
+		await waitForSeq(socketA, "shared", 2)
 		expect((await broadcast(slugA, a.token, "shared", { from: "a", n: 3 })).status).toBe(202)
 		await waitForSeq(socketA, "shared", 3)
 		// A late tenant-B subscriber starts at B's own counter.
@@ -454,7 +462,15 @@ describe("realtime: tenant isolation", () => {
 		await waitForSeq(socketA, "shared", 4)
 		await expectAlive(socketB)
 
-		const onlyB = [{ type: "message", channel: "shared", payload: { from: "b" }, seq: 1 }]
+		const onlyB = [
+			{
+				type: "message",
+				channel: "shared",
+				payload: { from: "b" },
+				from: { type: "user", id: b.user.id },
+				seq: 1,
+			},
+		]
 		expect(socketB.frames.slice(1).filter((frame) => frame.type !== "pong" && frame.type !== "subscribed")).toEqual(
 			onlyB,
 		)
@@ -509,9 +525,9 @@ describe("realtime: order and seq", () => {
 		publisher.send({ type: "publish", channel: "feed", payload: { n: "q3" } })
 		await waitForSeq(subscriber, "feed", 9)
 		expect(messagesOf(subscriber, "feed").slice(6)).toEqual([
-			{ type: "message", channel: "feed", payload: { n: "q1" }, seq: 7 },
-			{ type: "message", channel: "feed", payload: { n: "q2" }, seq: 8 },
-			{ type: "message", channel: "feed", payload: { n: "q3" }, seq: 9 },
+			{ type: "message", channel: "feed", payload: { n: "q1" }, from: { type: "apiKey", id: key.id }, seq: 7 },
+			{ type: "message", channel: "feed", payload: { n: "q2" }, from: { type: "apiKey", id: key.id }, seq: 8 },
+			{ type: "message", channel: "feed", payload: { n: "q3" }, from: { type: "apiKey", id: key.id }, seq: 9 },
 		])
 
 		// A late subscriber is told where it starts, and gets what follows (and nothing earlier).
@@ -521,7 +537,13 @@ describe("realtime: order and seq", () => {
 		await waitForSeq(late, "feed", 10)
 		await waitForSeq(subscriber, "feed", 10)
 		expect(messagesOf(late, "feed")).toEqual([
-			{ type: "message", channel: "feed", payload: { n: "after" }, seq: 10 },
+			{
+				type: "message",
+				channel: "feed",
+				payload: { n: "after" },
+				from: { type: "apiKey", id: key.id },
+				seq: 10,
+			},
 		])
 		expect(seqsOf(subscriber, "feed")).toEqual(range(1, 10))
 
@@ -543,6 +565,59 @@ describe("realtime: order and seq", () => {
 		expect(seqsOf(subscriber, "feed")).toEqual(range(1, 10))
 		expect(await subscribe(subscriber, "feed")).toMatchObject({ seq: 11 })
 		;[subscriber, publisher, late].forEach((client) => client.close())
+	})
+})
+
+describe("realtime: sender and client publish", () => {
+	it("every message names its sender as authenticated (`from`): a user's session, an API key, the service credential; a payload cannot change it", async () => {
+		const slug = (await makeTenant("rt-from")).slug
+		const alice = await signInAs(slug, "rt-from-alice")
+		const key = await createKey(slug, alice.token, "backend")
+		const listener = await openAs(slug, alice.token)
+		const talker = await openAs(slug, alice.token)
+		await subscribe(listener, "chat")
+		talker.send({ type: "publish", channel: "chat", payload: { text: "hi", from: { type: "service" } } })
+		await waitForSeq(listener, "chat", 1)
+		expect((await broadcast(slug, key.key, "chat", "from the backend")).status).toBe(202)
+		await waitForSeq(listener, "chat", 2)
+		expect((await broadcast(slug, platform.adminToken, "chat", "from the platform")).status).toBe(202)
+		await waitForSeq(listener, "chat", 3)
+		expect(messagesOf(listener, "chat")).toEqual([
+			{
+				type: "message",
+				channel: "chat",
+				payload: { text: "hi", from: { type: "service" } },
+				from: { type: "user", id: alice.user.id },
+				seq: 1,
+			},
+			{
+				type: "message",
+				channel: "chat",
+				payload: "from the backend",
+				from: { type: "apiKey", id: key.id },
+				seq: 2,
+			},
+			{ type: "message", channel: "chat", payload: "from the platform", from: { type: "service" }, seq: 3 },
+		])
+		;[listener, talker].forEach((client) => client.close())
+	})
+
+	it('a tenant with realtimeClientPublish "none": a client publish → error Forbidden and nothing delivered; the backend still broadcasts', async () => {
+		const slug = (await makeTenant("rt-quiet", '{"realtimeClientPublish":"none"}')).slug
+		const user = await signInAs(slug, "rt-quiet-user")
+		const key = await createKey(slug, user.token, "backend")
+		const listener = await openAs(slug, user.token)
+		const talker = await openAs(slug, user.token)
+		await subscribe(listener, "news")
+		expect(await exchange(talker, { type: "publish", channel: "news", payload: "spoof" })).toMatchObject([
+			{ type: "error", _tag: "Forbidden" },
+		])
+		expect(await (await broadcast(slug, key.key, "news", "official")).json()).toEqual({ channel: "news", seq: 1 })
+		await waitForSeq(listener, "news", 1)
+		expect(messagesOf(listener, "news")).toEqual([
+			{ type: "message", channel: "news", payload: "official", from: { type: "apiKey", id: key.id }, seq: 1 },
+		])
+		;[listener, talker].forEach((client) => client.close())
 	})
 })
 

@@ -82,10 +82,11 @@ describe("realtime: stale connections", () => {
 		expect(made.putStatus).toBe(200)
 		const slug = made.tenant.slug
 		const { token } = await signInAs(slug, "rt-stale-user")
-		const silent = await openAs(slug, token)
+		// The silent one last, and first to subscribe: it must not go stale before it has subscribed.
 		const pinging = await openAs(slug, token)
 		const chatty = await openAs(slug, token)
 		const watcher = await openAs(slug, token)
+		const silent = await openAs(slug, token)
 		const beats = [
 			setInterval(() => pinging.send({ type: "ping" }), 400),
 			setInterval(() => watcher.send({ type: "ping" }), 400),
