@@ -29,6 +29,8 @@ const TenantName = Schema.Trim.pipe(
 const TenantSettings = Schema.Struct({
 	maxSessionsPerUser: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
 	allowedRedirectOrigins: Schema.optional(Schema.Array(Schema.String.pipe(Schema.maxLength(512)))),
+	// `http.call` jobs may be submitted with a plain user session (default: only with an API key or ADMIN_TOKEN).
+	allowUserHttpCalls: Schema.optional(Schema.Boolean),
 })
 type TenantSettings = typeof TenantSettings.Type
 
