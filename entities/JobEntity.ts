@@ -74,6 +74,8 @@ const JobEntityLive = JobEntity.toLayer(
 							type: request.payload.type,
 							payload: request.payload.payload,
 							dedupeKey: request.payload.dedupeKey,
+							owner: request.payload.owner,
+							ownerKeyId: request.payload.ownerKeyId,
 							executionId,
 							meta,
 						}),
@@ -130,6 +132,7 @@ const JobDirectoryLive = JobDirectory.toLayer(
 				repo
 					.list({
 						appId,
+						owner: payload.owner,
 						status: payload.status,
 						type: payload.type,
 						limit: payload.limit,

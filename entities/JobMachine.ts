@@ -7,7 +7,7 @@ import { RequestMeta } from "../platform/RequestContext.ts"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
-import { Job, JobStatus } from "./JobModel.ts"
+import { Job, JobOwner, JobStatus } from "./JobModel.ts"
 import { JobEvent, JobNotFound } from "./JobProtocol.ts"
 import { JobRepo } from "./JobRepo.ts"
 import { TenantId } from "./Tenancy.ts"
@@ -44,6 +44,8 @@ class CreateJob extends Schema.TaggedRequest<CreateJob>()("CreateJob", {
 		type: Schema.String,
 		payload: Schema.Unknown,
 		dedupeKey: Schema.NullOr(Schema.String),
+		owner: JobOwner,
+		ownerKeyId: Schema.NullOr(Schema.UUID),
 		executionId: Schema.String,
 		meta: RequestMeta,
 	},
@@ -114,6 +116,8 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 										Job.insert.make({
 											id: input.jobId as Job["id"],
 											appId: input.appId,
+											owner: request.owner,
+											ownerKeyId: request.ownerKeyId,
 											type: request.type,
 											status: "queued",
 											payload: request.payload,
@@ -134,7 +138,11 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 												onSome: Effect.succeed,
 												onNone: () =>
 													Effect.flatMap(
-														repo.findByDedupeKey(input.appId, request.dedupeKey ?? ""),
+														repo.findByDedupeKey(
+															input.appId,
+															request.owner,
+															request.dedupeKey ?? "",
+														),
 														(existing) => Effect.orDie(existing),
 													),
 											}),
@@ -155,6 +163,8 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 												Job.update.make({
 													id: next.id,
 													appId: next.appId,
+													owner: next.owner,
+													ownerKeyId: next.ownerKeyId,
 													type: next.type,
 													status: next.status,
 													payload: next.payload,

@@ -20,6 +20,13 @@ const DlqReasons = [
 // --- [SCHEMA]
 
 const JobId = Schema.UUID.pipe(Schema.brand("JobId"))
+
+// Who submitted a job: `service` (the tenant's service principal, ADMIN_TOKEN on /v1; also every job from before
+// owners existed) or `user:<userId>` (a user's session, or an API key of that user).
+const JobOwner = Schema.String.pipe(
+	Schema.pattern(/^(service|user:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/),
+)
+type JobOwner = typeof JobOwner.Type
 const JobStatus = Schema.Literal(...JobStatuses)
 const DlqReason = Schema.Literal(...DlqReasons)
 
@@ -34,6 +41,9 @@ const NullableTimestamp = Model.Field({
 class Job extends Model.Class<Job>("Job")({
 	id: Model.GeneratedByApp(JobId),
 	appId: TenantId,
+	owner: JobOwner,
+	// The API key the job was submitted with, if any.
+	ownerKeyId: Schema.NullOr(Schema.UUID),
 	type: Schema.String,
 	status: JobStatus,
 	payload: Schema.Unknown,
@@ -68,4 +78,4 @@ class JobDlq extends Model.Class<JobDlq>("JobDlq")({
 
 // --- [EXPORT]
 
-export { DlqReason, DlqReasons, NullableTimestamp, Job, JobDlq, JobId, JobStatus, JobStatuses }
+export { DlqReason, DlqReasons, NullableTimestamp, Job, JobDlq, JobId, JobOwner, JobStatus, JobStatuses }

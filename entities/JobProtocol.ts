@@ -6,17 +6,20 @@ import { Rpc } from "@effect/rpc"
 import { PrimaryKey, Schema } from "effect"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
-import { DlqReason, Job, JobStatus } from "./JobModel.ts"
+import { DlqReason, Job, JobOwner, JobStatus } from "./JobModel.ts"
 
 // --- [SCHEMA]
 
 const JobView = Job.json
 type JobView = typeof JobView.Type
 
+// `owner` defaults to the service principal (internal submitters, and messages stored before owners existed).
 class SubmitJob extends Schema.Class<SubmitJob>("SubmitJob")({
 	type: Schema.String,
 	payload: Schema.Unknown,
 	dedupeKey: Schema.NullOr(Schema.String),
+	owner: Schema.optionalWith(JobOwner, { default: () => "service" }),
+	ownerKeyId: Schema.optionalWith(Schema.NullOr(Schema.UUID), { default: () => null }),
 }) {
 	[PrimaryKey.symbol]() {
 		return "submit"
@@ -91,6 +94,8 @@ const JobEntity = Entity.make("Job", [
 const JobDirectory = Entity.make("JobDirectory", [
 	Rpc.make("List", {
 		payload: {
+			// Only this owner's jobs; null = every job of the tenant (the service principal).
+			owner: Schema.NullOr(JobOwner),
 			status: Schema.NullOr(JobStatus),
 			type: Schema.NullOr(Schema.String),
 			limit: Schema.Int.pipe(Schema.between(1, 100)),

@@ -6,7 +6,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Option, Schema } from "effect"
 import type { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
-import { DlqReason, Job, JobDlq, JobStatus } from "./JobModel.ts"
+import { DlqReason, Job, JobDlq, JobOwner, JobStatus } from "./JobModel.ts"
 import { KeysetPage } from "./KeysetPage.ts"
 import { TenantId } from "./Tenancy.ts"
 
@@ -16,6 +16,7 @@ type JobStatus = typeof JobStatus.Type
 
 const ListFilter = Schema.Struct({
 	appId: Schema.NullOr(TenantId),
+	owner: Schema.NullOr(JobOwner),
 	status: Schema.NullOr(JobStatus),
 	type: Schema.NullOr(Schema.String),
 	limit: Schema.Int,
@@ -36,7 +37,7 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 			Result: Job,
 			execute: (rows) =>
 				sql`INSERT INTO jobs ${sql.insert(rows.map((row) => ({ ...row, payload: sql.json(row.payload) })))}
-					ON CONFLICT (app_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING *`,
+					ON CONFLICT (app_id, owner, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING *`,
 		})
 		const findMany = SqlSchema.findAll({
 			Request: Schema.Struct({ appId: TenantId, ids: Schema.Array(Schema.UUID) }),
@@ -44,10 +45,10 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 			execute: ({ appId, ids }) => sql`SELECT * FROM jobs WHERE app_id = ${appId} AND ${sql.in("id", ids)}`,
 		})
 		const findByDedupeKeys = SqlSchema.findAll({
-			Request: Schema.Struct({ appId: TenantId, keys: Schema.Array(Schema.String) }),
+			Request: Schema.Struct({ appId: TenantId, owner: JobOwner, keys: Schema.Array(Schema.String) }),
 			Result: Job,
-			execute: ({ appId, keys }) =>
-				sql`SELECT * FROM jobs WHERE app_id = ${appId} AND ${sql.in("dedupe_key", keys)}`,
+			execute: ({ appId, owner, keys }) =>
+				sql`SELECT * FROM jobs WHERE app_id = ${appId} AND owner = ${owner} AND ${sql.in("dedupe_key", keys)}`,
 		})
 		const updateOne = SqlSchema.single({
 			Request: Job.update,
@@ -59,9 +60,10 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 		const listJobs = SqlSchema.findAll({
 			Request: ListFilter,
 			Result: Job,
-			execute: ({ appId, status, type, limit, after }) => sql`
+			execute: ({ appId, owner, status, type, limit, after }) => sql`
 				SELECT * FROM jobs WHERE ${sql.and([
 					...(appId === null ? [] : [sql`app_id = ${appId}`]),
+					...(owner === null ? [] : [sql`owner = ${owner}`]),
 					...(status === null ? [] : [sql`status = ${status}`]),
 					...(type === null ? [] : [sql`type = ${type}`]),
 					...(after === null ? [] : [sql`(created_at, id) > (${after[0]}::timestamptz, ${after[1]})`]),
@@ -146,18 +148,23 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 				: classify(findMany({ appId, ids: input }))
 		}
 
-		// The dedup check: the job already holding a dedupe key, if any.
-		function findByDedupeKey(appId: TenantId, key: string): Effect.Effect<Option.Option<Job>, StorageUnavailable>
+		// The dedup check: the job of this owner already holding a dedupe key, if any (keys are scoped by owner).
 		function findByDedupeKey(
 			appId: TenantId,
+			owner: JobOwner,
+			key: string,
+		): Effect.Effect<Option.Option<Job>, StorageUnavailable>
+		function findByDedupeKey(
+			appId: TenantId,
+			owner: JobOwner,
 			keys: ReadonlyArray<string>,
 		): Effect.Effect<ReadonlyArray<Job>, StorageUnavailable>
-		function findByDedupeKey(appId: TenantId, input: string | ReadonlyArray<string>) {
+		function findByDedupeKey(appId: TenantId, owner: JobOwner, input: string | ReadonlyArray<string>) {
 			return typeof input === "string"
-				? classify(findByDedupeKeys({ appId, keys: [input] })).pipe(
+				? classify(findByDedupeKeys({ appId, owner, keys: [input] })).pipe(
 						Effect.map((rows) => Option.fromNullable(rows[0])),
 					)
-				: classify(findByDedupeKeys({ appId, keys: input }))
+				: classify(findByDedupeKeys({ appId, owner, keys: input }))
 		}
 
 		// Status queries: how many of a tenant's jobs are in each of the given statuses.
@@ -168,6 +175,7 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 
 		const list = (filter: {
 			readonly appId: TenantId | null
+			readonly owner: JobOwner | null
 			readonly status: JobStatus | null
 			readonly type: string | null
 			readonly limit: number

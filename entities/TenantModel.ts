@@ -31,6 +31,8 @@ const TenantSettings = Schema.Struct({
 	allowedRedirectOrigins: Schema.optional(Schema.Array(Schema.String.pipe(Schema.maxLength(512)))),
 	// "none": clients may not publish over WebSocket; only the tenant's backend broadcasts (HTTP). Default "all".
 	realtimeClientPublish: Schema.optional(Schema.Literal("all", "none")),
+	// `http.call` jobs may be submitted with a plain user session (default: only with an API key or ADMIN_TOKEN).
+	allowUserHttpCalls: Schema.optional(Schema.Boolean),
 })
 type TenantSettings = typeof TenantSettings.Type
 

@@ -1,4 +1,6 @@
-// A tenant's jobs under /v1/jobs: submit one or many (all accepted or all rejected), read, list, cancel.
+// A tenant's jobs under /v1/jobs: submit one or many (all accepted or all rejected), read, list, cancel. A job belongs
+// to the principal that submitted it: a user (by session or API key) sees and cancels only their own (another's is
+// 404 like an unknown one); the service principal (ADMIN_TOKEN) sees all of the tenant's.
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { KeysetPage } from "../entities/KeysetPage.ts"
@@ -45,6 +47,14 @@ class UnknownJobType extends Schema.TaggedError<UnknownJobType>()(
 	HttpApiSchema.annotations({ status: 400 }),
 ) {}
 
+// Not in CONTRACT's list of tags: a credential that may not do this (an `http.call` submitted with a plain user
+// session, unless the tenant's `allowUserHttpCalls` setting is on).
+class Forbidden extends Schema.TaggedError<Forbidden>()(
+	"Forbidden",
+	{ message: Schema.String },
+	HttpApiSchema.annotations({ status: 403 }),
+) {}
+
 // --- [PROTOCOL]
 
 const JobsApi = HttpApiGroup.make("jobs")
@@ -58,6 +68,7 @@ const JobsApi = HttpApiGroup.make("jobs")
 			)
 			.addSuccess(Schema.Union(SubmittedJob, Schema.Array(SubmittedJob)), { status: 202 })
 			.addError(UnknownJobType)
+			.addError(Forbidden)
 			.addError(DestinationNotAllowed, { status: 400 }),
 	)
 	.add(
@@ -87,4 +98,4 @@ const JobsApi = HttpApiGroup.make("jobs")
 
 // --- [EXPORT]
 
-export { JobsApi, JobSubmission, PublicJob, UnknownJobType }
+export { Forbidden, JobsApi, JobSubmission, PublicJob, UnknownJobType }

@@ -1,7 +1,9 @@
 // Handlers of /v1/jobs. A submission is validated whole first: the kind, its payload schema, and the destination
 // policy, which is checked before any connection is made. Only then is each job handed to its Job entity
 // `<tenantId>/<jobId>`. A dedupe key gives a deterministic job id, so repeating it reaches the same entity and
-// returns the existing job.
+// returns the existing job. Jobs belong to their submitter (`service` or `user:<userId>`): a user's credential reads,
+// lists and cancels only that user's jobs, the service principal all of the tenant's; dedupe keys are per owner.
+// `http.call` needs an API key or the service principal, or the tenant setting `allowUserHttpCalls` for sessions.
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema, Struct } from "effect"
 import { JobEntity, JobDirectory, JobNotFound, SubmitJob, type JobView } from "../entities/JobProtocol.ts"
@@ -14,12 +16,27 @@ import { JobPayloads, SubmittableJobType } from "../workflows/JobKinds.ts"
 import { Api } from "./Api.ts"
 import { callEntity } from "./EntityCall.ts"
 import { ValidationError } from "./HttpErrors.ts"
-import { type JobSubmission, UnknownJobType } from "./JobsApi.ts"
+import { Forbidden, type JobSubmission, UnknownJobType } from "./JobsApi.ts"
+import { type CallerPrincipal, CurrentPrincipal } from "./PrincipalMiddleware.ts"
 import { CurrentTenant } from "./TenantMiddleware.ts"
 
 // --- [FUNCTIONS]
 
 const publicJob = (job: JobView) => Struct.omit(job, "payload", "appId", "ipAddress", "userAgent")
+
+const ownerOf = (caller: CallerPrincipal) =>
+	caller.kind === "service"
+		? { owner: "service", ownerKeyId: null }
+		: {
+				owner: `user:${caller.principal.userId}`,
+				ownerKeyId: caller.principal.kind === "apiKey" ? caller.principal.credentialId : null,
+			}
+
+const notFound = () => new JobNotFound({ message: "job not found" })
+
+// Another owner's job answers exactly like an unknown one.
+const visibleTo = (caller: CallerPrincipal, job: JobView) =>
+	caller.kind === "service" || job.owner === ownerOf(caller).owner
 
 const validate = (submission: typeof JobSubmission.Type, index: number | null, allowedHosts: ReadonlyArray<string>) =>
 	Effect.gen(function* () {
@@ -59,17 +76,41 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 		const allowedHosts = yield* Destination.config
 		const jobOf = (tenantId: string, id: string) =>
 			Schema.decodeUnknown(Schema.UUID)(id).pipe(
-				Effect.mapError(() => new JobNotFound({ message: "job not found" })),
+				Effect.mapError(notFound),
 				Effect.map((jobId) => jobs(entityId(tenantId as never, jobId))),
 			)
+		// The caller's job: read it, and answer JobNotFound unless the caller may see it.
+		const ownJob = (id: string) =>
+			Effect.gen(function* () {
+				const [tenant, caller] = yield* Effect.all([CurrentTenant, CurrentPrincipal])
+				const job = yield* jobOf(tenant.id, id)
+				const view = yield* callEntity(job.Get()).pipe(
+					Effect.filterOrFail((found) => visibleTo(caller, found), notFound),
+				)
+				return { job, view } as const
+			})
 		return handlers
 			.handle("submit", ({ payload }) =>
 				Effect.gen(function* () {
-					const tenant = yield* CurrentTenant
+					const [tenant, caller] = yield* Effect.all([CurrentTenant, CurrentPrincipal])
+					const owner = ownerOf(caller)
 					const many = Either.isRight(Either.liftPredicate(payload, Array.isArray, () => payload))
 					const submissions: ReadonlyArray<typeof JobSubmission.Type> = Array.isArray(payload)
 						? payload
 						: [payload]
+					yield* Effect.when(
+						Effect.fail(
+							new Forbidden({
+								message:
+									"http.call jobs need an API key (or the tenant setting allowUserHttpCalls for sessions)",
+							}),
+						),
+						() =>
+							submissions.some((submission) => submission.type === "http.call") &&
+							caller.kind === "user" &&
+							caller.principal.kind === "session" &&
+							tenant.settings.allowUserHttpCalls !== true,
+					)
 					const valid = yield* Effect.forEach(submissions, (submission, index) =>
 						validate(submission, many ? index : null, allowedHosts),
 					)
@@ -82,10 +123,18 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 										tenant.id,
 										job.dedupeKey === null
 											? crypto.randomUUID()
-											: deterministicId("job", tenant.id, job.dedupeKey),
+											: owner.owner === "service"
+												? deterministicId("job", tenant.id, job.dedupeKey)
+												: deterministicId("job", tenant.id, owner.owner, job.dedupeKey),
 									),
 								).Submit(
-									new SubmitJob({ type: job.type, payload: job.payload, dedupeKey: job.dedupeKey }),
+									new SubmitJob({
+										type: job.type,
+										payload: job.payload,
+										dedupeKey: job.dedupeKey,
+										owner: owner.owner,
+										ownerKeyId: owner.ownerKeyId,
+									}),
 								),
 							).pipe(
 								// Submit is a persisted message that replays its first reply; a repeated dedupe key must
@@ -105,9 +154,10 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 				}).pipe(Telemetry.span("JobsHttp.submit")),
 			)
 			.handle("list", ({ urlParams }) =>
-				Effect.flatMap(CurrentTenant, (tenant) =>
+				Effect.flatMap(Effect.all([CurrentTenant, CurrentPrincipal]), ([tenant, caller]) =>
 					callEntity(
 						directory(tenant.id).List({
+							owner: caller.kind === "service" ? null : ownerOf(caller).owner,
 							status: urlParams.status ?? null,
 							type: urlParams.type ?? null,
 							limit: urlParams.limit,
@@ -120,15 +170,16 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 				),
 			)
 			.handle("get", ({ path }) =>
-				Effect.flatMap(CurrentTenant, (tenant) => jobOf(tenant.id, path.id)).pipe(
-					Effect.flatMap((job) => callEntity(job.Get())),
-					Effect.map(publicJob),
+				ownJob(path.id).pipe(
+					Effect.map(({ view }) => publicJob(view)),
 					Telemetry.span("JobsHttp.get"),
 				),
 			)
 			.handle("cancel", ({ path }) =>
-				Effect.flatMap(CurrentTenant, (tenant) => jobOf(tenant.id, path.id)).pipe(
-					Effect.flatMap((job) => callEntity(job.Cancel(new CancelJob({ requestKey: crypto.randomUUID() })))),
+				ownJob(path.id).pipe(
+					Effect.flatMap(({ job }) =>
+						callEntity(job.Cancel(new CancelJob({ requestKey: crypto.randomUUID() }))),
+					),
 					Effect.map(publicJob),
 					Telemetry.span("JobsHttp.cancel"),
 				),

@@ -2,14 +2,15 @@
 // is one activity run, sent with `Idempotency-Key: <jobId>`. 2xx is success. 410 and any other 4xx except 408/429
 // are not retried. Other failures are retried with exponential backoff and jitter, honouring Retry-After, up to
 // JOBS_HTTP_MAX_ATTEMPTS. When the job gives up, a DLQ entry (deterministic id: one per execution) records why.
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClientRequest } from "@effect/platform"
 import { Activity } from "@effect/workflow"
-import { Duration, Effect, Either, Option, Schema } from "effect"
+import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Destination } from "./Destination.ts"
 import { DeliveryFailed, HttpCallWorkflow, JobFailed } from "./HttpCallProtocol.ts"
 import { makeJobReporter } from "./JobReporter.ts"
 import { JobsConfig } from "./JobsConfig.ts"
+import { OutboundHttp, OutboundHttpLive } from "./OutboundHttp.ts"
 
 // --- [CONSTANTS]
 
@@ -52,7 +53,7 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 	Effect.gen(function* () {
 		const config = yield* Effect.orDie(JobsConfig)
 		const allowedHosts = yield* Effect.orDie(Destination.config)
-		const client = yield* HttpClient.HttpClient
+		const outbound = yield* OutboundHttp
 		const { report, deadLetter, cancelled } = yield* makeJobReporter({ ...payload, type: "http.call", executionId })
 		const attemptOnce = Effect.gen(function* () {
 			const attempt = yield* Activity.CurrentAttempt
@@ -74,18 +75,17 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 						? withHeaders
 						: HttpClientRequest.bodyUnsafeJson(withHeaders, payload.request.body),
 			)
-			const outcome = yield* client.execute(request).pipe(
-				Effect.flatMap((response) =>
-					response.text.pipe(
-						Effect.ignore,
-						Effect.as({ status: response.status, retryAfter: response.headers["retry-after"] }),
-					),
-				),
+			// At most 1 MiB of the body is read; a name that resolves to a non-public address at connect time is
+			// refused by the agent's lookup, like a destination that became non-public (ValidationFailed, not retried).
+			const outcome = yield* outbound.send(request).pipe(
 				Effect.timeoutFail({
 					duration: config.httpTimeout,
 					onTimeout: () =>
 						failure("Timeout", `no answer within ${Duration.format(config.httpTimeout)}`, true, null),
 				}),
+				Effect.catchTag("DestinationRefused", (refused) =>
+					Effect.fail(failure("ValidationFailed", refused.message, false, null)),
+				),
 				Effect.catchTag("RequestError", (error) =>
 					Effect.fail(failure("MaxAttemptsExceeded", `request failed: ${error.reason}`, true, null)),
 				),
@@ -122,7 +122,6 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 			error: DeliveryFailed,
 			// A crashed attempt is a retryable failure, so the job still ends in a final state (the DLQ at worst).
 			execute: attemptOnce.pipe(
-				Effect.provideService(HttpClient.HttpClient, client),
 				Effect.catchAllDefect((defect) =>
 					Effect.logError("http.call attempt crashed", defect).pipe(
 						Effect.zipRight(Effect.fail(failure("WorkerLost", "the attempt crashed", true, null))),
@@ -151,7 +150,7 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 			},
 		})
 	}).pipe(Telemetry.span("HttpCallWorkflow.run", { jobId: payload.jobId })),
-)
+).pipe(Layer.provide(OutboundHttpLive))
 
 // --- [EXPORT]
 

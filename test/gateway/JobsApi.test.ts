@@ -1,13 +1,16 @@
 // /v1/jobs against the in-process platform and a local HTTP receiver on 127.0.0.1 whose behaviour is chosen by path:
 // `/ok` → 200, `/flaky` → 503 (the first time with `Retry-After: 1`) `fails` times per idempotency key then 200,
-// `/gone` → 410, `/hang` → never answers. The receiver records every request's method, path, `tag` query parameter,
+// `/gone` → 410, `/hang` → never answers, `/endless` → 200 with a body that never ends (64 KiB every 5 ms until the
+// client goes away; `endlessClosed` counts the clients that did). The receiver records every request's method, path, `tag` query parameter,
 // `Idempotency-Key` and `X-Request-Id`, so each test reads only the deliveries of its own jobs (by tag).
 import { Schema } from "effect"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
+import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
 import { sleep, waitFor } from "../fixtures/Processes.ts"
+import { adminCall, authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
 
 // --- [CONSTANTS]
 
@@ -26,6 +29,8 @@ type JobBody = {
 	readonly executionId: string | null
 	readonly attempts: number
 	readonly dedupeKey: string | null
+	readonly owner: string
+	readonly ownerKeyId: string | null
 	readonly lastError: string | null
 	readonly requestId: string | null
 	readonly createdAt: string
@@ -56,6 +61,7 @@ let receiverPort = 0
 let tenantA = ""
 let tenantB = ""
 const deliveries: Array<Delivery> = []
+let endlessClosed = 0
 const flakyCounts = new Map<string, number>()
 
 // --- [FUNCTIONS]
@@ -84,17 +90,24 @@ const handle = (request: IncomingMessage, response: ServerResponse) => {
 	const key = `${delivery.tag}/${delivery.idempotencyKey ?? ""}`
 	const seen = flakyCounts.get(key) ?? 0
 	flakyCounts.set(key, seen + 1)
-	return url.pathname === "/ok"
-		? respond(response, 200)
-		: url.pathname === "/gone"
-			? respond(response, 410)
-			: url.pathname === "/hang"
-				? undefined
-				: url.pathname === "/flaky"
-					? seen < failures
-						? respond(response, 503, seen === 0 ? { "retry-after": "1" } : {})
-						: respond(response, 200)
-					: respond(response, 404)
+	const chunk = Buffer.alloc(64 * 1024, 120)
+	const stream = (left: number): void =>
+		left <= 0 || response.destroyed
+			? void response.end()
+			: (response.write(chunk), void setTimeout(() => stream(left - 1), 5))
+	return url.pathname === "/endless"
+		? (response.on("close", () => (endlessClosed += 1)), response.writeHead(200), stream(4096))
+		: url.pathname === "/ok"
+			? respond(response, 200)
+			: url.pathname === "/gone"
+				? respond(response, 410)
+				: url.pathname === "/hang"
+					? undefined
+					: url.pathname === "/flaky"
+						? seen < failures
+							? respond(response, 503, seen === 0 ? { "retry-after": "1" } : {})
+							: respond(response, 200)
+						: respond(response, 404)
 }
 
 const deliveriesOf = (tag: string) => deliveries.filter((delivery) => delivery.tag === tag)
@@ -313,6 +326,17 @@ describe("jobs", () => {
 			).toEqual([{ count: 1 }])
 		}, 60_000)
 
+		it("a body that never ends: the attempt reads at most 1 MiB, records the status and the job succeeds", async () => {
+			const closedBefore = endlessClosed
+			const submitted = await submitOne(httpCall(target("/endless", "endless")))
+			const job = await settle(submitted.body.id)
+			expect(job.status).toBe("succeeded")
+			expect(job.attempts).toBe(1)
+			expect(job.lastError).toBeNull()
+			expect(await waitFor(async () => endlessClosed > closedBefore, 10_000, 100)).toBe(true)
+			expect(deliveriesOf("endless")).toHaveLength(1)
+		}, 60_000)
+
 		it("a repeated dedupeKey after the job finished answers with the job as it is now (succeeded)", async () => {
 			const first = await submitOne(httpCall(target("/ok", "dedupe-late"), { dedupeKey: "dedupe-late" }))
 			expect((await settle(first.body.id)).status).toBe("succeeded")
@@ -525,5 +549,168 @@ describe("jobs", () => {
 			await sleep(500)
 			expect(deliveries.filter((delivery) => delivery.tag.startsWith("bulk-bad-"))).toEqual([])
 		}, 120_000)
+	})
+	// Two users of one tenant (each with a session and an API key) and the tenant's service principal (ADMIN_TOKEN).
+	describe("ownership", () => {
+		let idp: OidcProviderHandle
+		let slug = ""
+		let tenantId = ""
+		const users: Record<"alice" | "bob", { id: string; session: string; key: string; keyId: string }> = {
+			alice: { id: "", session: "", key: "", keyId: "" },
+			bob: { id: "", session: "", key: "", keyId: "" },
+		}
+
+		const as = (credential: string, path: string, body?: unknown, method?: string) =>
+			authed(platform.baseUrl, slug, credential, path, {
+				method: method ?? (body === undefined ? "GET" : "POST"),
+				...(body === undefined ? {} : { body: String(encodeJson(body)) }),
+			}).then(async (response) => ({
+				status: response.status,
+				body: (await response.json()) as JobBody & ErrorBody,
+			}))
+
+		const listAs = async (credential: string) => {
+			const response = await as(credential, "/jobs?type=http.call&limit=100")
+			expect(response.status).toBe(200)
+			return (response.body as unknown as { items: Array<JobBody> }).items.map((job) => job.id)
+		}
+
+		beforeAll(async () => {
+			idp = await startOidcProvider({ clients: [] })
+			const made = await setUpTenant({
+				baseUrl: platform.baseUrl,
+				adminToken: platform.adminToken,
+				idp,
+				slug: "jobs-owners",
+			})
+			expect(made.putStatus).toBe(200)
+			slug = made.tenant.slug
+			tenantId = made.tenant.id
+			for (const name of ["alice", "bob"] as const) {
+				idp.signInAs({ sub: `${name}-sub`, email: `${name}@example.com`, name })
+				const signedIn = await signIn(platform.baseUrl, slug)
+				expect(signedIn.status, signedIn.text).toBe(200)
+				const session = signedIn.body?.token ?? ""
+				const created = await authed(platform.baseUrl, slug, session, "/api-keys", {
+					method: "POST",
+					body: `{"name":"${name}-key"}`,
+				})
+				expect(created.status).toBe(201)
+				const key = (await created.json()) as { id: string; key: string }
+				users[name] = { id: signedIn.body?.user.id ?? "", session, key: key.key, keyId: key.id }
+			}
+		}, 120_000)
+
+		afterAll(async () => {
+			await idp?.stop()
+		})
+
+		it("a user sees and cancels only their own jobs (another's is 404 like an unknown id); the service principal sees all", async () => {
+			const { alice, bob } = users
+			const aliceJob = await as(alice.key, "/jobs", httpCall(target("/hang", "own-alice")))
+			expect(aliceJob.status).toBe(202)
+			expect(aliceJob.body).toMatchObject({ owner: `user:${alice.id}`, ownerKeyId: alice.keyId })
+			const bobJob = await as(bob.key, "/jobs", httpCall(target("/ok", "own-bob")))
+			expect(bobJob.status).toBe(202)
+			expect(bobJob.body).toMatchObject({ owner: `user:${bob.id}`, ownerKeyId: bob.keyId })
+			const serviceJob = await as(platform.adminToken, "/jobs", httpCall(target("/ok", "own-service")))
+			expect(serviceJob.status).toBe(202)
+			expect(serviceJob.body).toMatchObject({ owner: "service", ownerKeyId: null })
+
+			const unknown = await as(bob.key, `/jobs/${crypto.randomUUID()}`)
+			expect(unknown.status).toBe(404)
+			for (const credential of [bob.key, bob.session]) {
+				const read = await as(credential, `/jobs/${aliceJob.body.id}`)
+				expect(read).toEqual(unknown)
+				const cancel = await as(credential, `/jobs/${aliceJob.body.id}/cancel`, undefined, "POST")
+				expect(cancel).toEqual(unknown)
+				expect(await as(credential, `/jobs/${serviceJob.body.id}`)).toEqual(unknown)
+			}
+			expect(["queued", "running"]).toContain((await as(alice.key, `/jobs/${aliceJob.body.id}`)).body.status)
+
+			// The same user through another credential (the session behind the key) sees the job.
+			expect((await as(alice.session, `/jobs/${aliceJob.body.id}`)).status).toBe(200)
+			const aliceList = await listAs(alice.session)
+			expect(aliceList).toContain(aliceJob.body.id)
+			expect(aliceList).not.toContain(bobJob.body.id)
+			expect(aliceList).not.toContain(serviceJob.body.id)
+			const bobList = await listAs(bob.key)
+			expect(bobList).toEqual([bobJob.body.id])
+
+			const serviceList = await listAs(platform.adminToken)
+			expect(serviceList).toEqual(expect.arrayContaining([aliceJob.body.id, bobJob.body.id, serviceJob.body.id]))
+			expect((await as(platform.adminToken, `/jobs/${bobJob.body.id}`)).status).toBe(200)
+
+			const cancelled = await as(alice.session, `/jobs/${aliceJob.body.id}/cancel`, undefined, "POST")
+			expect(cancelled.status).toBe(200)
+			expect(cancelled.body.status).toBe("cancelled")
+			const rows = await query<{ id: string; owner: string; owner_key_id: string | null }>(
+				"SELECT id, owner, owner_key_id FROM jobs WHERE app_id = $1 ORDER BY created_at",
+				[tenantId],
+			)
+			expect(rows).toEqual(
+				expect.arrayContaining([
+					{ id: aliceJob.body.id, owner: `user:${alice.id}`, owner_key_id: alice.keyId },
+					{ id: bobJob.body.id, owner: `user:${bob.id}`, owner_key_id: bob.keyId },
+					{ id: serviceJob.body.id, owner: "service", owner_key_id: null },
+				]),
+			)
+		}, 60_000)
+
+		it("dedupe keys are per owner: the same key from another owner is another job", async () => {
+			const { alice, bob } = users
+			const submitWith = (credential: string) =>
+				as(credential, "/jobs", httpCall(target("/ok", "own-dedupe"), { dedupeKey: "shared-key" }))
+			const aliceFirst = await submitWith(alice.key)
+			const bobFirst = await submitWith(bob.key)
+			const serviceFirst = await submitWith(platform.adminToken)
+			for (const submitted of [aliceFirst, bobFirst, serviceFirst]) expect(submitted.status).toBe(202)
+			expect(new Set([aliceFirst.body.id, bobFirst.body.id, serviceFirst.body.id]).size).toBe(3)
+			expect(bobFirst.body.owner).toBe(`user:${bob.id}`)
+			expect(serviceFirst.body.owner).toBe("service")
+			expect((await submitWith(alice.key)).body.id).toBe(aliceFirst.body.id)
+			expect((await submitWith(bob.key)).body.id).toBe(bobFirst.body.id)
+			expect((await submitWith(platform.adminToken)).body.id).toBe(serviceFirst.body.id)
+			expect(
+				await query("SELECT count(*)::int AS count FROM jobs WHERE app_id = $1 AND dedupe_key = 'shared-key'", [
+					tenantId,
+				]),
+			).toEqual([{ count: 3 }])
+		}, 60_000)
+
+		it("http.call with a plain user session → 403 Forbidden, nothing created; allowed once the tenant sets allowUserHttpCalls", async () => {
+			const { alice } = users
+			const refused = await as(alice.session, "/jobs", httpCall(target("/ok", "own-session")))
+			expect(refused.status).toBe(403)
+			expect(refused.body).toMatchObject({ _tag: "Forbidden" })
+			const refusedMany = await as(alice.session, "/jobs", [httpCall(target("/ok", "own-session"))])
+			expect(refusedMany.status).toBe(403)
+			const patched = await adminCall(
+				platform.baseUrl,
+				platform.adminToken,
+				"PATCH",
+				`/tenants/${tenantId}`,
+				'{"settings":{"allowUserHttpCalls":true}}',
+			)
+			expect(patched.status).toBe(200)
+			const allowed = await as(alice.session, "/jobs", httpCall(target("/ok", "own-session")))
+			expect(allowed.status).toBe(202)
+			expect(allowed.body).toMatchObject({ owner: `user:${alice.id}`, ownerKeyId: null })
+			expect(
+				await query(
+					"SELECT count(*)::int AS count FROM jobs WHERE app_id = $1 AND owner_key_id IS NULL AND owner = $2",
+					[tenantId, `user:${alice.id}`],
+				),
+			).toEqual([{ count: 1 }])
+			const off = await adminCall(
+				platform.baseUrl,
+				platform.adminToken,
+				"PATCH",
+				`/tenants/${tenantId}`,
+				'{"settings":{"allowUserHttpCalls":false}}',
+			)
+			expect(off.status).toBe(200)
+			expect((await as(alice.session, "/jobs", httpCall(target("/ok", "own-session")))).status).toBe(403)
+		}, 60_000)
 	})
 })

@@ -1,11 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
+import { NodeContext } from "@effect/platform-node"
+import { PgClient, PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer, Redacted, String } from "effect"
 import { ApiKeyStatuses, SessionEndReasons, SessionStatuses } from "../../entities/IdentityModel.ts"
 import { DlqReasons, JobStatuses } from "../../entities/JobModel.ts"
 import { TenantStatuses } from "../../entities/TenantModel.ts"
 import { UserStatuses } from "../../entities/UserModel.ts"
+import { initial } from "../../migrations/0001_initial.ts"
+import { jobs } from "../../migrations/0002_jobs.ts"
+import { oauthProviders } from "../../migrations/0003_oauth_providers.ts"
+import { identity } from "../../migrations/0004_identity.ts"
 import { migrate } from "../../migrations/Migrator.ts"
 import { AuditOperations } from "../../platform/AuditLog.ts"
 import { TestDatabase } from "../fixtures/TestDatabase.ts"
@@ -50,6 +55,7 @@ describe("Migrator", () => {
 						"2_jobs",
 						"3_oauth_providers",
 						"4_identity",
+						"5_job_owner",
 					])
 					expect(second).toEqual([])
 					expect(yield* constraint("apps_status_check")).toEqual([...TenantStatuses])
@@ -89,10 +95,10 @@ describe("Migrator", () => {
 			withDatabase(
 				Effect.gen(function* () {
 					const results = yield* Effect.all([migrate, migrate, migrate], { concurrency: "unbounded" })
-					expect(results.flat().length).toBe(4)
+					expect(results.flat().length).toBe(5)
 					const sql = yield* SqlClient.SqlClient
 					const rows = yield* sql<{ count: number }>`SELECT count(*)::int AS count FROM effect_sql_migrations`
-					expect(rows[0]?.count).toBe(4)
+					expect(rows[0]?.count).toBe(5)
 				}),
 			),
 		60_000,
@@ -123,6 +129,40 @@ describe("Migrator", () => {
 					const counts = yield* sql<{ assets: number; dlq: number }>`
 						SELECT (SELECT count(*)::int FROM assets) AS assets, (SELECT count(*)::int FROM job_dlq) AS dlq`
 					expect(counts[0]).toEqual({ assets: 1, dlq: 1 })
+				}),
+			),
+		60_000,
+	)
+
+	it.live(
+		"0005: jobs from before owners existed belong to the service principal; dedupe keys become unique per owner",
+		() =>
+			withDatabase(
+				Effect.gen(function* () {
+					yield* PgMigrator.run({
+						loader: PgMigrator.fromRecord({
+							"0001_initial": initial,
+							"0002_jobs": jobs,
+							"0003_oauth_providers": oauthProviders,
+							"0004_identity": identity,
+						}),
+					}).pipe(Effect.provide(NodeContext.layer))
+					const sql = yield* SqlClient.SqlClient
+					const appId = crypto.randomUUID()
+					const oldJob = crypto.randomUUID()
+					yield* sql`INSERT INTO apps (id, slug, name, status) VALUES (${appId}, 'acme', 'Acme', 'active')`
+					yield* sql`INSERT INTO jobs (id, app_id, type, status, payload, dedupe_key)
+						VALUES (${oldJob}, ${appId}, 'http.call', 'queued', '{}'::jsonb, 'k')`
+					expect((yield* migrate).map(([id, name]) => `${id}_${name}`)).toEqual(["5_job_owner"])
+					const rows = yield* sql<{ owner: string; ownerKeyId: string | null }>`
+						SELECT owner, owner_key_id FROM jobs WHERE id = ${oldJob}`
+					expect(rows).toEqual([{ owner: "service", ownerKeyId: null }])
+					const owner = `user:${crypto.randomUUID()}`
+					yield* sql`INSERT INTO jobs (id, app_id, owner, type, status, payload, dedupe_key)
+						VALUES (${crypto.randomUUID()}, ${appId}, ${owner}, 'http.call', 'queued', '{}'::jsonb, 'k')`
+					const sameOwner = yield* sql`INSERT INTO jobs (id, app_id, owner, type, status, payload, dedupe_key)
+						VALUES (${crypto.randomUUID()}, ${appId}, ${owner}, 'http.call', 'queued', '{}'::jsonb, 'k')`.pipe(Effect.flip)
+					expect(sameOwner._tag).toBe("SqlError")
 				}),
 			),
 		60_000,
