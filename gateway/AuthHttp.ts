@@ -34,28 +34,55 @@ const TransactionCookiePath = "/v1/auth/oauth"
 
 // --- [FUNCTIONS]
 
-// A path on this origin, or an absolute http(s) URL whose origin the tenant allows.
+// Control characters, whitespace and backslashes: URL parsers drop or reinterpret them (`/\t/evil.com` and `/\evil.com`
+// both become `//evil.com`), so a target holding one, at any layer of percent-decoding, is refused.
+const UnsafeRedirectCharacters = /[\u0000-\u0020\u007f\\]/
+
+// The value and each percent-decoding of it (as far as decoding changes it), so `/%2F%2Fevil.com`, which some
+// frameworks decode before they redirect again, is judged as `//evil.com` too.
+const decodings = (value: string, depth = 3): ReadonlyArray<string> =>
+	Option.match(
+		Option.filter(Option.liftThrowable(decodeURIComponent)(value), (decoded) => decoded !== value && depth > 0),
+		{ onNone: () => [value], onSome: (decoded) => [value, ...decodings(decoded, depth - 1)] },
+	)
+
+// A path on the gateway's origin, or an absolute http(s) URL of an origin the tenant allows. Every decoding of the
+// value is parsed with the WHATWG URL parser against the gateway's origin and must land on an allowed origin, without
+// userinfo; what is returned is the parsed, normalised form, so the Location header is exactly what was checked.
 const redirectTarget = (tenant: TenantView, redirectTo: string | undefined) =>
 	Option.match(Option.fromNullable(redirectTo), {
 		onNone: () => Effect.succeed(null),
 		onSome: (target) =>
-			target.startsWith("/") && !target.startsWith("//") && !target.startsWith("/\\")
-				? Effect.succeed(target)
-				: Effect.try(() => new URL(target)).pipe(
-						Effect.filterOrFail(
-							(url) =>
-								(url.protocol === "https:" || url.protocol === "http:") &&
-								(tenant.settings.allowedRedirectOrigins ?? []).includes(url.origin),
-							() => undefined,
+			Effect.gen(function* () {
+				const config = yield* IdentityConfig
+				const gateway = new URL(config.callbackBaseUrl).origin
+				const isPath = target.startsWith("/")
+				const permitted = isPath ? [gateway] : (tenant.settings.allowedRedirectOrigins ?? [])
+				const parse = (value: string) =>
+					Option.filter(
+						Option.liftThrowable(() => (isPath ? new URL(value, `${gateway}/`) : new URL(value)))(),
+						(url) =>
+							!UnsafeRedirectCharacters.test(value) &&
+							(url.protocol === "https:" || url.protocol === "http:") &&
+							url.username === "" &&
+							url.password === "" &&
+							permitted.includes(url.origin) &&
+							!url.pathname.startsWith("//"),
+					)
+				const layers = decodings(target).map(parse)
+				return yield* Option.match(Option.all(layers), {
+					onNone: () =>
+						Effect.fail(
+							new RedirectNotAllowed({
+								message: "redirect_to must be a path or an origin the tenant allows",
+							}),
 						),
-						Effect.map((url) => url.toString()),
-						Effect.mapError(
-							() =>
-								new RedirectNotAllowed({
-									message: "redirect_to must be a path or an origin the tenant allows",
-								}),
+					onSome: ([url]) =>
+						Effect.succeed(
+							url === undefined ? null : isPath ? `${url.pathname}${url.search}${url.hash}` : url.href,
 						),
-					),
+				})
+			}),
 	})
 
 // Sets a cookie on whatever response this request ends with (typed success, redirect or error).

@@ -438,6 +438,61 @@ describe("redirect_to", () => {
 		}
 	})
 
+	it("hostile redirect_to values (encoded, control characters, userinfo, scheme tricks) → 400; good ones start", async () => {
+		const made = await makeTenant("redirect-table", {
+			settings: '{"allowedRedirectOrigins":["https://app.example.com"]}',
+		})
+		const startWith = async (target: string) => {
+			const start = new URL(`${platform.baseUrl}/v1/auth/oauth/idp/start`)
+			start.searchParams.set("app_id", made.tenant.slug)
+			start.searchParams.set("redirect_to", target)
+			const response = await makeBrowser().get(start.toString())
+			return { status: response.status, text: await response.text() }
+		}
+		const hostile = [
+			"/\t/evil.com",
+			"/%09/evil.com",
+			"//evil.com",
+			"///evil.com",
+			"/\\evil.com",
+			"\\/evil.com",
+			"/%2F%2Fevil.com",
+			"/%2f%2fevil.com",
+			"/%252F%252Fevil.com",
+			"/%5Cevil.com",
+			"/.//evil.com",
+			"/\n/evil.com",
+			"/\r\n/evil.com",
+			" //evil.com",
+			"https:evil.com",
+			"https:/evil.com",
+			"http://app.example.com/",
+			"https://app.example.com@evil.com/",
+			"https://app.example.com:443@evil.com/",
+			"https://user:pw@app.example.com/",
+			"https://app.example.com.evil.com/",
+			"https://evil.com\\@app.example.com/",
+			"%2F%2Fevil.com",
+			"evil.com",
+			"javascript:alert(1)",
+			"data:text/html,<script>alert(1)</script>",
+		]
+		const good = [
+			"/app/done",
+			"/app/done?step=2#top",
+			"/",
+			"https://app.example.com/welcome?step=2",
+			"https://app.example.com",
+		]
+		const refused = await Promise.all(hostile.map(async (target) => ({ target, ...(await startWith(target)) })))
+		refused.forEach(({ target, status, text }) => {
+			expect(status, encodeURIComponent(target)).toBe(400)
+			expect(text, encodeURIComponent(target)).toContain("RedirectNotAllowed")
+		})
+		const accepted = await Promise.all(good.map(async (target) => ({ target, ...(await startWith(target)) })))
+		accepted.forEach(({ target, status, text }) => expect(status, `${target} ${text}`).toBe(302))
+	})
+
 	it("a path: the callback answers 302 to it with an HttpOnly session cookie that alone authenticates", async () => {
 		const made = await makeTenant("redirect-path")
 		idp.signInAs({ sub: "path-user", email: "path@example.com", name: "Path" })
