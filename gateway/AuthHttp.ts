@@ -22,6 +22,7 @@ import { byId, pageOf } from "./ListPage.ts"
 import { callEntity } from "./EntityCall.ts"
 import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
+import { noStore } from "./NoStore.ts"
 import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
 import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
 import { CurrentPrincipal, SessionCookieName } from "./PrincipalMiddleware.ts"
@@ -30,7 +31,9 @@ import { currentSession, withUser } from "./UserCalls.ts"
 
 // --- [CONSTANTS]
 
-const TransactionCookiePath = "/v1/auth/oauth"
+// Every cookie here is a `__Host-` cookie: Secure, Path=/, no Domain (browsers accept Secure cookies from
+// http://localhost and loopback addresses too).
+const CookieOptions = { httpOnly: true, sameSite: "lax", secure: true, path: "/" } as const
 
 // --- [FUNCTIONS]
 
@@ -121,13 +124,7 @@ const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction,
 				Effect.fail(new ServiceUnavailable({ message: "the identity provider cannot be reached" })),
 			),
 		)
-		yield* setCookie(started.cookie.name, started.cookie.value, {
-			httpOnly: true,
-			sameSite: "lax",
-			secure: config.secureCookies,
-			path: TransactionCookiePath,
-			maxAge: config.transactionTtl,
-		})
+		yield* setCookie(started.cookie.name, started.cookie.value, { ...CookieOptions, maxAge: config.transactionTtl })
 		return HttpServerResponse.redirect(url, { status: 302 })
 	}).pipe(
 		Effect.catchTag("CacheUnavailable", () =>
@@ -139,16 +136,10 @@ const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction,
 
 const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 	Effect.gen(function* () {
-		const config = yield* IdentityConfig
 		const broker = yield* IdentityBroker.client
 		const directory = yield* CredentialDirectory.client
 		const users = yield* UserSessions.client
 		const credentials = yield* Credentials
-		const cookieOptions = {
-			httpOnly: true,
-			sameSite: "lax" as const,
-			secure: config.secureCookies,
-		}
 
 		// Completes a sign-in: the user behind the identity (opened on first sign-in), then a new session.
 		const signIn = (tenantId: TenantId, claims: VerifiedClaims) =>
@@ -194,8 +185,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 				: signIn(transaction.tenantId, claims).pipe(
 						Effect.tap(({ token, session }) =>
 							setCookie(SessionCookieName, Redacted.value(token), {
-								...cookieOptions,
-								path: "/",
+								...CookieOptions,
 								expires: DateTime.toDateUtc(session.expiresAt),
 							}),
 						),
@@ -218,6 +208,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 			)
 			.handle("callback", ({ path, urlParams }) =>
 				Effect.gen(function* () {
+					yield* noStore
 					const request = yield* HttpServerRequest.HttpServerRequest
 					const ip = (yield* currentRequestMeta).ip ?? "unknown"
 					yield* LoginLimiter.check({ ip })
@@ -234,8 +225,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 						},
 					)
 					yield* setCookie(OAuthTransactions.cookieName(urlParams.state ?? ""), "", {
-						...cookieOptions,
-						path: TransactionCookiePath,
+						...CookieOptions,
 						maxAge: 0,
 					})
 					const scopes = { ip, tenantId: transaction.tenantId }
@@ -278,7 +268,6 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 	Effect.gen(function* () {
 		const credentials = yield* Credentials
-		const config = yield* IdentityConfig
 		return handlers
 			.handle("linkStart", ({ path, urlParams }) =>
 				Effect.gen(function* () {
@@ -339,13 +328,7 @@ const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 						),
 					)
 					yield* credentials.revoked(caller.principal.tenantId, ended.revoked)
-					yield* setCookie(SessionCookieName, "", {
-						httpOnly: true,
-						sameSite: "lax",
-						secure: config.secureCookies,
-						path: "/",
-						maxAge: 0,
-					})
+					yield* setCookie(SessionCookieName, "", { ...CookieOptions, maxAge: 0 })
 					return ended.session
 				}).pipe(Telemetry.span("SessionsHttp.logout")),
 			)

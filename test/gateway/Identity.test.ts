@@ -205,11 +205,32 @@ const status = (slug: string, credential: string, path = "/users/me") =>
 const callJson = async <A>(slug: string, credential: string, path: string, init: RequestInit = {}) => {
 	const response = await authed(platform.baseUrl, slug, credential, path, init)
 	const text = await response.text()
-	return { status: response.status, text, body: (text.length > 0 ? await new Response(text).json() : null) as A }
+	return {
+		status: response.status,
+		headers: response.headers,
+		text,
+		body: (text.length > 0 ? await new Response(text).json() : null) as A,
+	}
 }
 
 const sessionCookieOf = (response: Response) =>
-	response.headers.getSetCookie().find((cookie) => cookie.startsWith("ecp_session="))
+	response.headers.getSetCookie().find((cookie) => cookie.startsWith("__Host-ecp_session="))
+
+// A response carrying a token or key: no cache may keep it.
+const expectNoStore = (headers: Headers) => {
+	expect(headers.get("cache-control")).toMatch(/(^|,\s*)no-store(\s*,|$)/)
+	expect(headers.get("pragma")).toBe("no-cache")
+}
+
+// `__Host-` cookie rules: Secure, Path=/, no Domain; and HttpOnly, SameSite=Lax.
+const expectHostCookie = (cookie: string | undefined) => {
+	expect(cookie).toMatch(/^__Host-/)
+	expect(cookie).toMatch(/;\s*Secure(;|$)/i)
+	expect(cookie).toMatch(/;\s*Path=\/(;|$)/i)
+	expect(cookie).toMatch(/;\s*HttpOnly(;|$)/i)
+	expect(cookie).toMatch(/;\s*SameSite=Lax(;|$)/i)
+	expect(cookie).not.toMatch(/;\s*Domain=/i)
+}
 
 // The callback refused: 401 OAuthFailed, and no session cookie handed out.
 const expectOAuthFailed = async (response: Response) => {
@@ -326,7 +347,9 @@ describe("OAuth callback failures", () => {
 
 	it("a callback without the transaction cookie → 401 OAuthFailed, the code is never exchanged", async () => {
 		const { browser, callbackUrl } = await reach()
-		expect(Object.keys(browser.cookies(gatewayHost())).some((name) => name.startsWith("ecp_oauth_"))).toBe(true)
+		expect(Object.keys(browser.cookies(gatewayHost())).some((name) => name.startsWith("__Host-ecp_oauth_"))).toBe(
+			true,
+		)
 		browser.clearCookies(gatewayHost())
 		const exchanges = idp.tokenRequests()
 		await expectOAuthFailed(await browser.get(callbackUrl.href))
@@ -384,7 +407,7 @@ describe("OAuth callback failures", () => {
 	it("a replayed callback: the first answers 200, the same URL again 401 (even with the cookie put back)", async () => {
 		const { browser, callbackUrl } = await reach()
 		const [cookieName = "", cookieValue = ""] =
-			Object.entries(browser.cookies(gatewayHost())).find(([name]) => name.startsWith("ecp_oauth_")) ?? []
+			Object.entries(browser.cookies(gatewayHost())).find(([name]) => name.startsWith("__Host-ecp_oauth_")) ?? []
 		const first = await browser.get(callbackUrl.href)
 		expect(first.status, await first.text()).toBe(200)
 		expect(await sessionCount(tenantId)).toBe(1)
@@ -461,6 +484,7 @@ describe("redirect_to", () => {
 			"/%252F%252Fevil.com",
 			"/%5Cevil.com",
 			"/.//evil.com",
+			"/a/..//evil.com",
 			"/\n/evil.com",
 			"/\r\n/evil.com",
 			" //evil.com",
@@ -493,6 +517,27 @@ describe("redirect_to", () => {
 		accepted.forEach(({ target, status, text }) => expect(status, `${target} ${text}`).toBe(302))
 	})
 
+	it("the callback (200 and 302) is never cached; session and transaction cookies are __Host- cookies", async () => {
+		const made = await makeTenant("no-store-co")
+		idp.signInAs({ sub: "no-store-user", email: "no-store@example.com" })
+		const browser = makeBrowser()
+		const start = await browser.get(`${platform.baseUrl}/v1/auth/oauth/idp/start?app_id=${made.tenant.slug}`)
+		expect(start.status).toBe(302)
+		const transactionCookie = start.headers.getSetCookie().find((cookie) => cookie.includes("ecp_oauth_"))
+		expectHostCookie(transactionCookie)
+		const direct = await signInVia(made.tenant.slug)
+		expect(direct.response.status, direct.text).toBe(200)
+		expectNoStore(direct.response.headers)
+		expectHostCookie(sessionCookieOf(direct.response))
+		const redirected = await signInVia(made.tenant.slug, { redirectTo: "/after" })
+		expect(redirected.response.status, redirected.text).toBe(302)
+		expectNoStore(redirected.response.headers)
+		expectHostCookie(sessionCookieOf(redirected.response))
+		// The cleared transaction cookie is a __Host- cookie too, or the browser would not let it replace the other.
+		const cleared = redirected.response.headers.getSetCookie().find((cookie) => cookie.includes("ecp_oauth_"))
+		expectHostCookie(cleared)
+	})
+
 	it("a path: the callback answers 302 to it with an HttpOnly session cookie that alone authenticates", async () => {
 		const made = await makeTenant("redirect-path")
 		idp.signInAs({ sub: "path-user", email: "path@example.com", name: "Path" })
@@ -500,7 +545,7 @@ describe("redirect_to", () => {
 		expect(done.response.status, done.text).toBe(302)
 		expect(done.response.headers.get("location")).toBe("/app/done")
 		const cookie = sessionCookieOf(done.response) ?? ""
-		const token = /^ecp_session=([^;]*)/.exec(cookie)?.[1] ?? ""
+		const token = /^__Host-ecp_session=([^;]*)/.exec(cookie)?.[1] ?? ""
 		expect(token).toMatch(/^ecps_[A-Za-z0-9_-]{43}$/)
 		expect(cookie).toMatch(/;\s*HttpOnly/i)
 		expect(cookie).toMatch(/;\s*Path=\//i)
@@ -509,7 +554,7 @@ describe("redirect_to", () => {
 		expect(done.callbackUrl).not.toContain(token)
 		expect(done.response.headers.get("location")).not.toContain("ecps_")
 		const me = await fetch(`${platform.baseUrl}/v1/users/me`, {
-			headers: { cookie: `ecp_session=${token}`, "x-app-id": made.tenant.slug },
+			headers: { cookie: `__Host-ecp_session=${token}`, "x-app-id": made.tenant.slug },
 		})
 		expect(me.status).toBe(200)
 		expect(await me.json()).toMatchObject({ email: "path@example.com" })
@@ -523,7 +568,7 @@ describe("redirect_to", () => {
 		const done = await signInVia(made.tenant.slug, { redirectTo: "https://app.example.com/welcome?step=2" })
 		expect(done.response.status, done.text).toBe(302)
 		expect(done.response.headers.get("location")).toBe("https://app.example.com/welcome?step=2")
-		expect(sessionCookieOf(done.response)).toMatch(/^ecp_session=ecps_/)
+		expect(sessionCookieOf(done.response)).toMatch(/^__Host-ecp_session=ecps_/)
 	})
 })
 
@@ -704,6 +749,7 @@ describe("API keys", () => {
 	it("POST /v1/api-keys → 201 with an ecpk_ key shown once; the listing shows prefix, name, dates, never the key", async () => {
 		const response = await callJson<CreatedKey>(slug, token, "/api-keys", { method: "POST", body: '{"name":"ci"}' })
 		expect(response.status, response.text).toBe(201)
+		expectNoStore(response.headers)
 		created = response.body
 		expect(created.key).toMatch(/^ecpk_[A-Za-z0-9_-]{43}$/)
 		expect(created).toMatchObject({ name: "ci", status: "active", expiresAt: null, lastUsedAt: null })
@@ -740,6 +786,7 @@ describe("API keys", () => {
 			body: '{"gracePeriodSeconds":2}',
 		})
 		expect(response.status, response.text).toBe(201)
+		expectNoStore(response.headers)
 		rotated = response.body
 		expect(rotated.key).toMatch(/^ecpk_[A-Za-z0-9_-]{43}$/)
 		expect(rotated.key).not.toBe(created.key)
