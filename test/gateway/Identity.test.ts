@@ -43,7 +43,12 @@ type CreatedKey = ApiKeyView & { readonly key: string }
 
 type IdentityView = { readonly provider: string; readonly subject: string; readonly email: string | null }
 
-type UserView = { readonly id: string; readonly email: string | null; readonly displayName: string | null }
+type UserView = {
+	readonly id: string
+	readonly email: string | null
+	readonly emailVerified?: boolean
+	readonly displayName: string | null
+}
 
 type AuditRow = {
 	readonly app_id: string
@@ -895,6 +900,42 @@ describe("self-service", () => {
 		expect(patched.status).toBe(400)
 		expect(patched.body._tag).toBe("ValidationError")
 		expect((await callJson<UserView>(slug, token, "/users/me")).body.email).toBe("self@example.com")
+	})
+
+	it("an email set by PATCH is unverified: it never blocks the real owner's sign-in, nor matches accounts", async () => {
+		const claimer = await signInAs(slug, { sub: "email-claimer", email: "claimer@example.com" })
+		const patched = await callJson<UserView>(slug, claimer.token, "/users/me", {
+			method: "PATCH",
+			body: '{"email":"Owner@Example.com"}',
+		})
+		expect(patched.status, patched.text).toBe(200)
+		expect(patched.body).toMatchObject({ email: "Owner@Example.com", emailVerified: false })
+		// The address's real owner signs in; the provider vouches for it.
+		const owner = await signInAs(slug, { sub: "email-owner", email: "owner@example.com", name: "Owner" })
+		expect(owner.user.id).not.toBe(claimer.user.id)
+		const ownerMe = await callJson<UserView>(slug, owner.token, "/users/me")
+		expect(ownerMe.body).toMatchObject({ email: "owner@example.com", emailVerified: true, displayName: "Owner" })
+		const claimerMe = await callJson<UserView>(slug, claimer.token, "/users/me")
+		expect(claimerMe.body).toMatchObject({ id: claimer.user.id, emailVerified: false })
+		const rows = await sql<{ id: string; email_verified: boolean }>(
+			"SELECT id, email_verified FROM users WHERE app_id = $1 AND lower(email) = 'owner@example.com' ORDER BY email_verified",
+			[tenantId],
+		)
+		expect(rows).toEqual([
+			{ id: claimer.user.id, email_verified: false },
+			{ id: owner.user.id, email_verified: true },
+		])
+		// Setting back the address the provider verified keeps it verified; another one is unverified again.
+		const back = await callJson<UserView>(slug, owner.token, "/users/me", {
+			method: "PATCH",
+			body: '{"email":"OWNER@example.com"}',
+		})
+		expect(back.body).toMatchObject({ email: "owner@example.com", emailVerified: true })
+		const other = await callJson<UserView>(slug, owner.token, "/users/me", {
+			method: "PATCH",
+			body: '{"email":"elsewhere@example.com"}',
+		})
+		expect(other.body).toMatchObject({ email: "elsewhere@example.com", emailVerified: false })
 	})
 
 	it("GET /v1/users/me/identities lists the provider identity the user signed in with", async () => {
