@@ -37,9 +37,11 @@ const CookieOptions = { httpOnly: true, sameSite: "lax", secure: true, path: "/"
 
 // --- [FUNCTIONS]
 
-// Control characters, whitespace and backslashes: URL parsers drop or reinterpret them (`/\t/evil.com` and `/\evil.com`
-// both become `//evil.com`), so a target holding one, at any layer of percent-decoding, is refused.
-const UnsafeRedirectCharacters = /[\u0000-\u0020\u007f\\]/
+// Control characters and backslashes: URL parsers drop or reinterpret them (`/\t/evil.com` and `/\evil.com` both
+// become `//evil.com`), so a target holding one, at any layer of percent-decoding, is refused; so is raw whitespace
+// (an encoded space, `%20`, is fine).
+const UnsafeRedirectCharacters = /[\u0000-\u001f\u007f\\]/
+const UnsafeRawRedirectCharacters = /[\u0000-\u0020\u007f\\]/
 
 // The value and each percent-decoding of it (as far as decoding changes it), so `/%2F%2Fevil.com`, which some
 // frameworks decode before they redirect again, is judged as `//evil.com` too.
@@ -61,11 +63,11 @@ const redirectTarget = (tenant: TenantView, redirectTo: string | undefined) =>
 				const gateway = new URL(config.callbackBaseUrl).origin
 				const isPath = target.startsWith("/")
 				const permitted = isPath ? [gateway] : (tenant.settings.allowedRedirectOrigins ?? [])
-				const parse = (value: string) =>
+				const parse = (value: string, layer: number) =>
 					Option.filter(
 						Option.liftThrowable(() => (isPath ? new URL(value, `${gateway}/`) : new URL(value)))(),
 						(url) =>
-							!UnsafeRedirectCharacters.test(value) &&
+							!(layer === 0 ? UnsafeRawRedirectCharacters : UnsafeRedirectCharacters).test(value) &&
 							(url.protocol === "https:" || url.protocol === "http:") &&
 							url.username === "" &&
 							url.password === "" &&

@@ -512,6 +512,8 @@ describe("redirect_to", () => {
 			"/",
 			"https://app.example.com/welcome?step=2",
 			"https://app.example.com",
+			"/search?q=a%20b&next=%2F%2Fevil.com",
+			"https://app.example.com/a%20b?next=%2Fhome",
 		]
 		const refused = await Promise.all(hostile.map(async (target) => ({ target, ...(await startWith(target)) })))
 		refused.forEach(({ target, status, text }) => {
