@@ -70,6 +70,7 @@ const apiKeyView = (row: ApiKeyRow): ApiKeyView => ({
 const userView = (row: UserRow): UserView => ({
 	id: row.id,
 	email: row.email,
+	emailVerified: row.emailVerified,
 	displayName: row.displayName,
 	status: row.status,
 	createdAt: row.createdAt,
@@ -250,6 +251,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						appId: tenantId,
 						id: userId,
 						email: claims.emailVerified ? claims.email : null,
+						emailVerified: claims.emailVerified && claims.email !== null,
 						displayName: claims.name,
 					})
 					yield* Effect.filterOrFail(
@@ -321,11 +323,18 @@ const UserSessionsLive = UserSessions.toLayer(
 			UpdateUser: (request) =>
 				Effect.gen(function* () {
 					const current = yield* activeUser
+					const email = request.payload.email === undefined ? current.email : request.payload.email
 					const updated = yield* repo.updateUser({
 						appId: tenantId,
 						id: userId,
 						status: current.status,
-						email: request.payload.email === undefined ? current.email : request.payload.email,
+						// The provider's verified address set again stays the verified one (as the provider spelled it);
+						// any other address the user types is theirs to show, never verified.
+						email:
+							current.emailVerified && email?.toLowerCase() === current.email?.toLowerCase()
+								? current.email
+								: email,
+						emailVerified: current.emailVerified && email?.toLowerCase() === current.email?.toLowerCase(),
 						displayName:
 							request.payload.displayName === undefined
 								? current.displayName
@@ -345,6 +354,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						id: userId,
 						status: "deactivated",
 						email: current.email,
+						emailVerified: current.emailVerified,
 						displayName: current.displayName,
 					})
 					const sessions = yield* endAll("deactivated", null, meta)

@@ -72,9 +72,11 @@ const ApiKeyView = Schema.Struct({
 })
 type ApiKeyView = typeof ApiKeyView.Type
 
+// `email` is verified by a provider only when `emailVerified`; one the user set is shown, never trusted.
 const UserView = Schema.Struct({
 	id: UserId,
 	email: Schema.NullOr(Schema.String),
+	emailVerified: Schema.Boolean,
 	displayName: Schema.NullOr(Schema.String),
 	status: UserStatus,
 	createdAt: Schema.DateTimeUtc,

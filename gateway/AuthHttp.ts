@@ -22,6 +22,7 @@ import { byId, pageOf } from "./ListPage.ts"
 import { callEntity } from "./EntityCall.ts"
 import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
+import { noStore } from "./NoStore.ts"
 import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
 import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
 import { CurrentPrincipal, SessionCookieName } from "./PrincipalMiddleware.ts"
@@ -30,32 +31,63 @@ import { currentSession, withUser } from "./UserCalls.ts"
 
 // --- [CONSTANTS]
 
-const TransactionCookiePath = "/v1/auth/oauth"
+// Every cookie here is a `__Host-` cookie: Secure, Path=/, no Domain (browsers accept Secure cookies from
+// http://localhost and loopback addresses too).
+const CookieOptions = { httpOnly: true, sameSite: "lax", secure: true, path: "/" } as const
 
 // --- [FUNCTIONS]
 
-// A path on this origin, or an absolute http(s) URL whose origin the tenant allows.
+// Control characters and backslashes: URL parsers drop or reinterpret them (`/\t/evil.com` and `/\evil.com` both
+// become `//evil.com`), so a target holding one, at any layer of percent-decoding, is refused; so is raw whitespace
+// (an encoded space, `%20`, is fine).
+const UnsafeRedirectCharacters = /[\u0000-\u001f\u007f\\]/
+const UnsafeRawRedirectCharacters = /[\u0000-\u0020\u007f\\]/
+
+// The value and each percent-decoding of it (as far as decoding changes it), so `/%2F%2Fevil.com`, which some
+// frameworks decode before they redirect again, is judged as `//evil.com` too.
+const decodings = (value: string, depth = 3): ReadonlyArray<string> =>
+	Option.match(
+		Option.filter(Option.liftThrowable(decodeURIComponent)(value), (decoded) => decoded !== value && depth > 0),
+		{ onNone: () => [value], onSome: (decoded) => [value, ...decodings(decoded, depth - 1)] },
+	)
+
+// A path on the gateway's origin, or an absolute http(s) URL of an origin the tenant allows. Every decoding of the
+// value is parsed with the WHATWG URL parser against the gateway's origin and must land on an allowed origin, without
+// userinfo; what is returned is the parsed, normalised form, so the Location header is exactly what was checked.
 const redirectTarget = (tenant: TenantView, redirectTo: string | undefined) =>
 	Option.match(Option.fromNullable(redirectTo), {
 		onNone: () => Effect.succeed(null),
 		onSome: (target) =>
-			target.startsWith("/") && !target.startsWith("//") && !target.startsWith("/\\")
-				? Effect.succeed(target)
-				: Effect.try(() => new URL(target)).pipe(
-						Effect.filterOrFail(
-							(url) =>
-								(url.protocol === "https:" || url.protocol === "http:") &&
-								(tenant.settings.allowedRedirectOrigins ?? []).includes(url.origin),
-							() => undefined,
+			Effect.gen(function* () {
+				const config = yield* IdentityConfig
+				const gateway = new URL(config.callbackBaseUrl).origin
+				const isPath = target.startsWith("/")
+				const permitted = isPath ? [gateway] : (tenant.settings.allowedRedirectOrigins ?? [])
+				const parse = (value: string, layer: number) =>
+					Option.filter(
+						Option.liftThrowable(() => (isPath ? new URL(value, `${gateway}/`) : new URL(value)))(),
+						(url) =>
+							!(layer === 0 ? UnsafeRawRedirectCharacters : UnsafeRedirectCharacters).test(value) &&
+							(url.protocol === "https:" || url.protocol === "http:") &&
+							url.username === "" &&
+							url.password === "" &&
+							permitted.includes(url.origin) &&
+							!url.pathname.startsWith("//"),
+					)
+				const layers = decodings(target).map(parse)
+				return yield* Option.match(Option.all(layers), {
+					onNone: () =>
+						Effect.fail(
+							new RedirectNotAllowed({
+								message: "redirect_to must be a path or an origin the tenant allows",
+							}),
 						),
-						Effect.map((url) => url.toString()),
-						Effect.mapError(
-							() =>
-								new RedirectNotAllowed({
-									message: "redirect_to must be a path or an origin the tenant allows",
-								}),
+					onSome: ([url]) =>
+						Effect.succeed(
+							url === undefined ? null : isPath ? `${url.pathname}${url.search}${url.hash}` : url.href,
 						),
-					),
+				})
+			}),
 	})
 
 // Sets a cookie on whatever response this request ends with (typed success, redirect or error).
@@ -94,13 +126,7 @@ const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction,
 				Effect.fail(new ServiceUnavailable({ message: "the identity provider cannot be reached" })),
 			),
 		)
-		yield* setCookie(started.cookie.name, started.cookie.value, {
-			httpOnly: true,
-			sameSite: "lax",
-			secure: config.secureCookies,
-			path: TransactionCookiePath,
-			maxAge: config.transactionTtl,
-		})
+		yield* setCookie(started.cookie.name, started.cookie.value, { ...CookieOptions, maxAge: config.transactionTtl })
 		return HttpServerResponse.redirect(url, { status: 302 })
 	}).pipe(
 		Effect.catchTag("CacheUnavailable", () =>
@@ -112,16 +138,10 @@ const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction,
 
 const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 	Effect.gen(function* () {
-		const config = yield* IdentityConfig
 		const broker = yield* IdentityBroker.client
 		const directory = yield* CredentialDirectory.client
 		const users = yield* UserSessions.client
 		const credentials = yield* Credentials
-		const cookieOptions = {
-			httpOnly: true,
-			sameSite: "lax" as const,
-			secure: config.secureCookies,
-		}
 
 		// Completes a sign-in: the user behind the identity (opened on first sign-in), then a new session.
 		const signIn = (tenantId: TenantId, claims: VerifiedClaims) =>
@@ -167,8 +187,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 				: signIn(transaction.tenantId, claims).pipe(
 						Effect.tap(({ token, session }) =>
 							setCookie(SessionCookieName, Redacted.value(token), {
-								...cookieOptions,
-								path: "/",
+								...CookieOptions,
 								expires: DateTime.toDateUtc(session.expiresAt),
 							}),
 						),
@@ -191,6 +210,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 			)
 			.handle("callback", ({ path, urlParams }) =>
 				Effect.gen(function* () {
+					yield* noStore
 					const request = yield* HttpServerRequest.HttpServerRequest
 					const ip = (yield* currentRequestMeta).ip ?? "unknown"
 					yield* LoginLimiter.check({ ip })
@@ -207,8 +227,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 						},
 					)
 					yield* setCookie(OAuthTransactions.cookieName(urlParams.state ?? ""), "", {
-						...cookieOptions,
-						path: TransactionCookiePath,
+						...CookieOptions,
 						maxAge: 0,
 					})
 					const scopes = { ip, tenantId: transaction.tenantId }
@@ -251,7 +270,6 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 	Effect.gen(function* () {
 		const credentials = yield* Credentials
-		const config = yield* IdentityConfig
 		return handlers
 			.handle("linkStart", ({ path, urlParams }) =>
 				Effect.gen(function* () {
@@ -312,13 +330,7 @@ const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 						),
 					)
 					yield* credentials.revoked(caller.principal.tenantId, ended.revoked)
-					yield* setCookie(SessionCookieName, "", {
-						httpOnly: true,
-						sameSite: "lax",
-						secure: config.secureCookies,
-						path: "/",
-						maxAge: 0,
-					})
+					yield* setCookie(SessionCookieName, "", { ...CookieOptions, maxAge: 0 })
 					return ended.session
 				}).pipe(Telemetry.span("SessionsHttp.logout")),
 			)

@@ -44,11 +44,6 @@ const IdentityConfigRecipe = Config.all({
 		Config.withDefault("5 seconds"),
 		Config.withDescription("How often a gateway writes the last use of the credentials it saw"),
 	),
-	secureCookies: Config.option(
-		Config.boolean("SESSION_COOKIE_SECURE").pipe(
-			Config.withDescription("Mark cookies Secure (default: when the callback base URL is https)"),
-		),
-	),
 	apiKeyGrace: Config.duration("APIKEY_ROTATION_GRACE").pipe(
 		Config.withDefault("24 hours"),
 		Config.withDescription("How long a rotated API key keeps working when the request names no grace period"),
@@ -59,11 +54,7 @@ const IdentityConfigRecipe = Config.all({
 			config.callbackBaseUrl,
 			() => `http://${config.host}:${config.port}`,
 		).replace(/\/+$/, "")
-		return {
-			...config,
-			callbackBaseUrl,
-			secureCookies: Option.getOrElse(config.secureCookies, () => callbackBaseUrl.startsWith("https://")),
-		}
+		return { ...config, callbackBaseUrl }
 	}),
 )
 

@@ -32,7 +32,7 @@ const StoredTransaction = Schema.parseJson(Transaction)
 
 const stateKey = (state: string) => `oauth:tx:${SecretToken.hash(Redacted.make(state))}`
 
-const cookieName = (state: string) => `ecp_oauth_${SecretToken.hash(Redacted.make(state)).slice(0, 16)}`
+const cookieName = (state: string) => `__Host-ecp_oauth_${SecretToken.hash(Redacted.make(state)).slice(0, 16)}`
 
 const begin = (transaction: Omit<Transaction, "bindingHash" | "codeVerifier" | "nonce">, ttl: Duration.DurationInput) =>
 	Effect.gen(function* () {

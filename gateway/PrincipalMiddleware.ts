@@ -12,7 +12,8 @@ import { CurrentTenant } from "./TenantMiddleware.ts"
 
 // --- [CONSTANTS]
 
-const SessionCookieName = "ecp_session"
+// `__Host-`: the browser keeps it only when Secure, Path=/ and without Domain, so no sibling subdomain can set it.
+const SessionCookieName = "__Host-ecp_session"
 
 // --- [SCHEMA]
 

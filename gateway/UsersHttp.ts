@@ -11,6 +11,7 @@ import { Credentials } from "./Credentials.ts"
 import { ValidationError } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
 import { byId, pageOf } from "./ListPage.ts"
+import { noStore } from "./NoStore.ts"
 import { currentSession, withUser } from "./UserCalls.ts"
 
 // --- [CONSTANTS]
@@ -58,6 +59,7 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 			)
 			.handle("createApiKey", ({ payload }) =>
 				Effect.gen(function* () {
+					yield* noStore
 					yield* currentSession
 					const now = yield* DateTime.now
 					yield* Effect.filterOrFail(
@@ -90,6 +92,7 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 			)
 			.handle("rotateApiKey", ({ path, payload }) =>
 				Effect.gen(function* () {
+					yield* noStore
 					const caller = yield* currentSession
 					const minted = SecretToken.mint(ApiKeyPrefix)
 					const rotated = yield* withUser((entity) =>

@@ -10,6 +10,7 @@ import { jobs } from "./0002_jobs.ts"
 import { oauthProviders } from "./0003_oauth_providers.ts"
 import { identity } from "./0004_identity.ts"
 import { jobOwner } from "./0005_job_owner.ts"
+import { emailVerified } from "./0006_email_verified.ts"
 
 // --- [CONSTANTS]
 
@@ -33,6 +34,7 @@ const migrate = Effect.gen(function* () {
 			"0003_oauth_providers": oauthProviders,
 			"0004_identity": identity,
 			"0005_job_owner": jobOwner,
+			"0006_email_verified": emailVerified,
 		}),
 	})
 }).pipe(

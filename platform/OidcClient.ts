@@ -1,11 +1,13 @@
 // A relying party's side of OpenID Connect, over HttpClient (no raw fetch): discovery from the issuer's metadata
 // (the metadata must name exactly that issuer), the authorization URL with PKCE S256, the code exchange with the
 // client secret (HTTP Basic, or in the body when the provider only takes that), and ID token verification: signature
-// against the provider's JWKS, `iss`, `aud` (and `azp`), expiry and the transaction's nonce. Errors never carry the
-// secret, the code or the token.
+// against the provider's JWKS (fetched again once when the token names a key it does not hold: the provider rotated),
+// `iss`, `aud` (and `azp`), expiry and the transaction's nonce; then UserInfo, where the provider has one, for the
+// profile (OIDC Core 5.4: scope claims may be served there only), whose `sub` must be the ID token's. Errors never
+// carry the secret, the code or the tokens.
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Cache as EffectCache, Data, Duration, Effect, Exit, Redacted, Schema } from "effect"
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose"
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose"
 import { Telemetry } from "./Telemetry.ts"
 
 // --- [CONSTANTS]
@@ -21,6 +23,7 @@ const ProviderMetadata = Schema.Struct({
 	authorization_endpoint: Schema.String,
 	token_endpoint: Schema.String,
 	jwks_uri: Schema.String,
+	userinfo_endpoint: Schema.optional(Schema.String),
 	token_endpoint_auth_methods_supported: Schema.optional(Schema.Array(Schema.String)),
 	id_token_signing_alg_values_supported: Schema.optional(Schema.Array(Schema.String)),
 })
@@ -28,25 +31,38 @@ type ProviderMetadata = typeof ProviderMetadata.Type
 
 const Jwks = Schema.Struct({ keys: Schema.Array(Schema.Object) })
 
-const TokenResponse = Schema.Struct({ id_token: Schema.String, token_type: Schema.optional(Schema.String) })
+const TokenResponse = Schema.Struct({
+	id_token: Schema.String,
+	access_token: Schema.optional(Schema.String),
+	token_type: Schema.optional(Schema.String),
+})
 
-const IdTokenClaims = Schema.Struct({
-	sub: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
-	nonce: Schema.optional(Schema.String),
-	azp: Schema.optional(Schema.String),
-	aud: Schema.Union(Schema.String, Schema.Array(Schema.String)),
+const Subject = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255))
+
+const ProfileClaims = Schema.Struct({
 	email: Schema.optional(Schema.String),
 	// Some providers send it as the string "true".
 	email_verified: Schema.optional(Schema.Union(Schema.Boolean, Schema.BooleanFromString)),
 	name: Schema.optional(Schema.String),
 })
+
+const IdTokenClaims = Schema.Struct({
+	sub: Subject,
+	nonce: Schema.optional(Schema.String),
+	azp: Schema.optional(Schema.String),
+	aud: Schema.Union(Schema.String, Schema.Array(Schema.String)),
+	...ProfileClaims.fields,
+})
 type IdTokenClaims = typeof IdTokenClaims.Type
+
+const UserInfoClaims = Schema.Struct({ sub: Subject, ...ProfileClaims.fields })
+type UserInfoClaims = typeof UserInfoClaims.Type
 
 // --- [ERRORS]
 
 // Why a sign-in failed, for logs; callers answer one OAuthFailed whatever the stage.
 class OidcError extends Data.TaggedError("OidcError")<{
-	readonly stage: "discovery" | "exchange" | "id_token"
+	readonly stage: "discovery" | "exchange" | "id_token" | "userinfo"
 	readonly reason: string
 }> {}
 
@@ -115,6 +131,23 @@ const verifyIdToken = (
 		),
 	)
 
+// The ID token speaks for identity (sub, aud, nonce); UserInfo, when asked, for the profile. An email and its
+// verification always come from the same source.
+const withUserInfo = (claims: IdTokenClaims, userInfo: UserInfoClaims): IdTokenClaims => ({
+	...claims,
+	...(userInfo.email === undefined ? {} : { email: userInfo.email, email_verified: userInfo.email_verified }),
+	...(userInfo.name === undefined ? {} : { name: userInfo.name }),
+})
+
+// The key id an ID token names, when the JWKS at hand has no key of that id (so it is worth fetching again).
+const unknownKeyId = (idToken: string, keys: JSONWebKeySet) =>
+	Effect.try(() => decodeProtectedHeader(idToken).kid).pipe(
+		Effect.map(
+			(kid) => kid !== undefined && !keys.keys.some((key) => (key as { readonly kid?: unknown }).kid === kid),
+		),
+		Effect.orElseSucceed(() => false),
+	)
+
 // --- [SERVICES]
 
 class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
@@ -168,6 +201,35 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 				}),
 				Telemetry.span("OidcClient.authorizationUrl"),
 			)
+		// UserInfo with the access token; its `sub` must be the ID token's (OIDC Core 5.3.2), or the answer is not
+		// about the user who signed in.
+		const userInfo = (endpoint: string, accessToken: string, subject: string) =>
+			HttpClientRequest.get(endpoint).pipe(
+				HttpClientRequest.acceptJson,
+				HttpClientRequest.bearerToken(accessToken),
+				client.execute,
+				Effect.flatMap(HttpClientResponse.filterStatusOk),
+				Effect.flatMap(HttpClientResponse.schemaBodyJson(UserInfoClaims)),
+				Effect.scoped,
+				Effect.catchTags({
+					ResponseError: (error) =>
+						Effect.fail(
+							new OidcError({
+								stage: "userinfo",
+								reason: `userinfo endpoint answered ${error.response.status}`,
+							}),
+						),
+					RequestError: () =>
+						Effect.fail(new OidcError({ stage: "userinfo", reason: "userinfo endpoint unreachable" })),
+					ParseError: () =>
+						Effect.fail(new OidcError({ stage: "userinfo", reason: "userinfo response malformed" })),
+				}),
+				Effect.filterOrFail(
+					(found) => found.sub === subject,
+					() => new OidcError({ stage: "userinfo", reason: "userinfo sub differs from the ID token's" }),
+				),
+				Telemetry.span("OidcClient.userInfo"),
+			)
 		const exchange = (
 			issuer: string,
 			request: {
@@ -217,12 +279,22 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 							Effect.fail(new OidcError({ stage: "exchange", reason: "token response malformed" })),
 					}),
 				)
-				return yield* verifyIdToken(tokens.id_token, keys, {
+				// A key id the cached JWKS lacks: the provider may have rotated its keys; fetch them again, once.
+				const current = (yield* unknownKeyId(tokens.id_token, keys))
+					? yield* discovered.refresh(issuer).pipe(
+							Effect.zipRight(discovered.get(issuer)),
+							Effect.map((fresh) => fresh.keys),
+						)
+					: keys
+				const claims = yield* verifyIdToken(tokens.id_token, current, {
 					issuer: metadata.issuer,
 					clientId: request.clientId,
 					nonce: request.nonce,
 					algorithms: metadata.id_token_signing_alg_values_supported,
 				})
+				return metadata.userinfo_endpoint === undefined || tokens.access_token === undefined
+					? claims
+					: withUserInfo(claims, yield* userInfo(metadata.userinfo_endpoint, tokens.access_token, claims.sub))
 			}).pipe(Telemetry.span("OidcClient.exchange"))
 		return { authorizationUrl, exchange, discover: (issuer: string) => discovered.get(issuer) } as const
 	}),

@@ -75,6 +75,33 @@ afterAll(async () => {
 	await idp?.stop()
 }, 90_000)
 
+describe("sign-in in a browser", () => {
+	it("Chromium keeps the __Host- session cookie the gateway sets over http://127.0.0.1, and it authenticates", async () => {
+		const { tenant } = await setUpTenant({
+			baseUrl: platform.baseUrl,
+			adminToken: platform.adminToken,
+			idp,
+			slug: "browser-cookie-co",
+		})
+		idp.signInAs({ sub: "browser-cookie-user", email: "cookie@example.com" })
+		const context = await browser.newContext()
+		const page = await context.newPage()
+		const start = new URL(`${platform.baseUrl}/v1/auth/oauth/idp/start`)
+		start.searchParams.set("app_id", tenant.slug)
+		start.searchParams.set("redirect_to", "/signed-in")
+		await page.goto(start.toString())
+		await page.waitForURL(`${platform.baseUrl}/signed-in`, { timeout: 15_000 })
+		const session = (await context.cookies(platform.baseUrl)).find((cookie) => cookie.name === "__Host-ecp_session")
+		expect(session).toMatchObject({ secure: true, httpOnly: true, path: "/", sameSite: "Lax" })
+		const me = await fetch(`${platform.baseUrl}/v1/users/me`, {
+			headers: { cookie: `__Host-ecp_session=${session?.value ?? ""}`, "x-app-id": tenant.slug },
+		})
+		expect(me.status).toBe(200)
+		expect(await me.json()).toMatchObject({ email: "cookie@example.com", emailVerified: true })
+		await context.close()
+	}, 60_000)
+})
+
 describe("realtime in a browser", () => {
 	it("a page authenticates, subscribes and shows a message broadcast over HTTP", async () => {
 		const { tenant } = await setUpTenant({

@@ -43,7 +43,12 @@ type CreatedKey = ApiKeyView & { readonly key: string }
 
 type IdentityView = { readonly provider: string; readonly subject: string; readonly email: string | null }
 
-type UserView = { readonly id: string; readonly email: string | null; readonly displayName: string | null }
+type UserView = {
+	readonly id: string
+	readonly email: string | null
+	readonly emailVerified?: boolean
+	readonly displayName: string | null
+}
 
 type AuditRow = {
 	readonly app_id: string
@@ -205,11 +210,32 @@ const status = (slug: string, credential: string, path = "/users/me") =>
 const callJson = async <A>(slug: string, credential: string, path: string, init: RequestInit = {}) => {
 	const response = await authed(platform.baseUrl, slug, credential, path, init)
 	const text = await response.text()
-	return { status: response.status, text, body: (text.length > 0 ? await new Response(text).json() : null) as A }
+	return {
+		status: response.status,
+		headers: response.headers,
+		text,
+		body: (text.length > 0 ? await new Response(text).json() : null) as A,
+	}
 }
 
 const sessionCookieOf = (response: Response) =>
-	response.headers.getSetCookie().find((cookie) => cookie.startsWith("ecp_session="))
+	response.headers.getSetCookie().find((cookie) => cookie.startsWith("__Host-ecp_session="))
+
+// A response carrying a token or key: no cache may keep it.
+const expectNoStore = (headers: Headers) => {
+	expect(headers.get("cache-control")).toMatch(/(^|,\s*)no-store(\s*,|$)/)
+	expect(headers.get("pragma")).toBe("no-cache")
+}
+
+// `__Host-` cookie rules: Secure, Path=/, no Domain; and HttpOnly, SameSite=Lax.
+const expectHostCookie = (cookie: string | undefined) => {
+	expect(cookie).toMatch(/^__Host-/)
+	expect(cookie).toMatch(/;\s*Secure(;|$)/i)
+	expect(cookie).toMatch(/;\s*Path=\/(;|$)/i)
+	expect(cookie).toMatch(/;\s*HttpOnly(;|$)/i)
+	expect(cookie).toMatch(/;\s*SameSite=Lax(;|$)/i)
+	expect(cookie).not.toMatch(/;\s*Domain=/i)
+}
 
 // The callback refused: 401 OAuthFailed, and no session cookie handed out.
 const expectOAuthFailed = async (response: Response) => {
@@ -326,7 +352,9 @@ describe("OAuth callback failures", () => {
 
 	it("a callback without the transaction cookie → 401 OAuthFailed, the code is never exchanged", async () => {
 		const { browser, callbackUrl } = await reach()
-		expect(Object.keys(browser.cookies(gatewayHost())).some((name) => name.startsWith("ecp_oauth_"))).toBe(true)
+		expect(Object.keys(browser.cookies(gatewayHost())).some((name) => name.startsWith("__Host-ecp_oauth_"))).toBe(
+			true,
+		)
 		browser.clearCookies(gatewayHost())
 		const exchanges = idp.tokenRequests()
 		await expectOAuthFailed(await browser.get(callbackUrl.href))
@@ -384,7 +412,7 @@ describe("OAuth callback failures", () => {
 	it("a replayed callback: the first answers 200, the same URL again 401 (even with the cookie put back)", async () => {
 		const { browser, callbackUrl } = await reach()
 		const [cookieName = "", cookieValue = ""] =
-			Object.entries(browser.cookies(gatewayHost())).find(([name]) => name.startsWith("ecp_oauth_")) ?? []
+			Object.entries(browser.cookies(gatewayHost())).find(([name]) => name.startsWith("__Host-ecp_oauth_")) ?? []
 		const first = await browser.get(callbackUrl.href)
 		expect(first.status, await first.text()).toBe(200)
 		expect(await sessionCount(tenantId)).toBe(1)
@@ -438,6 +466,85 @@ describe("redirect_to", () => {
 		}
 	})
 
+	it("hostile redirect_to values (encoded, control characters, userinfo, scheme tricks) → 400; good ones start", async () => {
+		const made = await makeTenant("redirect-table", {
+			settings: '{"allowedRedirectOrigins":["https://app.example.com"]}',
+		})
+		const startWith = async (target: string) => {
+			const start = new URL(`${platform.baseUrl}/v1/auth/oauth/idp/start`)
+			start.searchParams.set("app_id", made.tenant.slug)
+			start.searchParams.set("redirect_to", target)
+			const response = await makeBrowser().get(start.toString())
+			return { status: response.status, text: await response.text() }
+		}
+		const hostile = [
+			"/\t/evil.com",
+			"/%09/evil.com",
+			"//evil.com",
+			"///evil.com",
+			"/\\evil.com",
+			"\\/evil.com",
+			"/%2F%2Fevil.com",
+			"/%2f%2fevil.com",
+			"/%252F%252Fevil.com",
+			"/%5Cevil.com",
+			"/.//evil.com",
+			"/a/..//evil.com",
+			"/\n/evil.com",
+			"/\r\n/evil.com",
+			" //evil.com",
+			"https:evil.com",
+			"https:/evil.com",
+			"http://app.example.com/",
+			"https://app.example.com@evil.com/",
+			"https://app.example.com:443@evil.com/",
+			"https://user:pw@app.example.com/",
+			"https://app.example.com.evil.com/",
+			"https://evil.com\\@app.example.com/",
+			"%2F%2Fevil.com",
+			"evil.com",
+			"javascript:alert(1)",
+			"data:text/html,<script>alert(1)</script>",
+		]
+		const good = [
+			"/app/done",
+			"/app/done?step=2#top",
+			"/",
+			"https://app.example.com/welcome?step=2",
+			"https://app.example.com",
+			"/search?q=a%20b&next=%2F%2Fevil.com",
+			"https://app.example.com/a%20b?next=%2Fhome",
+		]
+		const refused = await Promise.all(hostile.map(async (target) => ({ target, ...(await startWith(target)) })))
+		refused.forEach(({ target, status, text }) => {
+			expect(status, encodeURIComponent(target)).toBe(400)
+			expect(text, encodeURIComponent(target)).toContain("RedirectNotAllowed")
+		})
+		const accepted = await Promise.all(good.map(async (target) => ({ target, ...(await startWith(target)) })))
+		accepted.forEach(({ target, status, text }) => expect(status, `${target} ${text}`).toBe(302))
+	})
+
+	it("the callback (200 and 302) is never cached; session and transaction cookies are __Host- cookies", async () => {
+		const made = await makeTenant("no-store-co")
+		idp.signInAs({ sub: "no-store-user", email: "no-store@example.com" })
+		const browser = makeBrowser()
+		const start = await browser.get(`${platform.baseUrl}/v1/auth/oauth/idp/start?app_id=${made.tenant.slug}`)
+		expect(start.status).toBe(302)
+		const transactionCookie = start.headers.getSetCookie().find((cookie) => cookie.includes("ecp_oauth_"))
+		expectHostCookie(transactionCookie)
+		const direct = await signInVia(made.tenant.slug)
+		expect(direct.response.status, direct.text).toBe(200)
+		expectNoStore(direct.response.headers)
+		expectHostCookie(sessionCookieOf(direct.response))
+		const redirected = await signInVia(made.tenant.slug, { redirectTo: "/after" })
+		expect(redirected.response.status, redirected.text).toBe(302)
+		expectNoStore(redirected.response.headers)
+		expectHostCookie(sessionCookieOf(redirected.response))
+		// The cleared transaction cookie is a __Host- cookie too, or the browser would not let it replace the other.
+		const cleared = redirected.response.headers.getSetCookie().find((cookie) => cookie.includes("ecp_oauth_"))
+		expectHostCookie(cleared)
+	})
+
 	it("a path: the callback answers 302 to it with an HttpOnly session cookie that alone authenticates", async () => {
 		const made = await makeTenant("redirect-path")
 		idp.signInAs({ sub: "path-user", email: "path@example.com", name: "Path" })
@@ -445,7 +552,7 @@ describe("redirect_to", () => {
 		expect(done.response.status, done.text).toBe(302)
 		expect(done.response.headers.get("location")).toBe("/app/done")
 		const cookie = sessionCookieOf(done.response) ?? ""
-		const token = /^ecp_session=([^;]*)/.exec(cookie)?.[1] ?? ""
+		const token = /^__Host-ecp_session=([^;]*)/.exec(cookie)?.[1] ?? ""
 		expect(token).toMatch(/^ecps_[A-Za-z0-9_-]{43}$/)
 		expect(cookie).toMatch(/;\s*HttpOnly/i)
 		expect(cookie).toMatch(/;\s*Path=\//i)
@@ -454,7 +561,7 @@ describe("redirect_to", () => {
 		expect(done.callbackUrl).not.toContain(token)
 		expect(done.response.headers.get("location")).not.toContain("ecps_")
 		const me = await fetch(`${platform.baseUrl}/v1/users/me`, {
-			headers: { cookie: `ecp_session=${token}`, "x-app-id": made.tenant.slug },
+			headers: { cookie: `__Host-ecp_session=${token}`, "x-app-id": made.tenant.slug },
 		})
 		expect(me.status).toBe(200)
 		expect(await me.json()).toMatchObject({ email: "path@example.com" })
@@ -468,7 +575,7 @@ describe("redirect_to", () => {
 		const done = await signInVia(made.tenant.slug, { redirectTo: "https://app.example.com/welcome?step=2" })
 		expect(done.response.status, done.text).toBe(302)
 		expect(done.response.headers.get("location")).toBe("https://app.example.com/welcome?step=2")
-		expect(sessionCookieOf(done.response)).toMatch(/^ecp_session=ecps_/)
+		expect(sessionCookieOf(done.response)).toMatch(/^__Host-ecp_session=ecps_/)
 	})
 })
 
@@ -649,6 +756,7 @@ describe("API keys", () => {
 	it("POST /v1/api-keys → 201 with an ecpk_ key shown once; the listing shows prefix, name, dates, never the key", async () => {
 		const response = await callJson<CreatedKey>(slug, token, "/api-keys", { method: "POST", body: '{"name":"ci"}' })
 		expect(response.status, response.text).toBe(201)
+		expectNoStore(response.headers)
 		created = response.body
 		expect(created.key).toMatch(/^ecpk_[A-Za-z0-9_-]{43}$/)
 		expect(created).toMatchObject({ name: "ci", status: "active", expiresAt: null, lastUsedAt: null })
@@ -685,6 +793,7 @@ describe("API keys", () => {
 			body: '{"gracePeriodSeconds":2}',
 		})
 		expect(response.status, response.text).toBe(201)
+		expectNoStore(response.headers)
 		rotated = response.body
 		expect(rotated.key).toMatch(/^ecpk_[A-Za-z0-9_-]{43}$/)
 		expect(rotated.key).not.toBe(created.key)
@@ -793,6 +902,42 @@ describe("self-service", () => {
 		expect(patched.status).toBe(400)
 		expect(patched.body._tag).toBe("ValidationError")
 		expect((await callJson<UserView>(slug, token, "/users/me")).body.email).toBe("self@example.com")
+	})
+
+	it("an email set by PATCH is unverified: it never blocks the real owner's sign-in, nor matches accounts", async () => {
+		const claimer = await signInAs(slug, { sub: "email-claimer", email: "claimer@example.com" })
+		const patched = await callJson<UserView>(slug, claimer.token, "/users/me", {
+			method: "PATCH",
+			body: '{"email":"Owner@Example.com"}',
+		})
+		expect(patched.status, patched.text).toBe(200)
+		expect(patched.body).toMatchObject({ email: "Owner@Example.com", emailVerified: false })
+		// The address's real owner signs in; the provider vouches for it.
+		const owner = await signInAs(slug, { sub: "email-owner", email: "owner@example.com", name: "Owner" })
+		expect(owner.user.id).not.toBe(claimer.user.id)
+		const ownerMe = await callJson<UserView>(slug, owner.token, "/users/me")
+		expect(ownerMe.body).toMatchObject({ email: "owner@example.com", emailVerified: true, displayName: "Owner" })
+		const claimerMe = await callJson<UserView>(slug, claimer.token, "/users/me")
+		expect(claimerMe.body).toMatchObject({ id: claimer.user.id, emailVerified: false })
+		const rows = await sql<{ id: string; email_verified: boolean }>(
+			"SELECT id, email_verified FROM users WHERE app_id = $1 AND lower(email) = 'owner@example.com' ORDER BY email_verified",
+			[tenantId],
+		)
+		expect(rows).toEqual([
+			{ id: claimer.user.id, email_verified: false },
+			{ id: owner.user.id, email_verified: true },
+		])
+		// Setting back the address the provider verified keeps it verified; another one is unverified again.
+		const back = await callJson<UserView>(slug, owner.token, "/users/me", {
+			method: "PATCH",
+			body: '{"email":"OWNER@example.com"}',
+		})
+		expect(back.body).toMatchObject({ email: "owner@example.com", emailVerified: true })
+		const other = await callJson<UserView>(slug, owner.token, "/users/me", {
+			method: "PATCH",
+			body: '{"email":"elsewhere@example.com"}',
+		})
+		expect(other.body).toMatchObject({ email: "elsewhere@example.com", emailVerified: false })
 	})
 
 	it("GET /v1/users/me/identities lists the provider identity the user signed in with", async () => {

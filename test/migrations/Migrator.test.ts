@@ -56,6 +56,7 @@ describe("Migrator", () => {
 						"3_oauth_providers",
 						"4_identity",
 						"5_job_owner",
+						"6_email_verified",
 					])
 					expect(second).toEqual([])
 					expect(yield* constraint("apps_status_check")).toEqual([...TenantStatuses])
@@ -95,10 +96,10 @@ describe("Migrator", () => {
 			withDatabase(
 				Effect.gen(function* () {
 					const results = yield* Effect.all([migrate, migrate, migrate], { concurrency: "unbounded" })
-					expect(results.flat().length).toBe(5)
+					expect(results.flat().length).toBe(6)
 					const sql = yield* SqlClient.SqlClient
 					const rows = yield* sql<{ count: number }>`SELECT count(*)::int AS count FROM effect_sql_migrations`
-					expect(rows[0]?.count).toBe(5)
+					expect(rows[0]?.count).toBe(6)
 				}),
 			),
 		60_000,
@@ -153,7 +154,10 @@ describe("Migrator", () => {
 					yield* sql`INSERT INTO apps (id, slug, name, status) VALUES (${appId}, 'acme', 'Acme', 'active')`
 					yield* sql`INSERT INTO jobs (id, app_id, type, status, payload, dedupe_key)
 						VALUES (${oldJob}, ${appId}, 'http.call', 'queued', '{}'::jsonb, 'k')`
-					expect((yield* migrate).map(([id, name]) => `${id}_${name}`)).toEqual(["5_job_owner"])
+					expect((yield* migrate).map(([id, name]) => `${id}_${name}`)).toEqual([
+						"5_job_owner",
+						"6_email_verified",
+					])
 					const rows = yield* sql<{ owner: string; ownerKeyId: string | null }>`
 						SELECT owner, owner_key_id FROM jobs WHERE id = ${oldJob}`
 					expect(rows).toEqual([{ owner: "service", ownerKeyId: null }])

@@ -1,7 +1,10 @@
+import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type JWTPayload } from "jose"
-import { OidcError, verifyIdToken } from "../../platform/OidcClient.ts"
+import { Effect, Layer, Redacted, Schema } from "effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type JWTPayload } from "jose"
+import { OidcClient, OidcError, verifyIdToken } from "../../platform/OidcClient.ts"
 
 // --- [CONSTANTS]
 
@@ -282,5 +285,171 @@ describe("verifyIdToken", () => {
 				segments.map((segment) => expect(String(error)).not.toContain(segment))
 			})
 		}),
+	)
+})
+
+// --- [PROVIDER]
+
+// A minimal OpenID Provider on a loopback port: discovery, a JWKS the test can rotate, a token endpoint that hands out
+// whatever ID token the test set, and UserInfo answering whatever the test set. Counts JWKS fetches.
+type FakeProvider = {
+	readonly issuer: string
+	published: Array<JWK>
+	idToken: string
+	userInfo: Record<string, unknown> | undefined
+	jwksFetches: number
+	readonly stop: () => Promise<void>
+}
+
+const startFakeProvider = async (): Promise<FakeProvider> => {
+	const server = createServer()
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
+	const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+	const provider: FakeProvider = {
+		issuer,
+		published: [],
+		idToken: "",
+		userInfo: undefined,
+		jwksFetches: 0,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections()
+				server.close(() => resolve())
+			}),
+	}
+	server.on("request", (request, response) => {
+		const json = (status: number, body: unknown) => {
+			response.writeHead(status, { "content-type": "application/json" })
+			response.end(Schema.encodeSync(Schema.parseJson())(body))
+		}
+		const path = new URL(request.url ?? "/", issuer).pathname
+		provider.jwksFetches += path === "/jwks" ? 1 : 0
+		const routes: Record<string, () => void> = {
+			"/.well-known/openid-configuration": () =>
+				json(200, {
+					issuer,
+					authorization_endpoint: `${issuer}/auth`,
+					token_endpoint: `${issuer}/token`,
+					jwks_uri: `${issuer}/jwks`,
+					...(provider.userInfo === undefined ? {} : { userinfo_endpoint: `${issuer}/userinfo` }),
+				}),
+			"/jwks": () => json(200, { keys: provider.published }),
+			"/token": () => json(200, { id_token: provider.idToken, access_token: "at-1", token_type: "Bearer" }),
+			"/userinfo": () =>
+				request.headers.authorization === "Bearer at-1"
+					? json(200, provider.userInfo)
+					: json(401, { error: "invalid_token" }),
+		}
+		;(routes[path] ?? (() => json(404, {})))()
+	})
+	return provider
+}
+
+const exchangeAt = (provider: FakeProvider) =>
+	Effect.flatMap(OidcClient, (oidc) =>
+		oidc.exchange(provider.issuer, {
+			clientId,
+			clientSecret: Redacted.make("secret"),
+			code: "code-1",
+			codeVerifier: "verifier-1",
+			redirectUri: "http://127.0.0.1/callback",
+			nonce,
+		}),
+	)
+
+const OidcClientLive = OidcClient.Default.pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+const withProvider = <A, E>(use: (provider: FakeProvider) => Effect.Effect<A, E, OidcClient>) =>
+	Effect.acquireRelease(Effect.promise(startFakeProvider), (provider) => Effect.promise(provider.stop)).pipe(
+		Effect.flatMap((provider) => use(provider)),
+		Effect.provide(OidcClientLive),
+		Effect.scoped,
+	)
+
+const keyPair = (keyId: string) =>
+	Effect.promise(async () => {
+		const pair = await generateKeyPair("RS256", { extractable: true })
+		return {
+			keyId,
+			privateKey: pair.privateKey,
+			jwk: { ...(await exportJWK(pair.publicKey)), kid: keyId, alg: "RS256" },
+		}
+	})
+
+const signedBy = (
+	key: { readonly keyId: string; readonly privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"] },
+	payload: JWTPayload,
+) =>
+	Effect.promise(() => new SignJWT(payload).setProtectedHeader({ alg: "RS256", kid: key.keyId }).sign(key.privateKey))
+
+describe("OidcClient.exchange against a provider", () => {
+	it.effect("keys rotated at the provider: an unknown kid fetches the JWKS again once, then verifies", () =>
+		withProvider((provider) =>
+			Effect.gen(function* () {
+				const [first, second, never] = yield* Effect.all([keyPair("k1"), keyPair("k2"), keyPair("k3")])
+				const payload = (overrides: JWTPayload = {}) => ({ ...claims({ iss: provider.issuer }), ...overrides })
+				provider.published = [first.jwk]
+				provider.idToken = yield* signedBy(first, payload())
+				expect((yield* exchangeAt(provider)).sub).toBe("user-42")
+				expect(provider.jwksFetches).toBe(1)
+				// The provider rotates: only k2 is published, and the next ID token names k2.
+				provider.published = [second.jwk]
+				provider.idToken = yield* signedBy(second, payload({ sub: "user-43" }))
+				expect((yield* exchangeAt(provider)).sub).toBe("user-43")
+				expect(provider.jwksFetches).toBe(2)
+				// Now cached: the same kid costs no fetch.
+				expect((yield* exchangeAt(provider)).sub).toBe("user-43")
+				expect(provider.jwksFetches).toBe(2)
+				// A kid the provider never publishes: one more fetch, then the sign-in fails on no matching key.
+				provider.idToken = yield* signedBy(never, payload())
+				const error = yield* Effect.flip(exchangeAt(provider))
+				expect(error).toBeInstanceOf(OidcError)
+				expect(error).toMatchObject({ stage: "id_token" })
+				expect(String((error as OidcError).reason)).toContain("JWKSNoMatchingKey")
+				expect(provider.jwksFetches).toBe(3)
+			}),
+		),
+	)
+
+	it.effect("UserInfo supplies the profile the ID token lacks; the ID token keeps the identity", () =>
+		withProvider((provider) =>
+			Effect.gen(function* () {
+				const key = yield* keyPair("k1")
+				provider.published = [key.jwk]
+				provider.idToken = yield* signedBy(
+					key,
+					without(claims({ iss: provider.issuer }), "email", "email_verified", "name"),
+				)
+				provider.userInfo = { sub: "user-42", email: "ada@example.test", email_verified: true, name: "Ada" }
+				const merged = yield* exchangeAt(provider)
+				expect(merged).toMatchObject({
+					sub: "user-42",
+					aud: clientId,
+					nonce,
+					email: "ada@example.test",
+					email_verified: true,
+					name: "Ada",
+				})
+				// An email without email_verified at UserInfo is not taken as verified from the ID token's.
+				provider.idToken = yield* signedBy(key, claims({ iss: provider.issuer }))
+				provider.userInfo = { sub: "user-42", email: "other@example.test" }
+				expect(yield* exchangeAt(provider)).toMatchObject({ email: "other@example.test", name: "Ada Lovelace" })
+				expect((yield* exchangeAt(provider)).email_verified).toBeUndefined()
+			}),
+		),
+	)
+
+	it.effect("UserInfo about another subject than the ID token's fails the sign-in", () =>
+		withProvider((provider) =>
+			Effect.gen(function* () {
+				const key = yield* keyPair("k1")
+				provider.published = [key.jwk]
+				provider.idToken = yield* signedBy(key, claims({ iss: provider.issuer }))
+				provider.userInfo = { sub: "someone-else", email: "victim@example.test", email_verified: true }
+				const error = yield* Effect.flip(exchangeAt(provider))
+				expect(error).toBeInstanceOf(OidcError)
+				expect(error).toMatchObject({ stage: "userinfo", reason: "userinfo sub differs from the ID token's" })
+			}),
+		),
 	)
 })
