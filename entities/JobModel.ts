@@ -2,7 +2,7 @@
 // CHECK constraint come from the same array (seed C2, G9).
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { TenantId } from "./Tenancy.ts"
+import { TenantId, Uuid } from "./Tenancy.ts"
 
 // --- [CONSTANTS]
 
@@ -19,7 +19,7 @@ const DlqReasons = [
 
 // --- [SCHEMA]
 
-const JobId = Schema.UUID.pipe(Schema.brand("JobId"))
+const JobId = Uuid.pipe(Schema.brand("JobId"))
 const JobStatus = Schema.Literal(...JobStatuses)
 const DlqReason = Schema.Literal(...DlqReasons)
 

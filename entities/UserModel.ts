@@ -1,7 +1,7 @@
 // The `users` table: one row per end user of one tenant (`app_id`); email is unique within a tenant only.
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { TenantId } from "./Tenancy.ts"
+import { TenantId, Uuid } from "./Tenancy.ts"
 
 // --- [CONSTANTS]
 
@@ -9,7 +9,7 @@ const UserStatuses = ["active", "deactivated"] as const
 
 // --- [SCHEMA]
 
-const UserId = Schema.UUID.pipe(Schema.brand("UserId"))
+const UserId = Uuid.pipe(Schema.brand("UserId"))
 type UserId = typeof UserId.Type
 
 const UserStatus = Schema.Literal(...UserStatuses)

@@ -12,6 +12,7 @@ import {
 	ExecutionStatus,
 	ExecutionSummary,
 } from "../workflows/WorkflowInspectorProtocol.ts"
+import { TenantId } from "../entities/Tenancy.ts"
 import { AdminAuth } from "./AdminAuth.ts"
 
 // --- [SCHEMA]
@@ -24,7 +25,7 @@ const Cursor = Schema.optional(Schema.String.pipe(Schema.maxLength(512)))
 const DlqParams = Schema.Struct({
 	reason: Schema.optional(DlqReason),
 	type: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
-	tenant: Schema.optional(Schema.UUID),
+	tenant: Schema.optional(TenantId),
 	limit: Limit,
 	cursor: Cursor,
 })
@@ -32,7 +33,7 @@ const DlqParams = Schema.Struct({
 const WorkflowParams = Schema.Struct({
 	name: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
 	status: Schema.optional(ExecutionStatus),
-	tenant: Schema.optional(Schema.UUID),
+	tenant: Schema.optional(TenantId),
 	since: Schema.optional(Schema.DateTimeUtc),
 	until: Schema.optional(Schema.DateTimeUtc),
 	limit: Limit,

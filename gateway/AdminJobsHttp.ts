@@ -5,12 +5,13 @@ import { DlqCommand, DlqDirectory, DlqEntry, DlqEntryNotFound } from "../entitie
 import { Telemetry } from "../platform/Telemetry.ts"
 import { WorkflowInspector } from "../workflows/WorkflowInspectorProtocol.ts"
 import { Api } from "./Api.ts"
+import { Uuid } from "../entities/Tenancy.ts"
 import { callEntity } from "./EntityCall.ts"
 
 // --- [FUNCTIONS]
 
 const entryId = (id: string) =>
-	Schema.decodeUnknown(Schema.UUID)(id).pipe(
+	Schema.decodeUnknown(Uuid)(id).pipe(
 		Effect.mapError(() => new DlqEntryNotFound({ message: "no such DLQ entry" })),
 	)
 
