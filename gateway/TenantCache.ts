@@ -22,6 +22,17 @@ import { callEntity } from "./EntityCall.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 
+// --- [CONSTANTS]
+
+// TenantDirectory is stateless: lookups go to a fixed set of instances (spread over the runners), never to an entity
+// named after whatever a client put in X-App-Id.
+const DirectoryInstances = 16
+
+// --- [FUNCTIONS]
+
+const directoryId = (key: string) =>
+	`resolve-${[...key].reduce((sum, char) => (sum * 31 + char.charCodeAt(0)) % DirectoryInstances, 0)}`
+
 // --- [SERVICES]
 
 class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
@@ -33,7 +44,7 @@ class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
 		const limiter = yield* RateLimiter
 		const entries = yield* EffectCache.makeWith({
 			capacity: 100_000,
-			lookup: (key: string) => directory(key).Resolve({ key }),
+			lookup: (key: string) => directory(directoryId(key)).Resolve({ key }),
 			timeToLive: (exit) =>
 				Exit.match(exit, {
 					onSuccess: () => config.tenantCacheTtl,
