@@ -3,6 +3,7 @@
 // tenant does not have; X-App-Id values and bearer tokens are checked for shape before any lookup, and unknown ones are
 // remembered briefly. Work done by the platform is counted through the spans it opens (Telemetry.span).
 import { Redis } from "ioredis"
+import { createServer, type Server } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeBrowser } from "../fixtures/BrowserClient.ts"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
@@ -16,6 +17,9 @@ const spans = new Map<string, number>()
 let platform: Awaited<ReturnType<typeof startPlatform>>
 let idp: OidcProviderHandle
 let redis: Redis
+// A provider whose discovery works and whose token endpoint is down (503).
+let downProvider: Server
+let downIssuer = ""
 
 // --- [FUNCTIONS]
 
@@ -39,6 +43,22 @@ const makeTenant = async (slug: string) => {
 beforeAll(async () => {
 	idp = await startOidcProvider({ clients: [] })
 	redis = new Redis("redis://127.0.0.1:6379")
+	downProvider = createServer((request, response) => {
+		const path = request.url ?? "/"
+		response.setHeader("content-type", "application/json")
+		response.statusCode = path.startsWith("/token") ? 503 : 200
+		response.end(
+			path.startsWith("/.well-known")
+				? `{"issuer":"${downIssuer}","authorization_endpoint":"${downIssuer}/authorize",` +
+						`"token_endpoint":"${downIssuer}/token","jwks_uri":"${downIssuer}/jwks"}`
+				: path.startsWith("/jwks")
+					? `{"keys":[]}`
+					: `{"error":"temporarily_unavailable"}`,
+		)
+	})
+	await new Promise<void>((resolve) => downProvider.listen(0, "127.0.0.1", resolve))
+	const address = downProvider.address()
+	downIssuer = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
 	platform = await startPlatform(
 		{
 			REDIS_KEY_PREFIX: redisPrefix,
@@ -59,6 +79,7 @@ afterAll(async () => {
 	await platform?.stop()
 	await idp?.stop()
 	redis?.disconnect()
+	downProvider?.close()
 }, 90_000)
 
 describe("login-failure limiter", () => {
@@ -102,6 +123,40 @@ describe("login-failure limiter", () => {
 		idp.signInAs({ sub: "innocent-user" })
 		const innocent = await signIn(platform.baseUrl, tenant.slug)
 		expect(innocent.status, innocent.text).toBe(200)
+	}, 60_000)
+
+	it("a provider outage at the code exchange (503) is not counted against the client", async () => {
+		const created = await adminCall(
+			platform.baseUrl,
+			platform.adminToken,
+			"POST",
+			"/tenants",
+			`{"slug":"outage-co","name":"O"}`,
+		)
+		const tenant = (await created.json()) as { id: string }
+		const put = await adminCall(
+			platform.baseUrl,
+			platform.adminToken,
+			"PUT",
+			`/tenants/${tenant.id}/oauth-providers/down`,
+			`{"issuer":"${downIssuer}","clientId":"c","clientSecret":"s"}`,
+		)
+		expect(put.status).toBe(200)
+		const statuses = []
+		for (const _ of [1, 2, 3, 4, 5]) {
+			const start = await fetch(`${platform.baseUrl}/v1/auth/oauth/down/start?app_id=outage-co`, {
+				redirect: "manual",
+			})
+			expect(start.status).toBe(302)
+			const state = new URL(start.headers.get("location") ?? "").searchParams.get("state") ?? ""
+			const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0] ?? ""
+			const callback = await fetch(
+				`${platform.baseUrl}/v1/auth/oauth/down/callback?code=real-code&state=${encodeURIComponent(state)}`,
+				{ headers: { ...from("192.0.2.77"), cookie } },
+			)
+			statuses.push(callback.status)
+		}
+		expect(statuses).toEqual([401, 401, 401, 401, 401])
 	}, 60_000)
 
 	it("two IPv6 addresses in one /64 share a bucket: 429 TooManyAttempts with Retry-After; another /64 is not affected", async () => {
