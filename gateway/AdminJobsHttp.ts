@@ -11,9 +11,7 @@ import { callEntity } from "./EntityCall.ts"
 // --- [FUNCTIONS]
 
 const entryId = (id: string) =>
-	Schema.decodeUnknown(Uuid)(id).pipe(
-		Effect.mapError(() => new DlqEntryNotFound({ message: "no such DLQ entry" })),
-	)
+	Schema.decodeUnknown(Uuid)(id).pipe(Effect.mapError(() => new DlqEntryNotFound({ message: "no such DLQ entry" })))
 
 // --- [LAYERS]
 
