@@ -6,7 +6,7 @@ import { Effect, Option, Schema } from "effect"
 import { Crypto } from "../platform/Crypto.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
-import { IdentityBroker, OAuthFailed } from "./IdentityBrokerProtocol.ts"
+import { IdentityBroker, OAuthFailed, ProviderUnavailable } from "./IdentityBrokerProtocol.ts"
 import { OAuthProviderRepo, ProviderName, secretBinding } from "./OAuthProviderRepo.ts"
 import { TenantId } from "./Tenancy.ts"
 import { OAuthProviderNotFound } from "./TenantProtocol.ts"
@@ -83,7 +83,19 @@ const IdentityBrokerLive = IdentityBroker.toLayer(
 						name: claims.name ?? null,
 					}
 				}).pipe(
-					Effect.catchTag("OidcError", failed),
+					Effect.catchTag("OidcError", (error): Effect.Effect<never, OAuthFailed | ProviderUnavailable> =>
+						error.unavailable === true
+							? failed(error).pipe(
+									Effect.catchTag("OAuthFailed", () =>
+										Effect.fail(
+											new ProviderUnavailable({
+												message: "the identity provider cannot be reached",
+											}),
+										),
+									),
+								)
+							: failed(error),
+					),
 					Telemetry.span("IdentityBroker.Exchange", { tenantId, provider }),
 				),
 		}

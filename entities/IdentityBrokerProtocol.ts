@@ -14,6 +14,12 @@ import { VerifiedClaims } from "./UserSessionsProtocol.ts"
 // One answer for every way a sign-in can fail at the provider; the stage is logged on the runner, not returned.
 class OAuthFailed extends Schema.TaggedError<OAuthFailed>()("OAuthFailed", { message: Schema.String }) {}
 
+// The provider did not answer the exchange properly (unreachable, timed out, 5xx, discovery failing): a sign-in that
+// failed through nobody's fault on the client side, so it does not count as a failed attempt.
+class ProviderUnavailable extends Schema.TaggedError<ProviderUnavailable>()("ProviderUnavailable", {
+	message: Schema.String,
+}) {}
+
 // --- [PROTOCOL]
 
 const IdentityBroker = Entity.make("IdentityBroker", [
@@ -35,10 +41,10 @@ const IdentityBroker = Entity.make("IdentityBroker", [
 			nonce: Schema.String,
 		},
 		success: VerifiedClaims,
-		error: Schema.Union(OAuthProviderNotFound, OAuthFailed, StorageUnavailable),
+		error: Schema.Union(OAuthProviderNotFound, OAuthFailed, ProviderUnavailable, StorageUnavailable),
 	}),
 ])
 
 // --- [EXPORT]
 
-export { IdentityBroker, OAuthFailed }
+export { IdentityBroker, OAuthFailed, ProviderUnavailable }

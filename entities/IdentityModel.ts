@@ -2,7 +2,7 @@
 // reason lists are the single source of the Schema literals and the SQL CHECKs (seed C1–C3). Credentials are stored
 // only as SHA-256 hashes; the plaintext exists once, in the response that hands it out.
 import { Schema } from "effect"
-import { TenantId } from "./Tenancy.ts"
+import { TenantId, Uuid } from "./Tenancy.ts"
 import { UserId } from "./UserModel.ts"
 
 // --- [CONSTANTS]
@@ -17,9 +17,9 @@ const ApiKeyPrefix = "ecpk_"
 
 // --- [SCHEMA]
 
-const SessionId = Schema.UUID.pipe(Schema.brand("SessionId"))
+const SessionId = Uuid.pipe(Schema.brand("SessionId"))
 type SessionId = typeof SessionId.Type
-const ApiKeyId = Schema.UUID.pipe(Schema.brand("ApiKeyId"))
+const ApiKeyId = Uuid.pipe(Schema.brand("ApiKeyId"))
 type ApiKeyId = typeof ApiKeyId.Type
 
 const SessionStatus = Schema.Literal(...SessionStatuses)

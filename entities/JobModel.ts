@@ -2,7 +2,7 @@
 // CHECK constraint come from the same array (seed C2, G9).
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { TenantId } from "./Tenancy.ts"
+import { TenantId, Uuid } from "./Tenancy.ts"
 
 // --- [CONSTANTS]
 
@@ -19,7 +19,7 @@ const DlqReasons = [
 
 // --- [SCHEMA]
 
-const JobId = Schema.UUID.pipe(Schema.brand("JobId"))
+const JobId = Uuid.pipe(Schema.brand("JobId"))
 
 // Who submitted a job: `service` (the tenant's service principal, ADMIN_TOKEN on /v1; also every job from before
 // owners existed) or `user:<userId>` (a user's session, or an API key of that user).

@@ -3,7 +3,7 @@
 // and never identifies anyone.
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
-import { TenantId } from "./Tenancy.ts"
+import { TenantId, Uuid } from "./Tenancy.ts"
 
 // --- [CONSTANTS]
 
@@ -11,7 +11,7 @@ const UserStatuses = ["active", "deactivated"] as const
 
 // --- [SCHEMA]
 
-const UserId = Schema.UUID.pipe(Schema.brand("UserId"))
+const UserId = Uuid.pipe(Schema.brand("UserId"))
 type UserId = typeof UserId.Type
 
 const UserStatus = Schema.Literal(...UserStatuses)

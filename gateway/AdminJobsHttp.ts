@@ -5,6 +5,7 @@ import { DlqCommand, DlqDirectory, DlqEntry, DlqEntryNotFound } from "../entitie
 import { Telemetry } from "../platform/Telemetry.ts"
 import { WorkflowInspector } from "../workflows/WorkflowInspectorProtocol.ts"
 import { Api } from "./Api.ts"
+import { Uuid } from "../entities/Tenancy.ts"
 import { callEntity } from "./EntityCall.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { tenantFilterOf } from "./TenantRef.ts"
@@ -12,9 +13,7 @@ import { tenantFilterOf } from "./TenantRef.ts"
 // --- [FUNCTIONS]
 
 const entryId = (id: string) =>
-	Schema.decodeUnknown(Schema.UUID)(id).pipe(
-		Effect.mapError(() => new DlqEntryNotFound({ message: "no such DLQ entry" })),
-	)
+	Schema.decodeUnknown(Uuid)(id).pipe(Effect.mapError(() => new DlqEntryNotFound({ message: "no such DLQ entry" })))
 
 // --- [LAYERS]
 

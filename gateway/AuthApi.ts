@@ -5,10 +5,11 @@ import { Schema } from "effect"
 import { OAuthFailed } from "../entities/IdentityBrokerProtocol.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
 import { ProviderName } from "../entities/OAuthProviderRepo.ts"
+import { Uuid } from "../entities/Tenancy.ts"
 import { OAuthProviderNotFound, TenantNotFound } from "../entities/TenantProtocol.ts"
 import { IdentityTaken, SessionNotFound, SessionView, UserView } from "../entities/UserSessionsProtocol.ts"
 import { PageParams } from "./AdminTenantsApi.ts"
-import { MissingTenant, ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
+import { MissingTenant, ServiceUnavailable, TooManyRequests, Unauthorized } from "./HttpErrors.ts"
 import { Page } from "./ListPage.ts"
 import { TooManyAttempts } from "./LoginLimiter.ts"
 import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
@@ -40,7 +41,7 @@ const Linked = Schema.Struct({
 
 const CurrentSession = Schema.Struct({ session: SessionView, user: UserView })
 
-const SessionPath = Schema.Struct({ id: Schema.UUID })
+const SessionPath = Schema.Struct({ id: Uuid })
 
 // Who the presented credential speaks for, straight from the credential cache (no entity call).
 const WhoAmI = Schema.Struct({
@@ -73,6 +74,7 @@ const OAuthApi = HttpApiGroup.make("oauth")
 			.addError(TenantNotFound, { status: 404 })
 			.addError(OAuthProviderNotFound, { status: 404 })
 			.addError(RedirectNotAllowed)
+			.addError(TooManyRequests)
 			.annotate(OpenApi.Description, "Starts a sign-in: 302 to the provider and a transaction cookie."),
 	)
 	.add(

@@ -26,6 +26,8 @@ import { noStore } from "./NoStore.ts"
 import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
 import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
 import { CurrentPrincipal, SessionCookieName } from "./PrincipalMiddleware.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+import { TenantCache } from "./TenantCache.ts"
 import { activeTenant, CurrentTenant } from "./TenantMiddleware.ts"
 import { currentSession, withUser } from "./UserCalls.ts"
 
@@ -109,6 +111,8 @@ const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction,
 	Effect.gen(function* () {
 		const config = yield* IdentityConfig
 		const broker = yield* IdentityBroker.client
+		// Before anything is written or any entity of the provider's is addressed.
+		yield* (yield* TenantCache).requireProvider(tenantId, provider)
 		const redirectUri = `${config.callbackBaseUrl}/v1/auth/oauth/${provider}/callback`
 		const started = yield* OAuthTransactions.begin(
 			{ tenantId, provider, redirectUri, ...flow },
@@ -142,6 +146,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 		const directory = yield* CredentialDirectory.client
 		const users = yield* UserSessions.client
 		const credentials = yield* Credentials
+		const limiter = yield* RateLimiter
 
 		// Completes a sign-in: the user behind the identity (opened on first sign-in), then a new session.
 		const signIn = (tenantId: TenantId, claims: VerifiedClaims) =>
@@ -203,6 +208,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 			.handle("start", ({ path, urlParams }) =>
 				Effect.gen(function* () {
 					const request = yield* HttpServerRequest.HttpServerRequest
+					yield* limiter.spend
 					const tenant = yield* activeTenant(urlParams.app_id ?? request.headers["x-app-id"])
 					const redirectTo = yield* redirectTarget(tenant, urlParams.redirect_to)
 					return yield* beginFlow(tenant.id, path.provider, { mode: "signin", userId: null, redirectTo })
@@ -212,8 +218,8 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 				Effect.gen(function* () {
 					yield* noStore
 					const request = yield* HttpServerRequest.HttpServerRequest
-					const ip = (yield* currentRequestMeta).ip ?? "unknown"
-					yield* LoginLimiter.check({ ip })
+					const ip = (yield* currentRequestMeta).ip
+					yield* LoginLimiter.check(ip)
 					const taken = yield* Option.match(Option.fromNullable(urlParams.state), {
 						onNone: () => Effect.succeed(Option.none<Transaction>()),
 						onSome: (state) => OAuthTransactions.take(state, request.cookies),
@@ -231,11 +237,10 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 						maxAge: 0,
 					})
 					const scopes = { ip, tenantId: transaction.tenantId }
-					yield* LoginLimiter.check(scopes)
+					// The provider's own error (the user cancelled or was refused there) is nobody's abuse: not counted.
+					yield* Effect.when(Effect.fail(failed()), () => urlParams.error !== undefined)
 					return yield* Effect.gen(function* () {
-						const code = yield* Option.fromNullable(
-							urlParams.error === undefined ? urlParams.code : undefined,
-						)
+						const code = yield* Option.fromNullable(urlParams.code)
 						const claims = yield* callEntity(
 							broker(entityId(transaction.tenantId, path.provider)).Exchange({
 								code,
@@ -255,6 +260,8 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 							InvalidTransition: (error) => Effect.die(error),
 						}),
 						Effect.tapErrorTag("OAuthFailed", () => LoginLimiter.recordFailure(scopes)),
+						// A provider that is down fails the sign-in without counting against the client.
+						Effect.catchTag("ProviderUnavailable", () => Effect.fail(failed())),
 					)
 				}).pipe(
 					Effect.catchTag("TooManyAttempts", (error) => Effect.succeed(tooMany(error))),

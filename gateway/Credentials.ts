@@ -3,7 +3,10 @@
 // the tenant's CredentialDirectory entity, never "allow". Revocations drop the entry: the calling gateway applies the
 // hashes an entity returns before it answers, every other gateway gets them on the cache service's channel, and each
 // remembers a revoked hash (a tombstone) for as long as the shared tier could still hold a copy written before the
-// revocation. Last use is recorded in batches, off the request path.
+// revocation. Last use is recorded in batches, off the request path. Anonymous work is bounded: a token without the
+// exact shape of one (prefix, 43 base64url characters) is refused before it is hashed; a hash found unknown is refused
+// from memory for GATEWAY_NEGATIVE_CACHE_TTL; and each unknown credential spends a token of the caller's anonymous
+// rate limit.
 import { PersistedCache, Persistence } from "@effect/experimental"
 import { Cause, Duration, Effect, Exit, Layer, Option, PubSub, Redacted, Ref, Schedule, Schema, Stream } from "effect"
 import { ApiKeyPrefix, SessionTokenPrefix } from "../entities/IdentityModel.ts"
@@ -24,22 +27,32 @@ import { SecretToken } from "../platform/SecretToken.ts"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { callEntity } from "./EntityCall.ts"
+import { GatewayConfig } from "./GatewayConfig.ts"
 import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
+import { RateLimiter } from "./RateLimiter.ts"
 
 // --- [CONSTANTS]
 
 // How long an unknown or dead credential is remembered as such in the shared tier.
 const NegativeTtl = Duration.seconds(30)
 
+// What SecretToken.mint makes: a typed prefix and 32 random bytes in base64url.
+const TokenShape = /^ecp[sk]_[A-Za-z0-9_-]{43}$/
+
+// Unknown credentials one gateway remembers at most (the expired ones go first).
+const MaxNegatives = 10_000
+
 // --- [FUNCTIONS]
 
 const kindOf = (token: string): Option.Option<CredentialKind> =>
-	token.startsWith(SessionTokenPrefix)
-		? Option.some("session")
-		: token.startsWith(ApiKeyPrefix)
-			? Option.some("apiKey")
-			: Option.none()
+	!TokenShape.test(token)
+		? Option.none()
+		: token.startsWith(SessionTokenPrefix)
+			? Option.some("session")
+			: token.startsWith(ApiKeyPrefix)
+				? Option.some("apiKey")
+				: Option.none()
 
 const unauthorized = () => new Unauthorized({ message: "a valid credential for this tenant is required" })
 
@@ -48,9 +61,13 @@ const unauthorized = () => new Unauthorized({ message: "a valid credential for t
 class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 	scoped: Effect.gen(function* () {
 		const config = yield* IdentityConfig
+		const gateway = yield* GatewayConfig
 		const cache = yield* Cache
+		const limiter = yield* RateLimiter
 		const directory = yield* CredentialDirectory.client
 		const tombstones = yield* Ref.make(new Map<string, number>())
+		// `<tenant>:<hash>` of credentials found unknown → until when this gateway refuses them without asking.
+		const negatives = yield* Ref.make(new Map<string, number>())
 		// Every revocation or change this gateway learns of (its own or another's), for whoever holds connections by
 		// credential.
 		const revocations = yield* PubSub.unbounded<{
@@ -144,8 +161,22 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 					Effect.map(Ref.get(tombstones), (map) => map.get(tokenHash) ?? 0),
 					cache.subscription,
 				])
+				const negativeKey = `${tenantId}:${tokenHash}`
+				const knownUnknown = Effect.map(Ref.get(negatives), (map) => (map.get(negativeKey) ?? 0) > time)
 				yield* Effect.when(Effect.fail(unauthorized()), () => revokedUntil > time)
+				yield* Effect.whenEffect(Effect.fail(unauthorized()), knownUnknown)
+				yield* limiter.blocked
 				const key = keyOf(tenantId, kind, tokenHash, link.epoch)
+				const unknown = () =>
+					Ref.update(
+						negatives,
+						(map) =>
+							new Map(
+								[...map, [negativeKey, time + Duration.toMillis(gateway.tenantNegativeTtl)] as const]
+									.filter(([, until]) => until > time)
+									.slice(-MaxNegatives),
+							),
+					).pipe(Effect.zipRight(limiter.spend), Effect.zipRight(Effect.fail(unauthorized())))
 				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
 				const unavailable = () =>
 					resolved
@@ -162,7 +193,7 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
 				const resolve = (link.connected ? resolved.get(key) : lookup(key)).pipe(
 					Effect.catchTags({
-						CredentialInvalid: () => Effect.fail(unauthorized()),
+						CredentialInvalid: unknown,
 						StorageUnavailable: unavailable,
 						PersistenceError: unavailable,
 					}),

@@ -18,6 +18,22 @@ const GatewayConfigRecipe = Config.all({
 		Config.withDefault("30 seconds"),
 		Config.withDescription("How long a resolved tenant is served from memory (changes invalidate it at once)"),
 	),
+	tenantNegativeTtl: Config.duration("GATEWAY_NEGATIVE_CACHE_TTL").pipe(
+		Config.withDefault("3 seconds"),
+		Config.withDescription(
+			"How long a gateway remembers an unknown tenant, an unknown credential or a tenant's provider list",
+		),
+	),
+	anonymousBurst: Config.integer("GATEWAY_ANONYMOUS_BURST").pipe(
+		Config.withDefault(60),
+		Config.validate({ message: "must be at least 1", validation: (value) => value >= 1 }),
+		Config.withDescription("Anonymous requests one client group may make at once (token bucket size)"),
+	),
+	anonymousRate: Config.number("GATEWAY_ANONYMOUS_RATE").pipe(
+		Config.withDefault(5),
+		Config.validate({ message: "must be positive", validation: (value) => value > 0 }),
+		Config.withDescription("Anonymous requests per second one client group may sustain (bucket refill rate)"),
+	),
 	retryAfterSeconds: Config.integer("GATEWAY_RETRY_AFTER_SECONDS").pipe(
 		Config.withDefault(5),
 		Config.withDescription("Retry-After sent with 503 answers"),

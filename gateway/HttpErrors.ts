@@ -48,6 +48,13 @@ class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()(
 	HttpApiSchema.annotations({ status: 415 }),
 ) {}
 
+// Too many anonymous requests from one client group; answered with `Retry-After`.
+class TooManyRequests extends Schema.TaggedError<TooManyRequests>()(
+	"TooManyRequests",
+	{ message: Schema.String, retryAfterSeconds: Schema.Int },
+	HttpApiSchema.annotations({ status: 429 }),
+) {}
+
 // A bug, never bad input: logged with its cause, answered without details.
 class InternalError extends Schema.TaggedError<InternalError>()(
 	"InternalError",
@@ -70,6 +77,7 @@ export {
 	PayloadTooLarge,
 	RouteNotFound,
 	ServiceUnavailable,
+	TooManyRequests,
 	Unauthorized,
 	UnsupportedMediaType,
 	ValidationError,

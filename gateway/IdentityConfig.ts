@@ -20,15 +20,23 @@ const IdentityConfigRecipe = Config.all({
 	),
 	failureLimitPerIp: Config.integer("OAUTH_FAILURE_LIMIT_PER_IP").pipe(
 		Config.withDefault(10),
-		Config.withDescription("Failed OAuth callbacks per client IP per window before 429"),
+		Config.validate({ message: "must be at least 1", validation: (value) => value >= 1 }),
+		Config.withDescription(
+			"Failed OAuth callbacks one client group (IPv4 address or IPv6 /64) may make before 429 (bucket size)",
+		),
 	),
-	failureLimitPerTenant: Config.integer("OAUTH_FAILURE_LIMIT_PER_TENANT").pipe(
+	failureAlertPerTenant: Config.integer("OAUTH_FAILURE_ALERT_PER_TENANT").pipe(
 		Config.withDefault(100),
-		Config.withDescription("Failed OAuth callbacks per tenant per window before 429"),
+		Config.validate({ message: "must be at least 1", validation: (value) => value >= 1 }),
+		Config.withDescription("Failed OAuth callbacks per tenant per window that log an alert (never a lockout)"),
 	),
 	failureWindow: Config.duration("OAUTH_FAILURE_WINDOW").pipe(
 		Config.withDefault("15 minutes"),
-		Config.withDescription("Window of the login-failure counters"),
+		Config.withDescription("Time an empty login-failure bucket takes to refill; window of the tenant alert count"),
+	),
+	failureMaxBackoff: Config.duration("OAUTH_FAILURE_MAX_BACKOFF").pipe(
+		Config.withDefault("1 hour"),
+		Config.withDescription("Longest block of a client group that keeps failing (the block doubles up to it)"),
 	),
 	sharedTtl: Config.duration("SESSION_CACHE_TTL").pipe(
 		Config.withDefault("5 minutes"),

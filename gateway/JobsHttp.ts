@@ -8,7 +8,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema, Struct } from "effect"
 import { JobEntity, JobDirectory, JobNotFound, SubmitJob, type JobView } from "../entities/JobProtocol.ts"
 import { CancelJob } from "../entities/JobProtocol.ts"
-import { entityId } from "../entities/Tenancy.ts"
+import { entityId, Uuid } from "../entities/Tenancy.ts"
 import { deterministicId } from "../platform/DeterministicId.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Destination } from "../workflows/Destination.ts"
@@ -75,7 +75,7 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 		const directory = yield* JobDirectory.client
 		const allowedHosts = yield* Destination.config
 		const jobOf = (tenantId: string, id: string) =>
-			Schema.decodeUnknown(Schema.UUID)(id).pipe(
+			Schema.decodeUnknown(Uuid)(id).pipe(
 				Effect.mapError(notFound),
 				Effect.map((jobId) => jobs(entityId(tenantId as never, jobId))),
 			)

@@ -1,10 +1,17 @@
-// Login-failure limits (seed H6): failed OAuth callbacks are counted per client IP and per tenant in fixed windows in
-// the cache service, so every gateway shares the counts. At the limit, further callbacks are refused with 429
-// TooManyAttempts until the window ends. If the counters cannot be read, callbacks are refused (fails closed).
+// Login-failure limits (seed H6, issue 9). Only abuse signals are counted: a callback whose state is unknown, replayed
+// or not bound to the browser, a code the provider refuses, an ID token that does not verify (nonce, signature,
+// audience). A user who cancels at the provider (`error=…`) and a provider that is down are not the client's doing and
+// are not counted. Each client group (an IPv4 address or an IPv6 /64) has a token bucket in the cache service, shared by
+// every gateway: OAUTH_FAILURE_LIMIT_PER_IP failures, refilled over OAUTH_FAILURE_WINDOW; the failure that empties it
+// blocks the group for the time one token takes to come back, doubling with each further emptying (capped at
+// OAUTH_FAILURE_MAX_BACKOFF) until the bucket has refilled completely. Failures per tenant are counted too, but only to
+// raise an alert (a warning log line) at OAUTH_FAILURE_ALERT_PER_TENANT per window: one abuser never locks a tenant's
+// other users out. If the buckets cannot be read, callbacks are refused (fails closed).
 import { HttpApiSchema } from "@effect/platform"
-import { Duration, Effect, Option, Schema } from "effect"
+import { Duration, Effect, Schema } from "effect"
 import { Cache } from "../platform/Cache.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
+import { clientGroup } from "./ClientAddress.ts"
 import { ServiceUnavailable } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
 
@@ -18,44 +25,59 @@ class TooManyAttempts extends Schema.TaggedError<TooManyAttempts>()(
 
 // --- [FUNCTIONS]
 
-const ipKey = (ip: string) => `oauth:fail:ip:${ip}`
+const groupKey = (ip: string | null) => `oauth:fail:group:${clientGroup(ip)}`
 const tenantKey = (tenantId: string) => `oauth:fail:tenant:${tenantId}`
 
 const unavailable = () => new ServiceUnavailable({ message: "sign-in is temporarily unavailable; try again shortly" })
 
-// Refuses when a counter of these keys has reached its limit.
-const check = (scopes: { readonly ip: string; readonly tenantId?: string | undefined }) =>
+const bucketOf = (config: typeof IdentityConfig.Service, cost: number) => {
+	const refill = Duration.millis(Duration.toMillis(config.failureWindow) / config.failureLimitPerIp)
+	return {
+		capacity: config.failureLimitPerIp,
+		refill,
+		cost,
+		backoff: { base: refill, max: config.failureMaxBackoff },
+	}
+}
+
+// Refuses a client group whose bucket is empty or blocked.
+const check = (ip: string | null) =>
 	Effect.gen(function* () {
 		const cache = yield* Cache
 		const config = yield* IdentityConfig
-		const limits = [
-			[ipKey(scopes.ip), config.failureLimitPerIp] as const,
-			...(scopes.tenantId === undefined
-				? []
-				: [[tenantKey(scopes.tenantId), config.failureLimitPerTenant] as const]),
-		]
-		yield* Effect.forEach(limits, ([key, limit]) =>
-			cache.get(key).pipe(
-				Effect.mapError(unavailable),
-				Effect.filterOrFail(
-					(count) => Option.getOrElse(Option.map(count, Number), () => 0) < limit,
-					() =>
-						new TooManyAttempts({
-							message: "too many failed sign-in attempts; try again later",
-							retryAfterSeconds: Math.ceil(Duration.toSeconds(config.failureWindow)),
-						}),
-				),
+		const answer = yield* cache.bucket(groupKey(ip), bucketOf(config, 0)).pipe(Effect.mapError(unavailable))
+		yield* Effect.when(
+			Effect.fail(
+				new TooManyAttempts({
+					message: "too many failed sign-in attempts; try again later",
+					retryAfterSeconds: Math.max(1, Math.ceil(answer.retryAfterMillis / 1_000)),
+				}),
 			),
+			() => !answer.allowed,
 		)
 	}).pipe(Telemetry.span("LoginLimiter.check"))
 
-const recordFailure = (scopes: { readonly ip: string; readonly tenantId?: string | undefined }) =>
+// Counts one abuse signal against the client group (and towards the tenant's alert).
+const recordFailure = (scopes: { readonly ip: string | null; readonly tenantId?: string | undefined }) =>
 	Effect.gen(function* () {
 		const cache = yield* Cache
 		const config = yield* IdentityConfig
+		yield* cache.bucket(groupKey(scopes.ip), bucketOf(config, 1))
 		yield* Effect.forEach(
-			[ipKey(scopes.ip), ...(scopes.tenantId === undefined ? [] : [tenantKey(scopes.tenantId)])],
-			(key) => cache.increment(key, config.failureWindow),
+			scopes.tenantId === undefined ? [] : [scopes.tenantId],
+			(tenantId) =>
+				cache.increment(tenantKey(tenantId), config.failureWindow).pipe(
+					Effect.flatMap(({ count }) =>
+						Effect.when(
+							Effect.logWarning("many failed sign-ins for one tenant", {
+								tenantId,
+								failures: count,
+								window: Duration.format(config.failureWindow),
+							}),
+							() => count % config.failureAlertPerTenant === 0,
+						),
+					),
+				),
 			{ discard: true },
 		)
 	}).pipe(

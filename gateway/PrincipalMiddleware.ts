@@ -1,13 +1,14 @@
 // Tenant routes that act for someone need a credential of the tenant named by `X-App-Id`: a session token or API key
 // (bearer, or the session cookie), validated by Credentials without a database round trip, or ADMIN_TOKEN acting as
-// the tenant's service principal. Missing, invalid, expired, revoked or another tenant's → 401 with one body.
+// the tenant's service principal. Missing, invalid, expired, revoked or another tenant's → 401 with one body; a client
+// group that keeps presenting unknown credentials → 429 TooManyRequests.
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import type { Principal } from "../entities/UserSessionsProtocol.ts"
 import { isAdminToken } from "./AdminToken.ts"
 import { Credentials } from "./Credentials.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
-import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
+import { ServiceUnavailable, TooManyRequests, Unauthorized } from "./HttpErrors.ts"
 import { CurrentTenant } from "./TenantMiddleware.ts"
 
 // --- [CONSTANTS]
@@ -26,7 +27,7 @@ type CallerPrincipal =
 class CurrentPrincipal extends Context.Tag("gateway/CurrentPrincipal")<CurrentPrincipal, CallerPrincipal>() {}
 
 class PrincipalMiddleware extends HttpApiMiddleware.Tag<PrincipalMiddleware>()("gateway/PrincipalMiddleware", {
-	failure: Schema.Union(Unauthorized, ServiceUnavailable),
+	failure: Schema.Union(Unauthorized, ServiceUnavailable, TooManyRequests),
 	provides: CurrentPrincipal,
 	security: {
 		bearer: HttpApiSecurity.bearer,
@@ -43,7 +44,7 @@ const PrincipalMiddlewareLive = Layer.effect(
 		const credentials = yield* Credentials
 		const authenticate = (
 			token: Redacted.Redacted<string>,
-		): Effect.Effect<CallerPrincipal, Unauthorized | ServiceUnavailable> =>
+		): Effect.Effect<CallerPrincipal, Unauthorized | ServiceUnavailable | TooManyRequests> =>
 			isAdminToken(config.adminToken, token)
 				? Effect.succeed({ kind: "service" as const, subject: "service-role" })
 				: Effect.serviceOption(CurrentTenant).pipe(

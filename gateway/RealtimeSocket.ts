@@ -234,6 +234,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 								Effect.catchTags({
 									Unauthorized: () => revoke,
 									ServiceUnavailable: () => Effect.sleep(RecheckRetry).pipe(Effect.zipRight(check)),
+									TooManyRequests: () => Effect.sleep(RecheckRetry).pipe(Effect.zipRight(check)),
 								}),
 							),
 					}),

@@ -17,7 +17,7 @@ import {
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcClient } from "@effect/rpc"
-import { Cause, Effect, Layer, Option, Predicate } from "effect"
+import { Cause, Effect, Layer, Option, Predicate, Schema } from "effect"
 import { createServer } from "node:http"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { AdminAuthLive } from "./AdminAuth.ts"
@@ -36,8 +36,16 @@ import { JobsHttpLive } from "./JobsHttp.ts"
 import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./RealtimeConfig.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
+import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./RealtimeSocket.ts"
-import { InternalError, PayloadTooLarge, RouteNotFound, UnsupportedMediaType, ValidationError } from "./HttpErrors.ts"
+import {
+	InternalError,
+	PayloadTooLarge,
+	RouteNotFound,
+	TooManyRequests,
+	UnsupportedMediaType,
+	ValidationError,
+} from "./HttpErrors.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { TenantHttpLive } from "./TenantHttp.ts"
 import { TenantMiddlewareLive } from "./TenantMiddleware.ts"
@@ -46,6 +54,13 @@ import { UsersHttpLive } from "./UsersHttp.ts"
 // --- [CONSTANTS]
 
 const RequestIdPattern = /^[A-Za-z0-9._-]{1,128}$/
+
+// No request schema nests deeper; a body nested further is refused before it is parsed (the parser and the error
+// formatting recurse, and a few thousand levels overflow the stack).
+const MaxJsonDepth = 64
+
+// Escape sequences (skipped whole), quotes and brackets: all a nesting count needs to look at.
+const JsonStructure = /\\[\s\S]|["[\]{}]/g
 
 // --- [FUNCTIONS]
 
@@ -94,8 +109,25 @@ const decodeIssues = (error: {
 			.replace(/Unable to decode "[\s\S]*" into/, "Unable to decode the value into"),
 	}))
 
-// Inner edge: size and media type are decided before the body is read; decode failures become ValidationError.
-// The router's type says it never fails, but it does fail with these two: name them so they can be caught by tag.
+// The deepest nesting of brackets outside strings in a JSON text (malformed text counts what it has).
+const jsonDepth = (text: string) =>
+	(text.match(JsonStructure) ?? []).reduce(
+		(state, token) =>
+			token.length === 2
+				? state
+				: token === '"'
+					? { ...state, inString: !state.inString }
+					: state.inString
+						? state
+						: token === "[" || token === "{"
+							? { ...state, depth: state.depth + 1, deepest: Math.max(state.deepest, state.depth + 1) }
+							: { ...state, depth: state.depth - 1 },
+		{ inString: false, depth: 0, deepest: 0 },
+	).deepest
+
+// Inner edge: size and media type are decided before the body is read; decode failures become ValidationError; a
+// rate-limited request's 429 gets its Retry-After. The router's type says it never fails, but it does fail with these:
+// name them so they can be caught by tag.
 const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 	Effect.gen(function* () {
 		const app = router as HttpApp.Default<HttpApiDecodeError | HttpServerError.RouteNotFound>
@@ -114,6 +146,22 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 			: hasBody && !contentType.includes("application/json")
 				? Effect.fail(new UnsupportedMediaType({ message: "request bodies must be application/json" }))
 				: Effect.void
+		// The text is read once and kept by the request, so the handler's own decoding does not read it again.
+		yield* Effect.when(
+			request.text.pipe(
+				Effect.orDie,
+				Effect.filterOrFail(
+					(text) => jsonDepth(text) <= MaxJsonDepth,
+					() =>
+						new ValidationError({
+							message: `request: JSON nested deeper than ${MaxJsonDepth} levels`,
+							issues: [],
+						}),
+				),
+				HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
+			),
+			() => hasBody,
+		)
 		return yield* app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)))
 	}).pipe(
 		Effect.catchTag("HttpApiDecodeError", (error) => {
@@ -130,6 +178,18 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 			)
 		}),
 		Effect.catchTag("RouteNotFound", () => Effect.fail(new RouteNotFound({ message: "no such route" }))),
+		// Raised by endpoints and their middlewares (declared there), so not in the router's type.
+		Effect.tapError((error) =>
+			Option.match(Option.liftPredicate(error as unknown, Schema.is(TooManyRequests)), {
+				onNone: () => Effect.void,
+				onSome: (limited) =>
+					HttpApp.appendPreResponseHandler((_request, response) =>
+						Effect.succeed(
+							HttpServerResponse.setHeader(response, "retry-after", String(limited.retryAfterSeconds)),
+						),
+					),
+			}),
+		),
 		Effect.catchAllDefect((defect): Effect.Effect<never, ValidationError | InternalError> =>
 			Predicate.isTagged(defect, "RequestError")
 				? Effect.fail(new ValidationError({ message: "the request body is not valid JSON", issues: [] }))
@@ -158,6 +218,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive]),
 	Layer.provideMerge(RealtimeHub.Default),
 	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
+	Layer.provideMerge(RateLimiter.Default),
 	Layer.provide(Layer.merge(IdentityConfigLive, RealtimeConfigLive)),
 )
 

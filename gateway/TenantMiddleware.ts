@@ -2,9 +2,11 @@
 // default tenant, seed C6); unknown or not active → 404 TenantNotFound with one body for both cases.
 import { HttpApiMiddleware, HttpServerRequest } from "@effect/platform"
 import { Context, Effect, Layer, Option, Schema } from "effect"
+import { TenantId } from "../entities/Tenancy.ts"
+import { TenantSlug } from "../entities/TenantModel.ts"
 import { TenantNotFound, type TenantView } from "../entities/TenantProtocol.ts"
 import { callEntity } from "./EntityCall.ts"
-import { MissingTenant, ServiceUnavailable } from "./HttpErrors.ts"
+import { MissingTenant, ServiceUnavailable, TooManyRequests } from "./HttpErrors.ts"
 import { TenantCache } from "./TenantCache.ts"
 
 // --- [SERVICES]
@@ -13,12 +15,14 @@ class CurrentTenant extends Context.Tag("gateway/CurrentTenant")<CurrentTenant, 
 
 class TenantMiddleware extends HttpApiMiddleware.Tag<TenantMiddleware>()("gateway/TenantMiddleware", {
 	provides: CurrentTenant,
-	failure: Schema.Union(MissingTenant, TenantNotFound, ServiceUnavailable),
+	failure: Schema.Union(MissingTenant, TenantNotFound, ServiceUnavailable, TooManyRequests),
 }) {}
 
 // --- [FUNCTIONS]
 
 const notFound = () => new TenantNotFound({ message: "tenant not found" })
+
+const canonicalKey = Schema.decodeUnknown(Schema.Union(TenantId, TenantSlug))
 
 // A tenant id or slug, as a client named it, to the tenant when it exists and is active.
 const activeTenant = (key: string | undefined) =>
@@ -29,7 +33,8 @@ const activeTenant = (key: string | undefined) =>
 			Option.filter((value) => value.length > 0),
 			Effect.mapError(() => new MissingTenant({ message: "the X-App-Id header is required" })),
 		)
-		return yield* callEntity(tenants.resolve(named)).pipe(
+		const canonical = yield* Effect.mapError(canonicalKey(named), notFound)
+		return yield* callEntity(tenants.resolve(canonical)).pipe(
 			Effect.filterOrFail((tenant) => tenant.status === "active", notFound),
 		)
 	})

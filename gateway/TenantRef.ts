@@ -25,7 +25,7 @@ const tenantIdOf =
 	(cache: TenantCache) =>
 	(ref: string): Effect.Effect<TenantId, TenantNotFound | ServiceUnavailable> =>
 		Schema.is(TenantRefParam)(ref)
-			? callEntity(cache.resolve(Schema.is(Schema.UUID)(ref) ? ref.toLowerCase() : ref)).pipe(
+			? callEntity(cache.resolveAuthenticated(Schema.is(Schema.UUID)(ref) ? ref.toLowerCase() : ref)).pipe(
 					Effect.map((tenant) => tenant.id),
 				)
 			: Effect.fail(notFound())

@@ -107,6 +107,33 @@ for _, member in ipairs(live) do
 	table.insert(out, redis.call('HGET', KEYS[2], member) or '')
 end
 return out`,
+	// A token bucket (hash: t tokens, u last update ms, s strikes, b blocked until ms) on Redis' clock. ARGV: capacity,
+	// ms per token, cost (0: only look), backoff base ms (0: none), backoff cap ms. Spending the last token with a
+	// backoff blocks the bucket for base·2^(strikes-1) (capped); a bucket that refills completely forgets its strikes.
+	// Returns {allowed, retry-after ms, whole tokens left}.
+	bucket: `local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local capacity, per, cost, base, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local state = redis.call('HMGET', KEYS[1], 't', 'u', 's', 'b')
+local updated = tonumber(state[2]) or now
+local tokens = math.min(capacity, (tonumber(state[1]) or capacity) + math.max(0, now - updated) / per)
+local strikes = tonumber(state[3]) or 0
+local blocked = tonumber(state[4]) or 0
+if tokens >= capacity then strikes = 0 end
+if now < blocked then return {0, blocked - now, math.floor(tokens)} end
+local need = math.max(cost, 1)
+if tokens < need then return {0, math.ceil((need - tokens) * per), math.floor(tokens)} end
+if cost == 0 then return {1, 0, math.floor(tokens)} end
+tokens = tokens - cost
+local retry = 0
+if base > 0 and tokens < 1 then
+	strikes = strikes + 1
+	blocked = now + math.min(cap, base * 2 ^ (strikes - 1))
+	retry = blocked - now
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'u', now, 's', strikes, 'b', blocked)
+redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(capacity * per, blocked - now) + cap))
+return {1, math.ceil(retry), math.floor(tokens)}`,
 	reap: `local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local out = {}
 for _, member in ipairs(expired) do
@@ -144,6 +171,62 @@ const parseNode = (node: string) => {
 
 type Membership = { readonly value: string; readonly deadline: number }
 
+type BucketOptions = {
+	readonly capacity: number
+	readonly refill: Duration.DurationInput
+	readonly cost: number
+	readonly backoff?: { readonly base: Duration.DurationInput; readonly max: Duration.DurationInput } | undefined
+}
+
+type BucketAnswer = { readonly allowed: boolean; readonly retryAfterMillis: number; readonly remaining: number }
+
+type BucketState = {
+	readonly tokens: number
+	readonly updated: number
+	readonly strikes: number
+	readonly blocked: number
+}
+
+// The bucket of Scripts.bucket as a pure step, for the in-process twin.
+const bucketStep = (
+	stored: BucketState | undefined,
+	now: number,
+	options: BucketOptions,
+): readonly [BucketAnswer, BucketState | undefined] => {
+	const per = Duration.toMillis(options.refill)
+	const [base, cap] = Option.match(Option.fromNullable(options.backoff), {
+		onNone: () => [0, 0],
+		onSome: (backoff) => [Duration.toMillis(backoff.base), Duration.toMillis(backoff.max)],
+	})
+	const tokens = Math.min(
+		options.capacity,
+		(stored?.tokens ?? options.capacity) + Math.max(0, now - (stored?.updated ?? now)) / per,
+	)
+	const strikes = tokens >= options.capacity ? 0 : (stored?.strikes ?? 0)
+	const blocked = stored?.blocked ?? 0
+	const need = Math.max(options.cost, 1)
+	const left = tokens - options.cost
+	const struck = base > 0 && left < 1
+	const until = struck ? now + Math.min(cap, base * 2 ** strikes) : blocked
+	return now < blocked
+		? [{ allowed: false, retryAfterMillis: blocked - now, remaining: Math.floor(tokens) }, stored]
+		: tokens < need
+			? [
+					{
+						allowed: false,
+						retryAfterMillis: Math.ceil((need - tokens) * per),
+						remaining: Math.floor(tokens),
+					},
+					stored,
+				]
+			: options.cost === 0
+				? [{ allowed: true, retryAfterMillis: 0, remaining: Math.floor(tokens) }, stored]
+				: [
+						{ allowed: true, retryAfterMillis: struck ? until - now : 0, remaining: Math.floor(left) },
+						{ tokens: left, updated: now, strikes: struck ? strikes + 1 : strikes, blocked: until },
+					]
+}
+
 // The secrets leave their Redacted wrapper here, only to become ioredis options.
 const revealed = (secret: Option.Option<Redacted.Redacted<string>>) =>
 	Option.getOrUndefined(Option.map(secret, Redacted.value))
@@ -180,6 +263,8 @@ class Cache extends Effect.Tag("platform/Cache")<
 			key: string,
 			window: Duration.DurationInput,
 		) => Effect.Effect<{ readonly count: number; readonly remainingMillis: number }, CacheUnavailable>
+		// A token bucket shared by every process (see Scripts.bucket); `cost` 0 only looks.
+		readonly bucket: (key: string, options: BucketOptions) => Effect.Effect<BucketAnswer, CacheUnavailable>
 		readonly publish: (channel: string, message: string) => Effect.Effect<void, CacheUnavailable>
 		// Increments `counter` (kept `counterTtl` after its last use) and publishes `before + n + after` on `channel`
 		// in one atomic step, so the messages of one counter are published in counter order; returns n.
@@ -396,6 +481,38 @@ const makeRedis = (config: Config.Config.Success<typeof RedisConfig>) =>
 						}),
 					),
 				),
+			bucket: (key, options) =>
+				redisCall("bucket", () =>
+					client.eval(
+						Scripts.bucket,
+						1,
+						prefixed(key),
+						options.capacity,
+						Duration.toMillis(options.refill),
+						options.cost,
+						Option.getOrElse(
+							Option.map(Option.fromNullable(options.backoff), (backoff) =>
+								Duration.toMillis(backoff.base),
+							),
+							() => 0,
+						),
+						Option.getOrElse(
+							Option.map(Option.fromNullable(options.backoff), (backoff) =>
+								Duration.toMillis(backoff.max),
+							),
+							() => 0,
+						),
+					),
+				).pipe(
+					Effect.map((reply) => {
+						const [allowed, retryAfterMillis, remaining] = (Array.isArray(reply) ? reply : []).map(Number)
+						return {
+							allowed: allowed === 1,
+							retryAfterMillis: retryAfterMillis ?? 0,
+							remaining: remaining ?? 0,
+						}
+					}),
+				),
 			publish: (channel, message) =>
 				redisCall("publish", () => client.eval(Scripts.publish, 1, prefixed(channel), message)).pipe(
 					Effect.asVoid,
@@ -484,6 +601,7 @@ const makeMemory = Effect.gen(function* () {
 	const entries = new Map<string, { readonly value: string; readonly expiresAt: number }>()
 	const messages = yield* PubSub.unbounded<readonly [channel: string, message: string]>()
 	const memberships = new Map<string, Map<string, Membership>>()
+	const buckets = new Map<string, BucketState>()
 	const now = Effect.clockWith((clock) => clock.currentTimeMillis)
 	const atNow = <A>(step: (time: number) => A) => Effect.flatMap(now, (time) => Effect.sync(() => step(time)))
 	// The live entry of `key`, now the most recently used; an expired one is dropped.
@@ -513,6 +631,21 @@ const makeMemory = Effect.gen(function* () {
 			() => memberships.delete(set),
 		)
 	return Cache.of({
+		// A bucket that changed becomes the most recently used; past the capacity the least recently used goes (a
+		// forgotten bucket is a full one, the same as one never used).
+		bucket: (key, options) =>
+			atNow((time) => {
+				const [answer, next] = bucketStep(buckets.get(key), time, options)
+				Option.map(Option.fromNullable(next), (state) => {
+					buckets.delete(key)
+					buckets.set(key, state)
+					Option.map(
+						Option.filter(Option.fromIterable(buckets.keys()), () => buckets.size > capacity),
+						(oldest) => buckets.delete(oldest),
+					)
+				})
+				return answer
+			}),
 		get: (key) => atNow((time) => Option.map(touch(key, time), (entry) => entry.value)),
 		set: (key, value, ttl) => atNow((time) => write(key, value, time + Duration.toMillis(ttl))),
 		del: (key) => Effect.sync(() => entries.delete(key)).pipe(Effect.asVoid),

@@ -15,6 +15,8 @@ import { Telemetry } from "./Telemetry.ts"
 const MetadataTtl = Duration.minutes(10)
 const ClockToleranceSeconds = 30
 const MaxTokenAge = "10 minutes"
+// The longest the token endpoint may take to answer.
+const ExchangeTimeout = Duration.seconds(10)
 
 // --- [SCHEMA]
 
@@ -60,10 +62,12 @@ type UserInfoClaims = typeof UserInfoClaims.Type
 
 // --- [ERRORS]
 
-// Why a sign-in failed, for logs; callers answer one OAuthFailed whatever the stage.
+// Why a sign-in failed, for logs; callers answer one OAuthFailed whatever the stage. `unavailable`: the provider did
+// not answer properly (unreachable, timed out, 5xx), which says nothing about the client.
 class OidcError extends Data.TaggedError("OidcError")<{
 	readonly stage: "discovery" | "exchange" | "id_token" | "userinfo"
 	readonly reason: string
+	readonly unavailable?: boolean
 }> {}
 
 // --- [FUNCTIONS]
@@ -81,7 +85,7 @@ const getJson = <A, I>(
 		Effect.flatMap(HttpClientResponse.filterStatusOk),
 		Effect.flatMap(HttpClientResponse.schemaBodyJson(schema)),
 		Effect.scoped,
-		Effect.mapError((error) => new OidcError({ stage, reason: `${url}: ${error._tag}` })),
+		Effect.mapError((error) => new OidcError({ stage, reason: `${url}: ${error._tag}`, unavailable: true })),
 	)
 
 // Verifies an ID token against already fetched keys; pure apart from the clock.
@@ -271,12 +275,30 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 								new OidcError({
 									stage: "exchange",
 									reason: `token endpoint answered ${error.response.status}`,
+									unavailable: error.response.status >= 500,
 								}),
 							),
 						RequestError: () =>
-							Effect.fail(new OidcError({ stage: "exchange", reason: "token endpoint unreachable" })),
+							Effect.fail(
+								new OidcError({
+									stage: "exchange",
+									reason: "token endpoint unreachable",
+									unavailable: true,
+								}),
+							),
 						ParseError: () =>
-							Effect.fail(new OidcError({ stage: "exchange", reason: "token response malformed" })),
+							Effect.fail(
+								new OidcError({
+									stage: "exchange",
+									reason: "token response malformed",
+									unavailable: true,
+								}),
+							),
+					}),
+					Effect.timeoutFail({
+						duration: ExchangeTimeout,
+						onTimeout: () =>
+							new OidcError({ stage: "exchange", reason: "token endpoint timed out", unavailable: true }),
 					}),
 				)
 				// A key id the cached JWKS lacks: the provider may have rotated its keys; fetch them again, once.
