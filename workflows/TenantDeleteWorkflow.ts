@@ -17,8 +17,20 @@ import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"
 
 const Batch = 1000
 
-// Tenant-scoped tables emptied by a deletion, children first. Audit rows stay: they outlive the tenant.
-const Tables = ["job_dlq", "jobs", "assets", "users", "events"] as const
+// Tenant-scoped tables emptied by a deletion, children before the tables their foreign keys reference (sessions,
+// identities and API keys reference users). Audit rows stay: they outlive the tenant. TenantDelete.test.ts derives
+// the tenant-scoped tables from the schema and fails when one is missing here.
+const Tables = [
+	"job_dlq",
+	"jobs",
+	"assets",
+	"api_keys",
+	"sessions",
+	"identities",
+	"users",
+	"oauth_providers",
+	"events",
+] as const
 
 // --- [SCHEMA]
 
