@@ -9,6 +9,7 @@ import { initial } from "./0001_initial.ts"
 import { jobs } from "./0002_jobs.ts"
 import { oauthProviders } from "./0003_oauth_providers.ts"
 import { identity } from "./0004_identity.ts"
+import { dlqDefect } from "./0007_dlq_defect.ts"
 
 // --- [CONSTANTS]
 
@@ -31,6 +32,7 @@ const migrate = Effect.gen(function* () {
 			"0002_jobs": jobs,
 			"0003_oauth_providers": oauthProviders,
 			"0004_identity": identity,
+			"0007_dlq_defect": dlqDefect,
 		}),
 	})
 }).pipe(
