@@ -78,7 +78,8 @@ const purge = Effect.gen(function* () {
 			WITH gone AS (
 				SELECT m.entity_type, m.entity_id FROM cluster_messages m
 				JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
-				WHERE m.tag = 'run' AND m.entity_type LIKE 'Workflow/%' AND m.id < ${cutoffId}::bigint
+				WHERE m.tag = 'run' AND m.entity_type LIKE 'Workflow/%' AND m.entity_type <> 'Workflow/-/DurableClock'
+					AND m.id < ${cutoffId}::bigint
 					AND r.payload::jsonb #>> '{value,_tag}' = 'Complete'
 					AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id::text = m.payload::jsonb ->> 'jobId')
 				UNION
@@ -89,6 +90,10 @@ const purge = Effect.gen(function* () {
 			),
 			doomed AS (
 				SELECT id FROM cluster_messages WHERE (entity_type, entity_id) IN (SELECT entity_type, entity_id FROM gone)
+				UNION
+				-- The durable clocks (backoff waits) of those executions.
+				SELECT id FROM cluster_messages
+				WHERE entity_type = 'Workflow/-/DurableClock' AND entity_id IN (SELECT entity_id FROM gone)
 			),
 			replies AS (DELETE FROM cluster_replies WHERE request_id IN (SELECT id FROM doomed))
 			DELETE FROM cluster_messages WHERE id IN (SELECT id FROM doomed) RETURNING id`),
@@ -119,7 +124,8 @@ const watch = Effect.gen(function* () {
 		const orphans = yield* raw`
 			SELECT j.execution_id, j.type, m.payload AS run, left(r.payload::jsonb #>> '{value,exit,cause}', 500) AS cause
 			FROM jobs j
-			JOIN cluster_messages m ON m.entity_id = j.execution_id AND m.tag = 'run' AND m.entity_type LIKE 'Workflow/%'
+			JOIN cluster_messages m ON m.entity_id = j.execution_id AND m.tag = 'run'
+				AND m.entity_type LIKE 'Workflow/%' AND m.entity_type <> 'Workflow/-/DurableClock'
 			JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
 			WHERE j.status IN ('queued', 'running', 'failed')
 				AND r.payload::jsonb #>> '{value,_tag}' = 'Complete'
