@@ -1,7 +1,8 @@
 // Handler of the `http.call` workflow. It runs on runners and reports each step to the job's entity. Each attempt
 // is one activity run, sent with `Idempotency-Key: <jobId>`. 2xx is success. 410 and any other 4xx except 408/429
 // are not retried. Other failures are retried with exponential backoff and jitter, honouring Retry-After, up to
-// JOBS_HTTP_MAX_ATTEMPTS. When the job gives up, a DLQ entry (deterministic id: one per execution) records why.
+// JOBS_HTTP_MAX_ATTEMPTS; the wait is a durable clock in the workflow body, where an interrupt stops the job
+// (cancelled). When the job gives up, a DLQ entry (deterministic id: one per execution) records why.
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Activity, DurableClock, Workflow, WorkflowEngine } from "@effect/workflow"
 import { Duration, Effect, Either, Exit, Option, Schema } from "effect"
