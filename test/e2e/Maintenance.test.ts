@@ -355,7 +355,8 @@ describe("e2e: maintenance crons", () => {
 		])
 		expect(entries[0]?.last_error).toContain("defect injected at remove-rows")
 		// Its workflow failed; it is not retried (Defect is not a retryable reason).
-		expect(await waitFor(async () => (await eventCount("dlq.watch", new Date())) >= 2, 30_000, 500)).toBe(true)
+		const checked = await databaseNow()
+		expect(await waitFor(async () => (await eventCount("dlq.watch", checked)) >= 2, 30_000, 500)).toBe(true)
 		expect((await dlqRows(jobId)).map((row) => [row.error_reason, row.retries])).toEqual([["Defect", 0]])
 	}, 120_000)
 
