@@ -50,6 +50,7 @@ describe("Migrator", () => {
 						"2_jobs",
 						"3_oauth_providers",
 						"4_identity",
+						"7_dlq_defect",
 					])
 					expect(second).toEqual([])
 					expect(yield* constraint("apps_status_check")).toEqual([...TenantStatuses])
@@ -89,10 +90,10 @@ describe("Migrator", () => {
 			withDatabase(
 				Effect.gen(function* () {
 					const results = yield* Effect.all([migrate, migrate, migrate], { concurrency: "unbounded" })
-					expect(results.flat().length).toBe(4)
+					expect(results.flat().length).toBe(5)
 					const sql = yield* SqlClient.SqlClient
 					const rows = yield* sql<{ count: number }>`SELECT count(*)::int AS count FROM effect_sql_migrations`
-					expect(rows[0]?.count).toBe(4)
+					expect(rows[0]?.count).toBe(5)
 				}),
 			),
 		60_000,
