@@ -15,6 +15,7 @@ const DlqReasons = [
 	"NonRetryable",
 	"Cancelled",
 	"WorkerLost",
+	"Defect",
 ] as const
 
 // --- [SCHEMA]

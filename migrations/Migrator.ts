@@ -11,6 +11,7 @@ import { oauthProviders } from "./0003_oauth_providers.ts"
 import { identity } from "./0004_identity.ts"
 import { jobOwner } from "./0005_job_owner.ts"
 import { emailVerified } from "./0006_email_verified.ts"
+import { dlqDefect } from "./0007_dlq_defect.ts"
 
 // --- [CONSTANTS]
 
@@ -35,6 +36,7 @@ const migrate = Effect.gen(function* () {
 			"0004_identity": identity,
 			"0005_job_owner": jobOwner,
 			"0006_email_verified": emailVerified,
+			"0007_dlq_defect": dlqDefect,
 		}),
 	})
 }).pipe(

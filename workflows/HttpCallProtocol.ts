@@ -9,12 +9,14 @@ import { HttpCallPayload } from "./JobKinds.ts"
 
 // --- [ERRORS]
 
-// One attempt failed; `retryable` says whether another attempt may succeed.
+// One attempt failed; `retryable` says whether another attempt may succeed, and `retryInMillis` how long the workflow
+// waits before it (backoff with jitter plus Retry-After, decided in the attempt so that a replay waits the same).
 class DeliveryFailed extends Schema.TaggedError<DeliveryFailed>()("DeliveryFailed", {
 	reason: DlqReason,
 	message: Schema.String,
 	retryable: Schema.Boolean,
 	status: Schema.NullOr(Schema.Int),
+	retryInMillis: Schema.optionalWith(Schema.Int, { default: () => 0 }),
 }) {}
 
 // The job ended in the DLQ with this reason.

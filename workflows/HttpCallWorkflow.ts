@@ -1,10 +1,11 @@
 // Handler of the `http.call` workflow. It runs on runners and reports each step to the job's entity. Each attempt
 // is one activity run, sent with `Idempotency-Key: <jobId>`. 2xx is success. 410 and any other 4xx except 408/429
 // are not retried. Other failures are retried with exponential backoff and jitter, honouring Retry-After, up to
-// JOBS_HTTP_MAX_ATTEMPTS. When the job gives up, a DLQ entry (deterministic id: one per execution) records why.
+// JOBS_HTTP_MAX_ATTEMPTS; the wait is a durable clock in the workflow body, where an interrupt stops the job
+// (cancelled). When the job gives up, a DLQ entry (deterministic id: one per execution) records why.
 import { HttpClientRequest } from "@effect/platform"
-import { Activity } from "@effect/workflow"
-import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
+import { Activity, DurableClock, Workflow, WorkflowEngine } from "@effect/workflow"
+import { Duration, Effect, Either, Exit, Layer, Option, Schema } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Destination } from "./Destination.ts"
 import { DeliveryFailed, HttpCallWorkflow, JobFailed } from "./HttpCallProtocol.ts"
@@ -35,8 +36,13 @@ const retryAfterMillis = (value: string | undefined) =>
 		Option.map((millis) => Math.max(0, millis)),
 	)
 
-const failure = (reason: DeliveryFailed["reason"], message: string, retryable: boolean, status: number | null) =>
-	new DeliveryFailed({ reason, message, retryable, status })
+const failure = (
+	reason: DeliveryFailed["reason"],
+	message: string,
+	retryable: boolean,
+	status: number | null,
+	retryInMillis = 0,
+) => new DeliveryFailed({ reason, message, retryable, status, retryInMillis })
 
 const classify = (status: number) =>
 	status >= 200 && status < 300
@@ -54,7 +60,11 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 		const config = yield* Effect.orDie(JobsConfig)
 		const allowedHosts = yield* Effect.orDie(Destination.config)
 		const outbound = yield* OutboundHttp
-		const { report, deadLetter, cancelled } = yield* makeJobReporter({ ...payload, type: "http.call", executionId })
+		const { report, deadLetter, cancelled, cancel } = yield* makeJobReporter({
+			...payload,
+			type: "http.call",
+			executionId,
+		})
 		const attemptOnce = Effect.gen(function* () {
 			const attempt = yield* Activity.CurrentAttempt
 			yield* Effect.filterOrFail(
@@ -62,7 +72,6 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 				(isCancelled) => !isCancelled,
 				() => failure("Cancelled", "the job was cancelled", false, null),
 			)
-			yield* Effect.sleep(Duration.millis(backoff(attempt, config.httpBackoffBase, config.httpBackoffCap)))
 			yield* Destination.checkUrl(payload.request.url, allowedHosts).pipe(
 				Effect.mapError((refused) => failure("ValidationFailed", refused.message, false, null)),
 			)
@@ -100,15 +109,22 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 				attempt,
 				error: Either.match(result, { onLeft: (error) => error.message, onRight: () => null }),
 			})
-			// A retryable answer with Retry-After waits that long (capped) before the next attempt is allowed to start.
-			const wait = Either.isRight(outcome)
+			// Before the next attempt: Retry-After (capped), then the backoff of that attempt.
+			const retryAfter = Either.isRight(outcome)
 				? Option.getOrElse(retryAfterMillis(outcome.right.retryAfter), () => 0)
 				: 0
-			yield* Either.isLeft(result) && result.left.retryable
-				? Effect.sleep(Duration.millis(Math.min(wait, Duration.toMillis(config.httpBackoffCap))))
-				: Effect.void
 			return yield* Either.match(result, {
-				onLeft: Effect.fail,
+				onLeft: (error) =>
+					Effect.fail(
+						failure(
+							error.reason,
+							error.message,
+							error.retryable,
+							error.status,
+							Math.min(retryAfter, Duration.toMillis(config.httpBackoffCap)) +
+								backoff(attempt + 1, config.httpBackoffBase, config.httpBackoffCap),
+						),
+					),
 				onRight: (status) => Effect.succeed({ status }),
 			})
 		})
@@ -116,7 +132,11 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 			name: "start",
 			execute: Effect.asVoid(report("start", { _tag: "Started", executionId })),
 		})
-		const delivered = yield* Activity.make({
+		// An operator's interrupt (POST /admin/v1/workflows/{id}/interrupt) takes effect when the workflow next suspends,
+		// that is in the durable wait before the next attempt: no further attempt is made, the execution ends
+		// interrupted (failed), and the job ends cancelled.
+		yield* Workflow.addFinalizer((exit) => (Exit.isInterrupted(exit) ? cancel : Effect.void))
+		const deliver = Activity.make({
 			name: "deliver",
 			success: Delivered,
 			error: DeliveryFailed,
@@ -124,14 +144,45 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 			execute: attemptOnce.pipe(
 				Effect.catchAllDefect((defect) =>
 					Effect.logError("http.call attempt crashed", defect).pipe(
-						Effect.zipRight(Effect.fail(failure("WorkerLost", "the attempt crashed", true, null))),
+						Effect.zipRight(
+							Effect.flatMap(Activity.CurrentAttempt, (attempt) =>
+								Effect.fail(
+									failure(
+										"WorkerLost",
+										"the attempt crashed",
+										true,
+										null,
+										backoff(attempt + 1, config.httpBackoffBase, config.httpBackoffCap),
+									),
+								),
+							),
+						),
 					),
 				),
 			),
-		}).pipe(
-			Activity.retry({ while: (error) => error.retryable, times: Math.max(0, config.httpMaxAttempts - 1) }),
-			Effect.either,
-		)
+		})
+		// Each attempt is the activity's run with that attempt number; between attempts the workflow sleeps on a durable
+		// clock, so it suspends there (and an interrupt is seen) instead of sleeping inside an activity.
+		const attempts = (
+			attempt: number,
+		): Effect.Effect<
+			typeof Delivered.Type,
+			DeliveryFailed,
+			WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance
+		> =>
+			deliver.pipe(
+				Effect.provideService(Activity.CurrentAttempt, attempt),
+				Effect.catchIf(
+					(error) => error.retryable && attempt < config.httpMaxAttempts,
+					(error) =>
+						DurableClock.sleep({
+							name: `backoff-${attempt}`,
+							duration: Duration.millis(error.retryInMillis),
+							inMemoryThreshold: Duration.zero,
+						}).pipe(Effect.zipRight(attempts(attempt + 1))),
+				),
+			)
+		const delivered = yield* Effect.either(attempts(1))
 		return yield* Either.match(delivered, {
 			onRight: (result) =>
 				Activity.make({

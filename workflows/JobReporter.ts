@@ -4,7 +4,7 @@
 // DeadLettered reports.
 import { Effect, Option, Schedule } from "effect"
 import { type DlqReason, JobDlq, JobId } from "../entities/JobModel.ts"
-import { JobEntity, type JobEvent, RecordJobEvent } from "../entities/JobProtocol.ts"
+import { CancelJob, JobEntity, type JobEvent, RecordJobEvent } from "../entities/JobProtocol.ts"
 import { JobRepo } from "../entities/JobRepo.ts"
 import { entityId, type TenantId } from "../entities/Tenancy.ts"
 import { deterministicId } from "../platform/DeterministicId.ts"
@@ -66,7 +66,13 @@ const makeJobReporter = (execution: {
 			Effect.timeout("5 seconds"),
 			Effect.catchAllCause(() => Effect.succeed(false)),
 		)
-		return { report, deadLetter, cancelled } as const
+		// Cancels the job (an operator interrupted its execution); a job already final stays as it is.
+		const cancel = job.Cancel(new CancelJob({ requestKey: `${execution.run}:interrupted` })).pipe(
+			Effect.asVoid,
+			Effect.catchTag("InvalidTransition", () => Effect.void),
+			Effect.catchAllCause((cause) => Effect.logWarning("could not cancel an interrupted job", cause)),
+		)
+		return { report, deadLetter, cancelled, cancel } as const
 	})
 
 // --- [EXPORT]

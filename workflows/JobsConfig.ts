@@ -46,7 +46,9 @@ const JobsConfig = Config.all({
 	),
 	faultInjection: Config.string("JOBS_FAULT_INJECTION").pipe(
 		Config.withDefault(""),
-		Config.withDescription("Test only: `<job type>:<step>` makes that step fail (e.g. tenant.delete:complete)"),
+		Config.withDescription(
+			"Test only: `<job type>:<step>` makes that step fail (e.g. tenant.delete:complete); `…:defect` makes it die",
+		),
 	),
 })
 

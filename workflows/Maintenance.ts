@@ -3,14 +3,18 @@
 // journal of workflow executions and Job entities whose job row is gone, which the library never deletes itself; a
 // journal a live job still relies on for idempotency is kept. dlq.watch (seed H2) retries entries whose reason is
 // retryable, up to JOBS_DLQ_AUTO_RETRIES per job. It raises an alert (a warning log and an `events` row) when entries
-// arrived since its last run or the open ones pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row.
+// arrived since its last run or the open ones pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row. It first
+// dead-letters, with reason Defect, jobs whose workflow died with a defect and so left no DLQ entry.
 import { ClusterCron, Snowflake } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
 import { Cron, DateTime, Duration, Effect, Layer, Schedule, Schema } from "effect"
 import { DlqCommand, DlqEntry } from "../entities/DlqProtocol.ts"
+import { TenantId } from "../entities/Tenancy.ts"
 import { Events } from "../platform/Events.ts"
+import { RequestMeta } from "../platform/RequestContext.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
+import { makeJobReporter } from "./JobReporter.ts"
 import { JobsConfig } from "./JobsConfig.ts"
 
 // --- [CONSTANTS]
@@ -22,6 +26,16 @@ const RetryableReasons = ["MaxAttemptsExceeded", "Timeout", "WorkerLost"] as con
 const Deleted = Schema.Array(Schema.Struct({ id: Schema.Unknown }))
 const Ids = Schema.Array(Schema.Struct({ id: Schema.String }))
 const Counts = Schema.Array(Schema.Struct({ arrived: Schema.Int, open: Schema.Int }))
+const Orphans = Schema.Array(
+	Schema.Struct({
+		execution_id: Schema.String,
+		type: Schema.String,
+		cause: Schema.NullOr(Schema.String),
+		run: Schema.parseJson(
+			Schema.Struct({ tenantId: TenantId, jobId: Schema.UUID, run: Schema.Int, meta: RequestMeta }),
+		),
+	}),
+)
 
 // --- [FUNCTIONS]
 
@@ -64,7 +78,8 @@ const purge = Effect.gen(function* () {
 			WITH gone AS (
 				SELECT m.entity_type, m.entity_id FROM cluster_messages m
 				JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
-				WHERE m.tag = 'run' AND m.entity_type LIKE 'Workflow/%' AND m.id < ${cutoffId}::bigint
+				WHERE m.tag = 'run' AND m.entity_type LIKE 'Workflow/%' AND m.entity_type <> 'Workflow/-/DurableClock'
+					AND m.id < ${cutoffId}::bigint
 					AND r.payload::jsonb #>> '{value,_tag}' = 'Complete'
 					AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id::text = m.payload::jsonb ->> 'jobId')
 				UNION
@@ -75,6 +90,10 @@ const purge = Effect.gen(function* () {
 			),
 			doomed AS (
 				SELECT id FROM cluster_messages WHERE (entity_type, entity_id) IN (SELECT entity_type, entity_id FROM gone)
+				UNION
+				-- The durable clocks (backoff waits) of those executions.
+				SELECT id FROM cluster_messages
+				WHERE entity_type = 'Workflow/-/DurableClock' AND entity_id IN (SELECT entity_id FROM gone)
 			),
 			replies AS (DELETE FROM cluster_replies WHERE request_id IN (SELECT id FROM doomed))
 			DELETE FROM cluster_messages WHERE id IN (SELECT id FROM doomed) RETURNING id`),
@@ -98,6 +117,39 @@ const watch = Effect.gen(function* () {
 	const config = yield* Effect.orDie(JobsConfig)
 	const sql = yield* PgClient.PgClient
 	const entries = yield* DlqEntry.client
+	// Jobs whose current execution finished failed without leaving a DLQ entry: the workflow died with a defect (or
+	// before its dead-letter step). Each is dead-lettered with reason Defect, as its workflow would have done.
+	const defects = yield* Effect.gen(function* () {
+		const raw = sql.withoutTransforms()
+		const orphans = yield* raw`
+			SELECT j.execution_id, j.type, m.payload AS run, left(r.payload::jsonb #>> '{value,exit,cause}', 500) AS cause
+			FROM jobs j
+			JOIN cluster_messages m ON m.entity_id = j.execution_id AND m.tag = 'run'
+				AND m.entity_type LIKE 'Workflow/%' AND m.entity_type <> 'Workflow/-/DurableClock'
+			JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
+			WHERE j.status IN ('queued', 'running', 'failed')
+				AND r.payload::jsonb #>> '{value,_tag}' = 'Complete'
+				AND r.payload::jsonb #>> '{value,exit,_tag}' = 'Failure'
+				AND NOT EXISTS (SELECT 1 FROM job_dlq d WHERE d.execution_id = j.execution_id)
+			ORDER BY j.updated_at LIMIT 100`.pipe(Effect.flatMap(Schema.decodeUnknown(Orphans)), Effect.orDie)
+		const deadLettered = yield* Effect.forEach(
+			orphans,
+			(orphan) =>
+				makeJobReporter({ ...orphan.run, type: orphan.type, executionId: orphan.execution_id }).pipe(
+					Effect.flatMap(({ deadLetter }) =>
+						deadLetter("Defect", `the workflow died with a defect: ${orphan.cause ?? "unknown cause"}`, {}),
+					),
+					Effect.as(1),
+					Effect.catchAllCause((cause) =>
+						Effect.logWarning(`dlq.watch could not dead-letter ${orphan.execution_id}`, cause).pipe(
+							Effect.as(0),
+						),
+					),
+				),
+			{ concurrency: 4 },
+		)
+		return deadLettered.reduce((sum, one) => sum + one, 0)
+	})
 	const retryable = yield* sql`
 		SELECT d.id FROM job_dlq d
 		WHERE d.retries = 0 AND ${sql.in("d.error_reason", RetryableReasons)}
@@ -131,7 +183,7 @@ const watch = Effect.gen(function* () {
 				Effect.zipRight(Events.emit("dlq.alert", { arrived, open, threshold: config.dlqAlertThreshold })),
 			)
 		: Effect.void
-	yield* Events.emit("dlq.watch", { retried: retried.reduce((sum, one) => sum + one, 0), arrived, open })
+	yield* Events.emit("dlq.watch", { retried: retried.reduce((sum, one) => sum + one, 0), defects, arrived, open })
 }).pipe(orStorageUnavailable, Telemetry.span("Maintenance.watch"))
 
 // --- [LAYERS]

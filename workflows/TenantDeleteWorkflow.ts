@@ -4,7 +4,7 @@
 // transition carries a request key derived from the job run, so a step that runs again is applied once.
 import { PgClient } from "@effect/sql-pg"
 import { Activity } from "@effect/workflow"
-import { Effect, Schema } from "effect"
+import { Effect, Match, Schema } from "effect"
 import { Tenant, TransitionTenant, type TenantOperation } from "../entities/TenantProtocol.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { JobFailed } from "./HttpCallProtocol.ts"
@@ -17,8 +17,20 @@ import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"
 
 const Batch = 1000
 
-// Tenant-scoped tables emptied by a deletion, children first. Audit rows stay: they outlive the tenant.
-const Tables = ["job_dlq", "jobs", "assets", "users", "events"] as const
+// Tenant-scoped tables emptied by a deletion, children before the tables their foreign keys reference (sessions,
+// identities and API keys reference users). Audit rows stay: they outlive the tenant. TenantDelete.test.ts derives
+// the tenant-scoped tables from the schema and fails when one is missing here.
+const Tables = [
+	"job_dlq",
+	"jobs",
+	"assets",
+	"api_keys",
+	"sessions",
+	"identities",
+	"users",
+	"oauth_providers",
+	"events",
+] as const
 
 // --- [SCHEMA]
 
@@ -53,10 +65,17 @@ const TenantDeleteWorkflowLive = TenantDeleteWorkflow.toLayer((payload, executio
 						PersistenceError: Effect.die,
 					}),
 				)
+		// `tenant.delete:<step>` fails the step; `tenant.delete:<step>:defect` makes it die (a defect, no DLQ entry).
 		const injected = (step: string) =>
-			config.faultInjection === `tenant.delete:${step}`
-				? Effect.fail(fail(`fault injected at ${step} (JOBS_FAULT_INJECTION)`))
-				: Effect.void
+			Match.value(config.faultInjection).pipe(
+				Match.when(`tenant.delete:${step}`, () =>
+					Effect.fail(fail(`fault injected at ${step} (JOBS_FAULT_INJECTION)`)),
+				),
+				Match.when(`tenant.delete:${step}:defect`, () =>
+					Effect.dieMessage(`defect injected at ${step} (JOBS_FAULT_INJECTION)`),
+				),
+				Match.orElse(() => Effect.void),
+			)
 		const removeRows = Effect.forEach(Tables, (table) =>
 			drain(
 				Batch,

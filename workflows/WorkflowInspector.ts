@@ -22,6 +22,9 @@ const Workflows = {
 	KeysReencrypt: KeysReencryptWorkflow,
 } as const
 
+// The workflow engine's durable clocks are messages of this entity, tagged `run` like executions, keyed by execution id.
+const DurableClockEntity = "Workflow/-/DurableClock"
+
 const statusSql = `CASE
 	WHEN r.payload IS NULL THEN 'running'
 	WHEN r.payload::jsonb #>> '{value,_tag}' = 'Suspended' THEN 'suspended'
@@ -159,7 +162,7 @@ const WorkflowInspectorLive = WorkflowInspector.toLayer(
 					r.payload AS "reply", r.id::text AS "replyId", ${sql.literal(statusSql)} AS "status"
 				FROM cluster_messages m
 				LEFT JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
-				WHERE ${sql.and([sql`m.entity_type LIKE 'Workflow/%'`, sql`m.tag = 'run'`, ...conditions])}
+				WHERE ${sql.and([sql`m.entity_type LIKE 'Workflow/%'`, sql`m.entity_type <> ${DurableClockEntity}`, sql`m.tag = 'run'`, ...conditions])}
 				ORDER BY m.id DESC LIMIT ${limit}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(RunRow))))
 		const findRun = (executionId: string) =>
 			runs([sql`m.entity_id = ${executionId}`], 1).pipe(

@@ -85,6 +85,8 @@ const baseEnv = (url: string): Record<string, string> => ({
 	JOBS_HTTP_MAX_ATTEMPTS: "2",
 	JOBS_HTTP_BACKOFF_BASE: "100 millis",
 	JOBS_DLQ_AUTO_RETRIES: "1",
+	// A tenant deletion dies with a defect in its remove-rows step: it leaves no DLQ entry of its own.
+	JOBS_FAULT_INJECTION: "tenant.delete:remove-rows:defect",
 })
 
 const handle = (request: IncomingMessage, response: ServerResponse) => {
@@ -319,6 +321,43 @@ describe("e2e: maintenance crons", () => {
 		expect(alerts.length).toBeGreaterThanOrEqual(1)
 		expect(alerts.some((row) => row.payload.arrived > 0)).toBe(true)
 		expect([...runners.values()].some((managed) => managed.output().includes("DLQ alert"))).toBe(true)
+	}, 120_000)
+
+	it("dlq.watch dead-letters a job whose workflow died with a defect (reason Defect); the job ends dead_lettered", async () => {
+		const created = await api("/admin/v1/tenants", {
+			method: "POST",
+			body: encodeJson({ slug: `maint-defect-${suffix}`, name: "Defect" }),
+		})
+		expect(created.status).toBe(201)
+		const doomed = ((await created.json()) as { id: string }).id
+		const deleted = await api(`/admin/v1/tenants/${doomed}`, { method: "DELETE" })
+		expect(deleted.status).toBe(202)
+		const jobId = ((await deleted.json()) as { jobId: string }).jobId
+		const jobRow = async () =>
+			(
+				await query<{ status: string; execution_id: string }>(
+					"SELECT status, execution_id FROM jobs WHERE id = $1",
+					[jobId],
+				)
+			)[0]
+		const deadLettered = await waitFor(async () => (await jobRow())?.status === "dead_lettered", 60_000, 500)
+		expect(deadLettered, `${String(encodeJson(await jobRow()))}\n${runnerOutput()}`).toBe(true)
+		const entries = await query<{ error_reason: string; execution_id: string; last_error: string; type: string }>(
+			"SELECT error_reason, execution_id, last_error, type FROM job_dlq WHERE job_id = $1",
+			[jobId],
+		)
+		expect(entries).toEqual([
+			expect.objectContaining({
+				error_reason: "Defect",
+				type: "tenant.delete",
+				execution_id: (await jobRow())?.execution_id,
+			}),
+		])
+		expect(entries[0]?.last_error).toContain("defect injected at remove-rows")
+		// Its workflow failed; it is not retried (Defect is not a retryable reason).
+		const checked = await databaseNow()
+		expect(await waitFor(async () => (await eventCount("dlq.watch", checked)) >= 2, 30_000, 500)).toBe(true)
+		expect((await dlqRows(jobId)).map((row) => [row.error_reason, row.retries])).toEqual([["Defect", 0]])
 	}, 120_000)
 
 	it("jobs.purge deletes a finished job older than the retention with its journal; keeps young jobs and jobs with DLQ entries", async () => {

@@ -545,9 +545,36 @@ describe("admin: dlq and workflows", () => {
 			)
 		}, 90_000)
 
-		it.todo(
-			"an interrupted execution makes no further delivery attempt and ends failed (today it carries on to the next attempt and the DLQ)",
-		)
+		it("an interrupted execution makes no further delivery attempt and ends failed; its job ends cancelled, with no DLQ entry", async () => {
+			const job = await submit(tenantA, { url: target("/hang", "interrupt-me") })
+			const attempting = await waitFor(
+				async () => deliveries.some((delivery) => delivery.tag === "interrupt-me"),
+				30_000,
+			)
+			expect(attempting).toBe(true)
+			const interrupted = await adminJson<Execution>(`/workflows/${job.executionId}/interrupt`, {
+				method: "POST",
+			})
+			expect(interrupted.status, String(encodeJson(interrupted.body))).toBe(200)
+			// The attempt in flight fails (503, retryable): without the interrupt a second attempt would follow.
+			modes.set("interrupt-me", 503)
+			hung.splice(0).forEach((response) => respond(response, 503))
+			const settled = await settle(tenantA, job.id, 60_000)
+			expect(settled.status).toBe("cancelled")
+			const finished = await waitFor(
+				async () =>
+					(await adminJson<ExecutionDetail>(`/workflows/${job.executionId}`)).body.status === "failed",
+				30_000,
+			)
+			expect(finished).toBe(true)
+			const detail = await adminJson<ExecutionDetail>(`/workflows/${job.executionId}`)
+			expect(detail.body.activities.find((activity) => activity.name === "deliver")?.attempts).toHaveLength(1)
+			expect(detail.body.activities.map((activity) => activity.name)).not.toContain("dead-letter")
+			expect(detail.body.deadLetters).toEqual([])
+			expect(deliveries.filter((delivery) => delivery.tag === "interrupt-me")).toHaveLength(1)
+			expect((await dlqOf(`tenant=${tenantA}`)).map((entry) => entry.jobId)).not.toContain(job.id)
+			expect((await getJob(tenantA, job.id)).status).toBe("cancelled")
+		}, 90_000)
 
 		it("resume of a finished execution answers 200 with its unchanged summary", async () => {
 			const resumed = await adminJson<Execution>(`/workflows/${failingB.executionId}/resume`, { method: "POST" })

@@ -7,7 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
+import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
 import { sleep, waitFor } from "../fixtures/Processes.ts"
+import { authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
 
 // --- [CONSTANTS]
 
@@ -40,6 +42,8 @@ type ExecutionDetail = Execution & {
 }
 
 type DeleteAccepted = { readonly id: string; readonly status: string; readonly jobId: string }
+
+type ScopedColumn = { readonly table: string; readonly column: string }
 
 // --- [STATE]
 
@@ -143,6 +147,39 @@ const client = (platform: Platform) => {
 			INSERT INTO events (app_id, type, payload) VALUES ($1, 'test.seeded', '{}'::jsonb) RETURNING id`,
 			[appId, crypto.randomUUID(), crypto.randomUUID()],
 		)
+	// Every table of ours that holds tenant rows, read from the schema: each column that references apps(id), and
+	// each `app_id` column. Not the cluster's own tables (cluster_*: the library's journal, keyed by entity, not
+	// tenant), and not audit_logs: the README keeps audit rows past a tenant's deletion, on purpose.
+	const tenantScoped = () =>
+		query<ScopedColumn>(
+			`SELECT DISTINCT scoped.table, scoped.column FROM (
+				SELECT cl.relname::text AS table, a.attname::text AS column
+				FROM pg_constraint con
+				JOIN pg_class cl ON cl.oid = con.conrelid
+				JOIN pg_namespace n ON n.oid = cl.relnamespace
+				JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)
+				WHERE con.contype = 'f' AND con.confrelid = 'apps'::regclass AND n.nspname = current_schema()
+				UNION
+				SELECT c.table_name::text, c.column_name::text
+				FROM information_schema.columns c
+				JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+				WHERE c.table_schema = current_schema() AND c.column_name = 'app_id' AND t.table_type = 'BASE TABLE'
+			) scoped
+			WHERE scoped.table NOT LIKE 'cluster\\_%' AND scoped.table <> 'audit_logs'
+			ORDER BY 1, 2`,
+		)
+	const scopedCounts = async (columns: ReadonlyArray<ScopedColumn>, appId: string) =>
+		Object.fromEntries(
+			await Promise.all(
+				columns.map(async ({ table, column }) => {
+					const rows = await query<{ count: number }>(
+						`SELECT count(*)::int AS count FROM "${table}" WHERE "${column}" = $1`,
+						[appId],
+					)
+					return [`${table}.${column}`, rows[0]?.count ?? -1] as const
+				}),
+			),
+		)
 	const executionsOf = async (search: string) =>
 		(await admin<{ items: ReadonlyArray<Execution> }>(`/workflows?${search}&limit=100`)).body.items
 	const deleteTenant = async (id: string) => {
@@ -162,6 +199,8 @@ const client = (platform: Platform) => {
 		query,
 		rowCounts,
 		seedRows,
+		tenantScoped,
+		scopedCounts,
 		executionsOf,
 		deleteTenant,
 	}
@@ -185,8 +224,10 @@ describe("tenant.delete", () => {
 	describe("default", () => {
 		let platform: Platform
 		let api: ReturnType<typeof client>
+		let idp: OidcProviderHandle
 
 		beforeAll(async () => {
+			idp = await startOidcProvider({ clients: [] })
 			platform = await startPlatform({ JOBS_HTTP_ALLOWED_HOSTS: "127.0.0.1" })
 			expect(platform.ready).toBe(true)
 			api = client(platform)
@@ -194,6 +235,7 @@ describe("tenant.delete", () => {
 
 		afterAll(async () => {
 			await platform?.stop()
+			await idp?.stop()
 		}, 60_000)
 
 		it("DELETE → 202 with a job id; the tenant stops answering at once; the workflow removes its rows (not audit rows, not its own job) and ends deleted", async () => {
@@ -276,6 +318,60 @@ describe("tenant.delete", () => {
 			expect(detail.body.deadLetters).toEqual([])
 			expect(detail.body.job).toMatchObject({ id: accepted.jobId, status: "succeeded" })
 			expect((await api.admin<{ items: ReadonlyArray<unknown> }>(`/dlq?tenant=${doomed}`)).body.items).toEqual([])
+		}, 120_000)
+
+		it("deletion empties every tenant-scoped table of the schema (users who signed in, their sessions, identities and API keys, OAuth providers, jobs, DLQ, assets, events); the other tenant keeps all of its rows", async () => {
+			// Two tenants, each with an OAuth provider (admin API), a user signed in through it (sessions, identities,
+			// users), an API key (api-keys API), jobs that succeed and one that is dead-lettered (jobs API); assets and
+			// events have no API that writes them yet, so those are written in SQL.
+			const populate = async (slug: string) => {
+				const made = await setUpTenant({
+					baseUrl: platform.baseUrl,
+					adminToken: platform.adminToken,
+					idp,
+					slug,
+				})
+				expect(made.putStatus).toBe(200)
+				idp.signInAs({ sub: `${slug}-user`, email: `${slug}@example.com`, name: slug })
+				const signedIn = await signIn(platform.baseUrl, slug)
+				expect(signedIn.status, signedIn.text).toBe(200)
+				const key = await authed(platform.baseUrl, slug, signedIn.body?.token ?? "", "/api-keys", {
+					method: "POST",
+					body: encodeJson({ name: "ci" }),
+				})
+				expect(key.status, await key.clone().text()).toBe(201)
+				const jobs = await Promise.all([api.submit(made.tenant.id, "/ok"), api.submit(made.tenant.id, "/gone")])
+				const settled = await Promise.all(jobs.map((job) => api.settle(made.tenant.id, job.id)))
+				expect(settled.map((job) => job.status)).toEqual(["succeeded", "dead_lettered"])
+				await api.seedRows(made.tenant.id)
+				return made.tenant.id
+			}
+			const doomed = await populate("scoped-doomed")
+			const kept = await populate("scoped-kept")
+
+			const scoped = await api.tenantScoped()
+			expect(scoped.map(({ table }) => table)).toEqual(
+				expect.arrayContaining(["users", "sessions", "identities", "api_keys", "oauth_providers", "jobs"]),
+			)
+			// Every derived table holds rows of both tenants: a table added later must be populated here too, and then
+			// the deletion has to cover it for the assertions below to hold.
+			const before = await api.scopedCounts(scoped, doomed)
+			const keptBefore = await api.scopedCounts(scoped, kept)
+			expect(Object.entries(before).filter(([, count]) => count < 1)).toEqual([])
+			expect(Object.entries(keptBefore).filter(([, count]) => count < 1)).toEqual([])
+
+			const accepted = await api.deleteTenant(doomed)
+			const deleted = await waitFor(async () => (await api.tenantStatus(doomed)) === "deleted", 60_000)
+			expect(deleted, await api.tenantStatus(doomed)).toBe(true)
+
+			// Nothing of the tenant is left but the delete job's own row (it records the deletion).
+			const after = await api.scopedCounts(scoped, doomed)
+			expect(after).toEqual(
+				Object.fromEntries(scoped.map(({ table, column }) => [`${table}.${column}`, table === "jobs" ? 1 : 0])),
+			)
+			expect(await api.query("SELECT id FROM jobs WHERE app_id = $1", [doomed])).toEqual([{ id: accepted.jobId }])
+			expect(await api.scopedCounts(scoped, kept)).toEqual(keptBefore)
+			expect((await api.tenantRoute("scoped-kept")).status).toBe(200)
 		}, 120_000)
 
 		it("a tenant being deleted or deleted cannot be deleted again, suspended or activated (409 InvalidTransition)", async () => {

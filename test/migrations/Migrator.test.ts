@@ -57,6 +57,7 @@ describe("Migrator", () => {
 						"4_identity",
 						"5_job_owner",
 						"6_email_verified",
+						"7_dlq_defect",
 					])
 					expect(second).toEqual([])
 					expect(yield* constraint("apps_status_check")).toEqual([...TenantStatuses])
@@ -96,10 +97,10 @@ describe("Migrator", () => {
 			withDatabase(
 				Effect.gen(function* () {
 					const results = yield* Effect.all([migrate, migrate, migrate], { concurrency: "unbounded" })
-					expect(results.flat().length).toBe(6)
+					expect(results.flat().length).toBe(7)
 					const sql = yield* SqlClient.SqlClient
 					const rows = yield* sql<{ count: number }>`SELECT count(*)::int AS count FROM effect_sql_migrations`
-					expect(rows[0]?.count).toBe(6)
+					expect(rows[0]?.count).toBe(7)
 				}),
 			),
 		60_000,
@@ -157,6 +158,7 @@ describe("Migrator", () => {
 					expect((yield* migrate).map(([id, name]) => `${id}_${name}`)).toEqual([
 						"5_job_owner",
 						"6_email_verified",
+						"7_dlq_defect",
 					])
 					const rows = yield* sql<{ owner: string; ownerKeyId: string | null }>`
 						SELECT owner, owner_key_id FROM jobs WHERE id = ${oldJob}`
