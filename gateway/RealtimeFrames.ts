@@ -1,6 +1,8 @@
 // The realtime wire protocol (CONTRACT.md "Realtime"): client frames decoded with Schema, server frames encoded with
 // Schema. Client: auth, subscribe, unsubscribe, publish, presence, ping. Server: message (with the channel's `seq`),
-// presence_diff, error, pong, session_revoked, and the acknowledgements authenticated, subscribed, unsubscribed.
+// presence_diff, error, pong, session_revoked, and the acknowledgements authenticated, subscribed, unsubscribed,
+// published. Any client frame may carry a `ref` of the client's choosing; the answer to that frame (its
+// acknowledgement, pong or error) carries it back.
 import { Effect, Schema } from "effect"
 import { ChannelName } from "../entities/SocketProtocol.ts"
 
@@ -25,10 +27,15 @@ const CloseCodes = {
 // Any JSON value, but present: `Schema.Unknown` alone would accept a frame without the key.
 const Present = Schema.Unknown.pipe(Schema.filter((value) => value !== undefined, { message: () => "is required" }))
 
-// Channels are checked by the entity; here a frame only needs a string, so a bad name gets a precise error.
+// A client's tag for one frame, echoed in the answer to it: 1–64 printable ASCII characters.
+const FrameRef = Schema.String.pipe(Schema.pattern(/^[\x20-\x7E]{1,64}$/))
+
+// Channels are checked by the entity; here a frame only needs a string, so a bad name gets a precise error. `ref` is
+// read apart from the frame (so even an error about the rest of the frame can echo it). `self` on subscribe: whether
+// this subscription also delivers the connection's own publishes (default false: the publisher gets `published`).
 const ClientFrame = Schema.Union(
 	Schema.Struct({ type: Schema.Literal("auth"), token: Schema.String.pipe(Schema.maxLength(512)) }),
-	Schema.Struct({ type: Schema.Literal("subscribe"), channel: Schema.String }),
+	Schema.Struct({ type: Schema.Literal("subscribe"), channel: Schema.String, self: Schema.optional(Schema.Boolean) }),
 	Schema.Struct({ type: Schema.Literal("unsubscribe"), channel: Schema.String }),
 	Schema.Struct({ type: Schema.Literal("publish"), channel: Schema.String, payload: Present }),
 	Schema.Struct({ type: Schema.Literal("presence"), channel: Schema.String, state: Present }),
@@ -55,6 +62,9 @@ const MessageSender = Schema.Union(
 )
 type MessageSender = typeof MessageSender.Type
 
+// Answers carry the `ref` of the frame they answer, if it had one.
+const OptionalRef = Schema.optional(Schema.String)
+
 const ServerFrame = Schema.Union(
 	Schema.Struct({
 		type: Schema.Literal("message"),
@@ -68,16 +78,19 @@ const ServerFrame = Schema.Union(
 		joins: Schema.Array(PresenceMember),
 		leaves: Schema.Array(PresenceMember),
 	}),
-	Schema.Struct({ type: Schema.Literal("error"), _tag: Schema.String, message: Schema.String }),
-	Schema.Struct({ type: Schema.Literal("pong") }),
+	Schema.Struct({ type: Schema.Literal("error"), _tag: Schema.String, message: Schema.String, ref: OptionalRef }),
+	Schema.Struct({ type: Schema.Literal("pong"), ref: OptionalRef }),
 	Schema.Struct({ type: Schema.Literal("session_revoked") }),
 	Schema.Struct({
 		type: Schema.Literal("authenticated"),
 		connectionId: Schema.String,
 		userId: Schema.NullOr(Schema.String),
+		ref: OptionalRef,
 	}),
-	Schema.Struct({ type: Schema.Literal("subscribed"), channel: Schema.String, seq: Schema.Number }),
-	Schema.Struct({ type: Schema.Literal("unsubscribed"), channel: Schema.String }),
+	Schema.Struct({ type: Schema.Literal("subscribed"), channel: Schema.String, seq: Schema.Number, ref: OptionalRef }),
+	Schema.Struct({ type: Schema.Literal("unsubscribed"), channel: Schema.String, ref: OptionalRef }),
+	// A publish frame's message was numbered `seq` and sent to the channel.
+	Schema.Struct({ type: Schema.Literal("published"), channel: Schema.String, seq: Schema.Number, ref: OptionalRef }),
 )
 type ServerFrame = typeof ServerFrame.Type
 
@@ -107,9 +120,11 @@ export {
 	decodeChannel,
 	encode,
 	errorFrame,
+	FrameRef,
 	MessageSender,
 	messageParts,
 	PresenceMember,
 	PresenceMemberJson,
 	Present,
+	ServerFrame,
 }

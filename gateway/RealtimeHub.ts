@@ -24,8 +24,11 @@ import { TenantCache } from "./TenantCache.ts"
 
 // --- [CONSTANTS]
 
-// The one Redis channel every gateway listens on: `<tenantId> <channel> <frame>`.
+// The one Redis channel every gateway listens on: `<tenantId> <channel> <origin> <frame>`, the origin being the
+// publishing connection's id (a client publish) or `-` (anything else).
 const RealtimeChannel = "realtime"
+
+const NoOrigin = "-"
 
 // --- [TYPES]
 
@@ -39,7 +42,8 @@ type ConnectionState = {
 	readonly userSet: string | null
 }
 
-type Subscriber = { readonly connection: Connection; readonly since: number }
+// `self`: whether the connection's own publishes on the channel are delivered to it too.
+type Subscriber = { readonly connection: Connection; readonly since: number; readonly self: boolean }
 
 type Connection = {
 	readonly id: string
@@ -66,12 +70,18 @@ const counterKey = (tenantId: string, channel: string) => `realtime:seq:{${tenan
 const presenceSet = (tenantId: string, channel: string) => `presence:${tenantId}:${channel}`
 const userSet = (tenantId: string, userId: string) => `realtime:users:${tenantId}:${userId}`
 
-// `<tenantId> <channel> <frame>` → its parts; the frame is passed on as it arrived (encoded once, by the publisher).
+// `<tenantId> <channel> <origin> <frame>` → its parts; the frame is passed on as it arrived (encoded once, by the
+// publisher).
 const parseEnvelope = (raw: string) => {
 	const first = raw.indexOf(" ")
 	const second = raw.indexOf(" ", first + 1)
-	return first > 0 && second > first
-		? Option.some({ key: raw.slice(0, second), frame: raw.slice(second + 1) })
+	const third = raw.indexOf(" ", second + 1)
+	return first > 0 && second > first && third > second
+		? Option.some({
+				key: raw.slice(0, second),
+				origin: raw.slice(second + 1, third),
+				frame: raw.slice(third + 1),
+			})
 		: Option.none()
 }
 
@@ -101,14 +111,18 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 		const deliver = (raw: string) =>
 			Option.match(parseEnvelope(raw), {
 				onNone: () => Effect.logWarning("malformed realtime envelope dropped"),
-				onSome: ({ key, frame }) => {
+				onSome: ({ key, origin, frame }) => {
 					const seq = frame.startsWith('{"type":"message"')
 						? Number(frame.slice(frame.lastIndexOf('"seq":') + 6, -1))
 						: Number.POSITIVE_INFINITY
 					return localSubscribers(key).pipe(
 						Effect.flatMap((targets) =>
 							Effect.suspend(() => {
-								const due = targets.filter((subscriber) => seq > subscriber.since || Number.isNaN(seq))
+								const due = targets.filter(
+									(subscriber) =>
+										(seq > subscriber.since || Number.isNaN(seq)) &&
+										(subscriber.self || subscriber.connection.id !== origin),
+								)
 								const late = due.filter((subscriber) => !subscriber.connection.push(frame))
 								return Effect.forEach(late, (subscriber) => subscriber.connection.send(frame), {
 									discard: true,
@@ -126,7 +140,7 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 		)
 
 		const announce = (tenantId: string, channel: string, frame: string) =>
-			cache.publish(RealtimeChannel, `${channelKey(tenantId, channel)} ${frame}`)
+			cache.publish(RealtimeChannel, `${channelKey(tenantId, channel)} ${NoOrigin} ${frame}`)
 
 		const members = (values: ReadonlyArray<string>) =>
 			Effect.forEach(values, (value) => Effect.option(Schema.decode(PresenceMemberJson)(value))).pipe(
@@ -295,9 +309,9 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 					TRef.update(connection.state, (state) => ({ ...state, lastSeen: time })).pipe(STM.commit),
 				),
 			stateOf: (connection: Connection) => TRef.get(connection.state).pipe(STM.commit),
-			// Subscribes and returns the channel's current `seq`: everything numbered after it will be delivered,
-			// nothing up to it will be delivered once this returns.
-			subscribe: (connection: Connection, channel: string) =>
+			// Subscribes and returns the channel's current `seq`: everything numbered after it will be delivered (the
+			// connection's own publishes only with `self`), nothing up to it will be delivered once this returns.
+			subscribe: (connection: Connection, channel: string, self: boolean) =>
 				Effect.gen(function* () {
 					const key = channelKey(connection.tenantId, channel)
 					const setSince = (since: number) =>
@@ -308,7 +322,7 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 							yield* TMap.set(
 								subscribers,
 								key,
-								HashMap.set(current, connection.id, { connection, since }),
+								HashMap.set(current, connection.id, { connection, since, self }),
 							)
 							yield* TRef.update(connection.state, (state) => ({
 								...state,
@@ -416,14 +430,22 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 							STM.commit,
 						),
 				),
-			publish: (tenantId: TenantId, channel: string, payload: unknown, from: MessageSender) =>
+			// Numbers the message and sends it to every gateway; returns its `seq`. `origin`: the publishing connection
+			// (its subscriptions without `self` skip the message).
+			publish: (
+				tenantId: TenantId,
+				channel: string,
+				payload: unknown,
+				from: MessageSender,
+				origin?: Connection,
+			) =>
 				messageParts(channel, payload, from).pipe(
 					Effect.flatMap((parts) =>
 						cache.publishNumbered({
 							counter: counterKey(tenantId, channel),
 							counterTtl: config.sequenceTtl,
 							channel: RealtimeChannel,
-							before: `${channelKey(tenantId, channel)} ${parts.before}`,
+							before: `${channelKey(tenantId, channel)} ${origin?.id ?? NoOrigin} ${parts.before}`,
 							after: parts.after,
 						}),
 					),

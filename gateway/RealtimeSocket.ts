@@ -13,6 +13,7 @@ import {
 	Duration,
 	Effect,
 	FiberHandle,
+	FiberRef,
 	HashSet,
 	Match,
 	MutableRef,
@@ -38,8 +39,9 @@ import {
 	CloseCodes,
 	decodeChannel,
 	encode,
-	errorFrame,
+	FrameRef,
 	type MessageSender,
+	type ServerFrame,
 } from "./RealtimeFrames.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
 import { activeTenant } from "./TenantMiddleware.ts"
@@ -53,6 +55,13 @@ const LongestTimer = Duration.days(20)
 // A credential check that could not reach the platform is tried again after this.
 const RecheckRetry = Duration.seconds(5)
 
+// The `ref` of the client frame being answered. Fibers forked while answering do not inherit it: the credential's
+// expiry watch, started by an auth frame, answers much later and to no frame.
+const CurrentRef = FiberRef.unsafeMake(Option.none<string>(), {
+	fork: () => Option.none(),
+	join: (parent) => parent,
+})
+
 // --- [ERRORS]
 
 class UpgradeRequired extends Data.TaggedError("UpgradeRequired")<{}> {}
@@ -60,6 +69,12 @@ class UpgradeRequired extends Data.TaggedError("UpgradeRequired")<{}> {}
 // --- [FUNCTIONS]
 
 const decodeFrame = Schema.decodeUnknown(ClientFrame)
+
+// The `ref` a parsed frame carries, as sent (valid or not).
+const refField = (parsed: Option.Option<unknown>) =>
+	Option.flatMap(parsed, (value) =>
+		typeof value === "object" && value !== null && "ref" in value ? Option.some(value.ref) : Option.none(),
+	)
 
 const httpError = (status: number, tag: string, message: string) =>
 	HttpServerResponse.unsafeJson({ _tag: tag, message }, { status })
@@ -181,8 +196,17 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 					close: (code, reason) => write(new PlatformSocket.CloseEvent(code, reason)).pipe(Effect.ignore),
 					recheck: Effect.suspend(() => FiberHandle.run(expiry, check)).pipe(Effect.asVoid),
 				})
-				const reply = (frame: Effect.Effect<string>) => Effect.flatMap(frame, connection.send)
-				const fail = (tag: string, message: string) => reply(errorFrame(tag, message))
+				// The one place answers get the `ref` of the frame they answer.
+				const reply = (frame: ServerFrame) =>
+					FiberRef.get(CurrentRef).pipe(
+						Effect.flatMap((ref) =>
+							encode(
+								Option.match(ref, { onNone: () => frame, onSome: (tag) => ({ ...frame, ref: tag }) }),
+							),
+						),
+						Effect.flatMap(connection.send),
+					)
+				const fail = (tag: string, message: string) => reply({ type: "error", _tag: tag, message })
 				const authenticated = hub.stateOf(connection).pipe(Effect.map((state) => state.principal !== null))
 				// The entity exists only for an authenticated connection.
 				yield* Effect.addFinalizer(() =>
@@ -211,7 +235,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 				// The credential's deadline (session idle or absolute end, key expiry or grace end): checked again then
 				// (the idle deadline may have moved with use elsewhere; checking is not a use) and re-armed, or the
 				// connection is told `session_revoked` and closed (4403).
-				const revoke = reply(encode({ type: "session_revoked" })).pipe(
+				const revoke = reply({ type: "session_revoked" }).pipe(
 					Effect.zipRight(connection.close(CloseCodes.sessionRevoked, "session expired")),
 				)
 				const watch = (expiresAt: number | null): Effect.Effect<void> =>
@@ -273,13 +297,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 										),
 										Effect.zipRight(FiberHandle.run(expiry, watch(principal.expiresAt))),
 										Effect.zipRight(
-											reply(
-												encode({
-													type: "authenticated",
-													connectionId,
-													userId: principal.userId,
-												}),
-											),
+											reply({ type: "authenticated", connectionId, userId: principal.userId }),
 										),
 									)
 								}),
@@ -317,7 +335,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 							auth: ({ token }) => authenticate(token),
 							// Before authentication a ping is only answered: there is no entity to tell.
 							ping: () =>
-								reply(encode({ type: "pong" })).pipe(
+								reply({ type: "pong" }).pipe(
 									Effect.zipRight(authenticated),
 									Effect.flatMap((known) =>
 										Effect.when(
@@ -329,7 +347,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 										),
 									),
 								),
-							subscribe: ({ channel }) =>
+							subscribe: ({ channel, self }) =>
 								withChannel(channel, (name) =>
 									hub.stateOf(connection).pipe(
 										Effect.flatMap((current) =>
@@ -340,9 +358,9 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 														`at most ${config.maxSubscriptions} channels per connection`,
 													)
 												: restoring(() => callEntity(entity.Subscribe({ channel: name }))).pipe(
-														Effect.zipRight(hub.subscribe(connection, name)),
+														Effect.zipRight(hub.subscribe(connection, name, self ?? false)),
 														Effect.flatMap((seq) =>
-															reply(encode({ type: "subscribed", channel: name, seq })),
+															reply({ type: "subscribed", channel: name, seq }),
 														),
 													),
 										),
@@ -352,11 +370,12 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 								withChannel(channel, (name) =>
 									restoring(() => callEntity(entity.Unsubscribe({ channel: name }))).pipe(
 										Effect.zipRight(hub.unsubscribe(connection, name)),
-										Effect.zipRight(reply(encode({ type: "unsubscribed", channel: name }))),
+										Effect.zipRight(reply({ type: "unsubscribed", channel: name })),
 									),
 								),
 							// The tenant may keep its channels for its backend (`realtimeClientPublish: "none"`); the
-							// message names its sender as authenticated here.
+							// message names its sender as authenticated here. The publisher is told the message's `seq`
+							// (`published`) and gets the message itself only on a subscription with `self`.
 							publish: ({ channel, payload }) =>
 								withChannel(channel, (name) =>
 									callEntity(tenants.resolve(tenant.id)).pipe(
@@ -381,8 +400,17 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 																			name,
 																			payload,
 																			senderOf(principal),
+																			connection,
 																		)
-																		.pipe(Effect.asVoid),
+																		.pipe(
+																			Effect.flatMap((seq) =>
+																				reply({
+																					type: "published",
+																					channel: name,
+																					seq,
+																				}),
+																			),
+																		),
 															}),
 														),
 													),
@@ -413,40 +441,41 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 						}),
 					)
 
-				const onFrame = (raw: string) =>
+				// The text is parsed once; the frame's `ref` is read first (so every answer to the frame carries it,
+				// even an error about the rest of the frame), then the frame is decoded from the parsed value.
+				const answer = (parsed: Option.Option<unknown>, ref: Option.Option<unknown>) =>
 					hub.seen(connection).pipe(
 						Effect.zipRight(
-							Schema.decode(AnyJson)(raw).pipe(
-								Effect.matchEffect({
-									onFailure: () => fail("InvalidFrame", "frames must be JSON objects"),
-									// The text is parsed once; the frame is then decoded from the parsed value.
-									onSuccess: (parsed) =>
-										decodeFrame(parsed).pipe(
-											Effect.matchEffect({
-												onFailure: () =>
-													fail(
-														"InvalidFrame",
-														"unknown frame type or bad fields (auth, subscribe, unsubscribe, publish, presence, ping)",
-													),
-												onSuccess: (frame) =>
-													hub
-														.stateOf(connection)
-														.pipe(
-															Effect.flatMap((current) =>
-																current.principal === null &&
-																frame.type !== "auth" &&
-																frame.type !== "ping"
-																	? fail(
-																			"NotAuthenticated",
-																			"send an auth frame first",
-																		)
-																	: handle(frame),
-															),
+							Option.match(parsed, {
+								onNone: () => fail("InvalidFrame", "frames must be JSON objects"),
+								onSome: (parsed) =>
+									Option.isSome(ref) && !Schema.is(FrameRef)(ref.value)
+										? fail("InvalidFrame", "ref must be 1–64 printable ASCII characters")
+										: decodeFrame(parsed).pipe(
+												Effect.matchEffect({
+													onFailure: () =>
+														fail(
+															"InvalidFrame",
+															"unknown frame type or bad fields (auth, subscribe, unsubscribe, publish, presence, ping)",
 														),
-											}),
-										),
-								}),
-							),
+													onSuccess: (frame) =>
+														hub
+															.stateOf(connection)
+															.pipe(
+																Effect.flatMap((current) =>
+																	current.principal === null &&
+																	frame.type !== "auth" &&
+																	frame.type !== "ping"
+																		? fail(
+																				"NotAuthenticated",
+																				"send an auth frame first",
+																			)
+																		: handle(frame),
+																),
+															),
+												}),
+											),
+							}),
 						),
 						Effect.catchTags({
 							NotAuthenticated: (error) => fail("NotAuthenticated", error.message),
@@ -462,6 +491,18 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 						Effect.catchAllDefect((defect) =>
 							Effect.logError("realtime frame failed", defect).pipe(
 								Effect.zipRight(fail("InternalError", "an unexpected error occurred")),
+							),
+						),
+					)
+
+				const onFrame = (raw: string) =>
+					Schema.decode(AnyJson)(raw).pipe(
+						Effect.option,
+						Effect.flatMap((parsed) =>
+							Effect.locally(
+								answer(parsed, refField(parsed)),
+								CurrentRef,
+								Option.filter(refField(parsed), Schema.is(FrameRef)),
 							),
 						),
 					)

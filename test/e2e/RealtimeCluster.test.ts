@@ -1,5 +1,5 @@
-// Realtime across real processes: one runner and two gateways. A publish on one gateway reaches subscribers on both,
-// in order, with consecutive `seq`; a subscriber of another tenant with the same channel name gets nothing; a
+// Realtime across real processes: one runner and two gateways. A publish on one gateway reaches subscribers on both
+// (not the publisher itself, which is acknowledged with `published`), in order, with consecutive `seq`; a subscriber of another tenant with the same channel name gets nothing; a
 // session revoked over HTTP on gateway A closes its socket on gateway B; and when a gateway dies with `kill -9`, its
 // sockets leave presence within the presence TTL.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -56,7 +56,7 @@ afterAll(async () => {
 }, 60_000)
 
 describe("realtime across two gateways", () => {
-	it("a publish on one gateway reaches subscribers on both in order with consecutive seq, and never another tenant", async () => {
+	it("a publish on one gateway reaches the other subscribers on both in order with consecutive seq (the publisher gets `published` acks), and never another tenant", async () => {
 		const urls = [gatewayA, gatewayB]
 		const { tenant } = await setUpTenant({
 			baseUrl: gatewayA,
@@ -73,18 +73,20 @@ describe("realtime across two gateways", () => {
 			gatewayUrls: urls,
 		})
 		const onA = await signedInClient(gatewayA, tenant.slug, "alice")
+		const nearA = await signedInClient(gatewayA, tenant.slug, "erin")
 		const onB = await signedInClient(gatewayB, tenant.slug, "bob")
 		const stranger = await signedInClient(gatewayB, other.slug, "mallory")
 		await Promise.all([
 			subscribe(onA.client, "room"),
+			subscribe(nearA.client, "room"),
 			subscribe(onB.client, "room"),
 			subscribe(stranger.client, "room"),
 		])
 		for (const n of Array.from({ length: 20 }, (_, index) => index + 1)) {
-			onA.client.send({ type: "publish", channel: "room", payload: { n } })
+			onA.client.send({ type: "publish", channel: "room", payload: { n }, ref: `p${n}` })
 		}
 		await Promise.all(
-			[onA.client, onB.client].map((client) =>
+			[nearA.client, onB.client].map((client) =>
 				client.next((frame) => frame.type === "message" && frame.seq === 20),
 			),
 		)
@@ -95,8 +97,25 @@ describe("realtime across two gateways", () => {
 			from: expect.objectContaining({ type: "user" }),
 			seq: index + 1,
 		}))
-		expect(messages(onA.client)).toEqual(expected)
+		expect(messages(nearA.client)).toEqual(expected)
 		expect(messages(onB.client)).toEqual(expected)
+		// The publisher: one ack per publish, in order, and (once a later broadcast arrived) none of its own messages.
+		await onA.client.until((frames) => frames.filter((frame) => frame.type === "published").length >= 20)
+		expect(onA.client.frames.filter((frame) => frame.type === "published")).toEqual(
+			Array.from({ length: 20 }, (_, index) => ({
+				type: "published",
+				channel: "room",
+				seq: index + 1,
+				ref: `p${index + 1}`,
+			})),
+		)
+		const after = await authed(gatewayB, tenant.slug, onB.token, "/channels/room/broadcast", {
+			method: "POST",
+			body: '{"payload":"after"}',
+		})
+		expect(after.status).toBe(202)
+		await onA.client.next((frame) => frame.type === "message" && frame.seq === 21)
+		expect(messages(onA.client).map((frame) => frame.seq)).toEqual([21])
 		// The other tenant's socket works (it gets its own tenant's broadcast) and got nothing else.
 		const broadcast = await authed(gatewayA, other.slug, stranger.token, "/channels/room/broadcast", {
 			method: "POST",
@@ -107,7 +126,7 @@ describe("realtime across two gateways", () => {
 		expect(messages(stranger.client)).toEqual([
 			{ type: "message", channel: "room", payload: "own tenant", from: expect.any(Object), seq: 1 },
 		])
-		for (const client of [onA.client, onB.client, stranger.client]) client.close()
+		for (const client of [onA.client, nearA.client, onB.client, stranger.client]) client.close()
 	}, 60_000)
 
 	it("a session signed out on gateway A closes its socket on gateway B with session_revoked", async () => {

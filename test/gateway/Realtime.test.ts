@@ -247,8 +247,9 @@ describe("realtime: bad input", () => {
 		const longest = `${"e".repeat(120)}.:-_AZ09`
 		expect(longest).toHaveLength(128)
 		expect(await subscribe(client, longest)).toMatchObject({ channel: longest, seq: 0 })
-		expect(await exchange(client, { type: "publish", channel: longest, payload: "edge" })).toEqual([])
-		expect(await waitForSeq(client, longest, 1)).toMatchObject({ payload: "edge" })
+		expect(await exchange(client, { type: "publish", channel: longest, payload: "edge" })).toEqual([
+			{ type: "published", channel: longest, seq: 1 },
+		])
 		client.close()
 	})
 
@@ -256,13 +257,16 @@ describe("realtime: bad input", () => {
 		const bystander = await openAs(slug, token)
 		await subscribe(bystander, "after-big")
 		const edge = await openAs(slug, token)
-		await subscribe(edge, "edge")
+		// `self`: the publisher gets its own message back.
+		expect(await exchange(edge, { type: "subscribe", channel: "edge", self: true })).toMatchObject([
+			{ type: "subscribed", seq: 0 },
+		])
 		const framed = (padding: number) =>
 			stringify({ type: "publish", channel: "edge", payload: "x".repeat(padding) })
 		const overhead = framed(0).length
 		const atLimit = framed(maxFrame - overhead)
 		expect(Buffer.byteLength(atLimit)).toBe(maxFrame)
-		expect(await exchange(edge, atLimit)).toEqual([])
+		expect(await exchange(edge, atLimit)).toEqual([{ type: "published", channel: "edge", seq: 1 }])
 		expect(await waitForSeq(edge, "edge", 1)).toMatchObject({ payload: "x".repeat(maxFrame - overhead) })
 		edge.send(framed(maxFrame - overhead + 1))
 		expect(await edge.closed).toMatchObject({ code: 1009 })
@@ -440,7 +444,10 @@ describe("realtime: tenant isolation", () => {
 		const b = await signInAs(slugB, "rt-iso-user-b")
 		const socketA = await openAs(slugA, a.token)
 		const socketB = await openAs(slugB, b.token)
-		expect(await subscribe(socketA, "shared")).toMatchObject({ seq: 0 })
+		// socketA also gets what it publishes itself (`self`).
+		expect(await exchange(socketA, { type: "subscribe", channel: "shared", self: true })).toMatchObject([
+			{ type: "subscribed", seq: 0 },
+		])
 		expect(await subscribe(socketB, "shared")).toMatchObject({ seq: 0 })
 
 		expect(await exchange(socketA, { type: "presence", channel: "shared", state: { from: "a" } })).toEqual([])
@@ -667,13 +674,14 @@ describe("realtime: user channels", () => {
 			seq: 1,
 		})
 		expect((await broadcast(slug, platform.adminToken, theirs, "from service")).status).toBe(202)
-		expect(await exchange(socketOne, { type: "publish", channel: own, payload: "to myself" })).toEqual([])
+		expect(await exchange(socketOne, { type: "publish", channel: own, payload: "to myself" })).toEqual([
+			{ type: "published", channel: own, seq: 1 },
+		])
 		await waitForSeq(socketTwo, theirs, 2)
-		await waitForSeq(socketOne, own, 1)
 		await waitForSeq(keySocket, own, 1)
-		// Nothing refused was numbered or delivered.
+		// Nothing refused was numbered or delivered (the publisher itself is not sent its own message).
 		expect(messagesOf(socketTwo, theirs).map((frame) => frame.payload)).toEqual(["from two", "from service"])
-		expect(messagesOf(socketOne, own).map((frame) => frame.payload)).toEqual(["to myself"])
+		expect(messagesOf(keySocket, own).map((frame) => frame.payload)).toEqual(["to myself"])
 		;[socketOne, socketTwo, keySocket].forEach((client) => client.close())
 	})
 })
