@@ -2,6 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { KeysetPage } from "../entities/KeysetPage.ts"
+import { PageParams } from "./ListPage.ts"
 import { TenantName, TenantSettings, TenantSlug } from "../entities/TenantModel.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
 import {
@@ -22,10 +23,8 @@ const TenantPath = Schema.Struct({ id: Schema.String })
 
 const ProviderPath = Schema.Struct({ id: Schema.String, provider: ProviderName })
 
-const PageParams = Schema.Struct({
-	limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
-		default: () => 20,
-	}),
+const TenantPageParams = Schema.Struct({
+	limit: PageParams.fields.limit,
 	cursor: Schema.optional(KeysetPage.CursorParam),
 })
 
@@ -47,7 +46,7 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 			.addError(TenantSlugTaken, { status: 409 })
 			.addError(InvalidTransition, { status: 409 }),
 	)
-	.add(HttpApiEndpoint.get("list", "/tenants").setUrlParams(PageParams).addSuccess(TenantPage))
+	.add(HttpApiEndpoint.get("list", "/tenants").setUrlParams(TenantPageParams).addSuccess(TenantPage))
 	.add(
 		HttpApiEndpoint.get("get", "/tenants/:id")
 			.setPath(TenantPath)
@@ -109,4 +108,4 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 
 // --- [EXPORT]
 
-export { AdminTenantsApi, PageParams }
+export { AdminTenantsApi }

@@ -5,8 +5,7 @@ import { TenantNotFound } from "../entities/TenantProtocol.ts"
 import { UserId } from "../entities/UserModel.ts"
 import { SessionView, UserNotFound } from "../entities/UserSessionsProtocol.ts"
 import { AdminAuth } from "./AdminAuth.ts"
-import { PageParams } from "./AdminTenantsApi.ts"
-import { Page } from "./ListPage.ts"
+import { Page, PageParams } from "./ListPage.ts"
 
 // --- [SCHEMA]
 

@@ -5,6 +5,14 @@ import { Schema } from "effect"
 
 // --- [SCHEMA]
 
+// `?limit=&cursor=` of these lists: the cursor is the last key seen, any string (a page starts after it).
+const PageParams = Schema.Struct({
+	limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
+		default: () => 20,
+	}),
+	cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(512))),
+})
+
 const Page = <A extends Schema.Schema.Any>(item: A) =>
 	Schema.Struct({ items: Schema.Array(item), nextCursor: Schema.NullOr(Schema.String) })
 
@@ -31,4 +39,4 @@ const byId = (item: { readonly id: string }) => item.id
 
 // --- [EXPORT]
 
-export { byId, Page, pageOf }
+export { byId, Page, PageParams, pageOf }

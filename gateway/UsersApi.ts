@@ -18,9 +18,8 @@ import {
 	LastIdentity,
 	UserView,
 } from "../entities/UserSessionsProtocol.ts"
-import { PageParams } from "./AdminTenantsApi.ts"
 import { MissingTenant, ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
-import { Page } from "./ListPage.ts"
+import { Page, PageParams } from "./ListPage.ts"
 import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
 import { TenantMiddleware } from "./TenantMiddleware.ts"
 
