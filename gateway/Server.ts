@@ -17,7 +17,7 @@ import {
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcClient } from "@effect/rpc"
-import { Cause, Effect, Layer, Option, Predicate } from "effect"
+import { Cause, Effect, Layer, Match, Option, Predicate } from "effect"
 import { createServer } from "node:http"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { AdminAuthLive } from "./AdminAuth.ts"
@@ -37,7 +37,14 @@ import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./RealtimeConfig.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
 import { RealtimeRouteLive } from "./RealtimeSocket.ts"
-import { InternalError, PayloadTooLarge, RouteNotFound, UnsupportedMediaType, ValidationError } from "./HttpErrors.ts"
+import {
+	InternalError,
+	PayloadTooLarge,
+	RouteNotFound,
+	ServiceUnavailable,
+	UnsupportedMediaType,
+	ValidationError,
+} from "./HttpErrors.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { TenantHttpLive } from "./TenantHttp.ts"
 import { TenantMiddlewareLive } from "./TenantMiddleware.ts"
@@ -61,6 +68,13 @@ const requestMeta = (
 	userAgent: request.headers["user-agent"] ?? null,
 })
 
+// What a 5xx said, for its log line.
+const bodyText = (response: HttpServerResponse.HttpServerResponse) =>
+	Match.value(response.body).pipe(
+		Match.tag("Uint8Array", (body) => new TextDecoder().decode(body.body)),
+		Match.orElse((body) => body._tag),
+	)
+
 // Outer edge: correlation for the whole request; X-Request-Id and Retry-After are added by a pre-response handler so
 // they reach every response, error responses included.
 const edge = (retryAfterSeconds: number, trustedProxies: ReadonlyArray<string>) => (app: HttpApp.Default) =>
@@ -77,9 +91,25 @@ const edge = (retryAfterSeconds: number, trustedProxies: ReadonlyArray<string>) 
 			),
 		)
 		return yield* app.pipe(
+			Effect.tap((response) =>
+				Effect.when(
+					Effect.logWarning(`answered ${response.status}`, bodyText(response)),
+					() => response.status >= 500,
+				),
+			),
+			// Whatever the API could not encode (a handler interrupted while its client is still there, a defect)
+			// still answers a JSON error: an empty 5xx tells nobody anything.
+			Effect.catchAllCause((cause) => {
+				const [status, error] = Cause.isInterruptedOnly(cause)
+					? [503, new ServiceUnavailable({ message: "the request was interrupted; try again" })]
+					: [500, new InternalError({ message: "an unexpected error occurred" })]
+				return Effect.logWarning(`answered ${status} ${error._tag}`, cause).pipe(
+					Effect.as(HttpServerResponse.unsafeJson({ _tag: error._tag, message: error.message }, { status })),
+				)
+			}),
 			Effect.provideService(RequestContext, meta),
 			RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
-			Effect.annotateLogs({ requestId: meta.requestId }),
+			Effect.annotateLogs({ requestId: meta.requestId, method: request.method, url: request.url }),
 		)
 	})
 
@@ -180,4 +210,4 @@ const GatewayServerLive = Layer.unwrapEffect(
 
 // --- [EXPORT]
 
-export { GatewayServerLive }
+export { edge, GatewayServerLive }

@@ -89,7 +89,10 @@ describe("Idempotency-Key on a persisted call", () => {
 		})
 		expect(retried.status).toBe(200)
 		expect(retried.body["status"]).toBe("suspended")
-		const again = await admin(`/tenants/${tenantId}/suspend`, { method: "POST", headers: { "idempotency-key": key } })
+		const again = await admin(`/tenants/${tenantId}/suspend`, {
+			method: "POST",
+			headers: { "idempotency-key": key },
+		})
 		expect(again.status).toBe(200)
 		expect(again.body["status"]).toBe("suspended")
 	}, 60_000)
