@@ -10,6 +10,7 @@ import { startStack } from "../fixtures/Stack.ts"
 // --- [CONSTANTS]
 
 const encodeJson = Schema.encodeSync(Schema.parseJson())
+const decodeJson = Schema.decodeUnknownSync(Schema.parseJson())
 
 // --- [STATE]
 
@@ -24,7 +25,7 @@ const admin = async (path: string, init: RequestInit = {}) => {
 		headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json", ...init.headers },
 	})
 	const text = await response.text()
-	return { status: response.status, text, body: (text === "" ? null : JSON.parse(text)) as Record<string, unknown> }
+	return { status: response.status, text, body: (text === "" ? null : decodeJson(text)) as Record<string, unknown> }
 }
 
 const createTenant = async (slug: string) => {

@@ -1,9 +1,13 @@
 // The gateway's outer edge: every 5xx carries a JSON error with `_tag` (an interrupted handler is a 503
 // ServiceUnavailable with Retry-After, not an empty body) and is logged at warn with its request id.
 import { HttpApp, HttpServerResponse } from "@effect/platform"
-import { Cause, Effect, FiberId, HashMap, Layer, Logger, LogLevel, Option } from "effect"
+import { Cause, Effect, FiberId, HashMap, Layer, Logger, LogLevel, Option, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { edge } from "../../gateway/Server.ts"
+
+// --- [CONSTANTS]
+
+const decodeJson = Schema.decodeUnknownSync(Schema.parseJson())
 
 // --- [FUNCTIONS]
 
@@ -48,7 +52,7 @@ describe("5xx answers", () => {
 		expect(response.status).toBe(503)
 		expect(response.headers.get("retry-after")).toBe("7")
 		expect(response.headers.get("x-request-id")).toBe("req-interrupted")
-		expect(JSON.parse(text)).toMatchObject({ _tag: "ServiceUnavailable", message: expect.any(String) })
+		expect(decodeJson(text)).toMatchObject({ _tag: "ServiceUnavailable", message: expect.any(String) })
 		const logged = lines.find((line) => line.requestId === "req-interrupted")
 		expect(logged?.level).toBe("WARN")
 		expect(logged?.cause).toContain("interrupted")
@@ -57,7 +61,7 @@ describe("5xx answers", () => {
 	it("a defect that reaches the edge answers 500 InternalError as JSON, logged with its request id and cause", async () => {
 		const { response, text, lines } = await serve(Effect.die(new Error("boom in handler")), "req-defect")
 		expect(response.status).toBe(500)
-		expect(JSON.parse(text)).toMatchObject({ _tag: "InternalError" })
+		expect(decodeJson(text)).toMatchObject({ _tag: "InternalError" })
 		expect(text).not.toContain("boom")
 		const logged = lines.find((line) => line.requestId === "req-defect")
 		expect(logged?.level).toBe("WARN")
