@@ -6,6 +6,7 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { WorkflowInspector } from "../workflows/WorkflowInspectorProtocol.ts"
 import { Api } from "./Api.ts"
 import { callEntity } from "./EntityCall.ts"
+import { entityKey } from "./IdempotencyKey.ts"
 
 // --- [FUNCTIONS]
 
@@ -36,7 +37,9 @@ const AdminJobsHttpLive = HttpApiBuilder.group(Api, "adminJobs", (handlers) =>
 			.handle("retryDlq", ({ path }) =>
 				entryId(path.id).pipe(
 					Effect.flatMap((id) =>
-						callEntity(entries(id).Retry(new DlqCommand({ requestKey: crypto.randomUUID() }))),
+						Effect.flatMap(entityKey, (requestKey) =>
+							callEntity(entries(id).Retry(new DlqCommand({ requestKey }))),
+						),
 					),
 					Telemetry.span("AdminJobsHttp.retryDlq"),
 				),
@@ -44,7 +47,9 @@ const AdminJobsHttpLive = HttpApiBuilder.group(Api, "adminJobs", (handlers) =>
 			.handle("dropDlq", ({ path }) =>
 				entryId(path.id).pipe(
 					Effect.flatMap((id) =>
-						callEntity(entries(id).Drop(new DlqCommand({ requestKey: crypto.randomUUID() }))),
+						Effect.flatMap(entityKey, (requestKey) =>
+							callEntity(entries(id).Drop(new DlqCommand({ requestKey }))),
+						),
 					),
 					Telemetry.span("AdminJobsHttp.dropDlq"),
 				),

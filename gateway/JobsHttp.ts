@@ -14,6 +14,7 @@ import { JobPayloads, SubmittableJobType } from "../workflows/JobKinds.ts"
 import { Api } from "./Api.ts"
 import { callEntity } from "./EntityCall.ts"
 import { ValidationError } from "./HttpErrors.ts"
+import { entityKey } from "./IdempotencyKey.ts"
 import { type JobSubmission, UnknownJobType } from "./JobsApi.ts"
 import { CurrentTenant } from "./TenantMiddleware.ts"
 
@@ -73,15 +74,17 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 					const valid = yield* Effect.forEach(submissions, (submission, index) =>
 						validate(submission, many ? index : null, allowedHosts),
 					)
+					const key = yield* entityKey
 					const accepted = yield* Effect.forEach(
 						valid,
-						(job) =>
+						(job, index) =>
 							callEntity(
 								jobs(
 									entityId(
 										tenant.id,
 										job.dedupeKey === null
-											? crypto.randomUUID()
+											? // A repeated Idempotency-Key reaches the same jobs.
+												deterministicId("job", tenant.id, "idempotency", key, String(index))
 											: deterministicId("job", tenant.id, job.dedupeKey),
 									),
 								).Submit(
@@ -128,7 +131,11 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 			)
 			.handle("cancel", ({ path }) =>
 				Effect.flatMap(CurrentTenant, (tenant) => jobOf(tenant.id, path.id)).pipe(
-					Effect.flatMap((job) => callEntity(job.Cancel(new CancelJob({ requestKey: crypto.randomUUID() })))),
+					Effect.flatMap((job) =>
+						Effect.flatMap(entityKey, (requestKey) =>
+							callEntity(job.Cancel(new CancelJob({ requestKey }))),
+						),
+					),
 					Effect.map(publicJob),
 					Telemetry.span("JobsHttp.cancel"),
 				),

@@ -32,6 +32,7 @@ import { Api } from "./Api.ts"
 import { clientAddress } from "./ClientAddress.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
+import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./JobsHttp.ts"
 import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./RealtimeConfig.ts"
@@ -77,41 +78,45 @@ const bodyText = (response: HttpServerResponse.HttpServerResponse) =>
 
 // Outer edge: correlation for the whole request; X-Request-Id and Retry-After are added by a pre-response handler so
 // they reach every response, error responses included.
-const edge = (retryAfterSeconds: number, trustedProxies: ReadonlyArray<string>) => (app: HttpApp.Default) =>
-	Effect.gen(function* () {
-		const request = yield* HttpServerRequest.HttpServerRequest
-		const meta = requestMeta(request, trustedProxies)
-		yield* HttpApp.appendPreResponseHandler((_request, response) =>
-			Effect.succeed(
-				response.pipe(HttpServerResponse.setHeader("x-request-id", meta.requestId), (withId) =>
-					withId.status === 503
-						? HttpServerResponse.setHeader(withId, "retry-after", String(retryAfterSeconds))
-						: withId,
+const edge =
+	(retryAfterSeconds: number, trustedProxies: ReadonlyArray<string>) =>
+	<E, R>(app: HttpApp.Default<E, R>) =>
+		Effect.gen(function* () {
+			const request = yield* HttpServerRequest.HttpServerRequest
+			const meta = requestMeta(request, trustedProxies)
+			yield* HttpApp.appendPreResponseHandler((_request, response) =>
+				Effect.succeed(
+					response.pipe(HttpServerResponse.setHeader("x-request-id", meta.requestId), (withId) =>
+						withId.status === 503
+							? HttpServerResponse.setHeader(withId, "retry-after", String(retryAfterSeconds))
+							: withId,
+					),
 				),
-			),
-		)
-		return yield* app.pipe(
-			Effect.tap((response) =>
-				Effect.when(
-					Effect.logWarning(`answered ${response.status}`, bodyText(response)),
-					() => response.status >= 500,
+			)
+			return yield* app.pipe(
+				Effect.tap((response) =>
+					Effect.when(
+						Effect.logWarning(`answered ${response.status}`, bodyText(response)),
+						() => response.status >= 500,
+					),
 				),
-			),
-			// Whatever the API could not encode (a handler interrupted while its client is still there, a defect)
-			// still answers a JSON error: an empty 5xx tells nobody anything.
-			Effect.catchAllCause((cause) => {
-				const [status, error] = Cause.isInterruptedOnly(cause)
-					? [503, new ServiceUnavailable({ message: "the request was interrupted; try again" })]
-					: [500, new InternalError({ message: "an unexpected error occurred" })]
-				return Effect.logWarning(`answered ${status} ${error._tag}`, cause).pipe(
-					Effect.as(HttpServerResponse.unsafeJson({ _tag: error._tag, message: error.message }, { status })),
-				)
-			}),
-			Effect.provideService(RequestContext, meta),
-			RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
-			Effect.annotateLogs({ requestId: meta.requestId, method: request.method, url: request.url }),
-		)
-	})
+				// Whatever the API could not encode (a handler interrupted while its client is still there, a defect)
+				// still answers a JSON error: an empty 5xx tells nobody anything.
+				Effect.catchAllCause((cause) => {
+					const [status, error] = Cause.isInterruptedOnly(cause)
+						? [503, new ServiceUnavailable({ message: "the request was interrupted; try again" })]
+						: [500, new InternalError({ message: "an unexpected error occurred" })]
+					return Effect.logWarning(`answered ${status} ${error._tag}`, cause).pipe(
+						Effect.as(
+							HttpServerResponse.unsafeJson({ _tag: error._tag, message: error.message }, { status }),
+						),
+					)
+				}),
+				Effect.provideService(RequestContext, meta),
+				RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
+				Effect.annotateLogs({ requestId: meta.requestId, method: request.method, url: request.url }),
+			)
+		})
 
 const decodeIssues = (error: {
 	readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>
@@ -194,7 +199,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.
 const GatewayServerLive = Layer.unwrapEffect(
 	Effect.map(GatewayConfig, (config) =>
-		HttpApiBuilder.serve(edge(config.retryAfterSeconds, config.trustedProxies)).pipe(
+		HttpApiBuilder.serve((app) => edge(config.retryAfterSeconds, config.trustedProxies)(idempotent(app))).pipe(
 			Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
 			Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
 			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),
