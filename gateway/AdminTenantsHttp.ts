@@ -16,7 +16,7 @@ import {
 } from "../entities/TenantProtocol.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
-import { callEntity } from "./EntityCall.ts"
+import { callEntity, PersistedCalls } from "./EntityCall.ts"
 import { entityKey } from "./IdempotencyKey.ts"
 import { TenantCache } from "./TenantCache.ts"
 
@@ -33,12 +33,15 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 		const jobs = yield* JobEntity.client
 		const directory = yield* TenantDirectory.client
 		const cache = yield* TenantCache
+		const persisted = yield* PersistedCalls
 		const transition = (id: string, operation: TenantOperation) =>
 			Effect.gen(function* () {
 				const tenantId = yield* tenantIdOf(id)
 				const key = yield* entityKey
-				const tenant = yield* callEntity(
-					tenants(tenantId).Transition(new TransitionTenant({ requestKey: key, operation })),
+				const message = new TransitionTenant({ requestKey: key, operation })
+				const tenant = yield* persisted(
+					{ entityType: Tenant.type, entityId: tenantId, tag: "Transition", payload: message },
+					tenants(tenantId).Transition(message),
 				)
 				yield* cache.invalidate(tenant)
 				return tenant

@@ -2,12 +2,13 @@
 // (else 400 ValidationError) and is scoped by its caller: the SHA-256 of the tenant header, the credential
 // (Authorization or the session cookie) and the key, so two callers' keys never meet. The first outcome that is not a
 // 5xx (status, content type, body) is kept in the cache service for 24 h under that scope plus method and path, and
-// answered to every repeat (with `Idempotent-Replayed: true`); a 5xx is never kept, so a repeat runs again. The first
-// run is not cancelled when its client goes away, so its outcome is kept for the retry. A repeat that arrives while
-// the first still runs waits for its outcome, up to 30 s, then answers 409 IdempotencyKeyInUse. Where a route is a
-// persisted entity message, `entityKey` (the scoped key) is also that message's primary key.
+// answered to every repeat (with `Idempotent-Replayed: true`); a 5xx is never kept, so a repeat runs again, and so
+// does a repeat of a first run whose client went away before it ended. A repeat that arrives while the first still
+// runs waits for its outcome, up to 30 s, then answers 409 IdempotencyKeyInUse. Where a route is a persisted entity
+// message, `entityKey` (the scoped key) is also that message's primary key, and such a message is never cancelled by
+// its caller: the repeat joins it and answers its real outcome.
 import { HttpApp, HttpApiSchema, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Duration, Effect, Either, Encoding, Fiber, Match, Option, Schedule, Schema } from "effect"
+import { Duration, Effect, Either, Encoding, Match, Option, Schedule, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { Cache } from "../platform/Cache.ts"
 import { SessionCookieName } from "./PrincipalMiddleware.ts"
@@ -122,14 +123,7 @@ const guarded = (app: HttpApp.Default, request: HttpServerRequest.HttpServerRequ
 		return yield* Option.match(stored, {
 			onSome: replay,
 			onNone: () =>
-				cache.increment(running, RunningTtl).pipe(
-					Effect.flatMap(({ count }) =>
-						count === 1
-							? // Detached: the client going away must not cancel the run whose outcome its retry will get.
-								Effect.forkDaemon(run).pipe(Effect.flatMap(Fiber.join))
-							: join,
-					),
-				),
+				cache.increment(running, RunningTtl).pipe(Effect.flatMap(({ count }) => (count === 1 ? run : join))),
 		})
 	}).pipe(
 		Effect.catchTag("CacheUnavailable", (error) =>

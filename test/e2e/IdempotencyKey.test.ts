@@ -66,7 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
 	await stopAll()
 	await stack?.database.drop()
-}, 60_000)
+}, 90_000)
 
 describe("Idempotency-Key on a persisted call", () => {
 	it("a request abandoned by its client does not poison its key: the retry answers the real outcome", async () => {
@@ -96,5 +96,36 @@ describe("Idempotency-Key on a persisted call", () => {
 		})
 		expect(again.status).toBe(200)
 		expect(again.body["status"]).toBe("suspended")
-	}, 60_000)
+	}, 90_000)
+
+	it("a stored interrupted reply is never the answer: the repeat runs the work again", async () => {
+		const tenantId = await createTenant(`idem-poison-${crypto.randomUUID().slice(0, 8)}`)
+		const key = `poison-${crypto.randomUUID()}`
+		const first = await admin(`/tenants/${tenantId}/suspend`, {
+			method: "POST",
+			headers: { "idempotency-key": key },
+		})
+		expect(first.status).toBe(200)
+		expect((await admin(`/tenants/${tenantId}/activate`, { method: "POST" })).body["status"]).toBe("active")
+		// What a cancelled call used to leave behind: the message's reply is an interruption.
+		const connection = new pg.Client({ connectionString: stack.database.url })
+		await connection.connect()
+		const poisoned = await connection.query(
+			`UPDATE cluster_replies SET payload = $1 WHERE request_id IN
+				(SELECT request_id FROM cluster_messages WHERE message_id LIKE $2)`,
+			[
+				encodeJson({ _tag: "Failure", cause: { _tag: "Interrupt", fiberId: { _tag: "None" } } }),
+				`Tenant/${tenantId}/Transition/suspend:%`,
+			],
+		)
+		await connection.end()
+		expect(poisoned.rowCount).toBe(1)
+		// Another URL of the same route: past the gateway's kept outcome, down to the entity message.
+		const repeat = await admin(`/tenants/${tenantId}/suspend?again=1`, {
+			method: "POST",
+			headers: { "idempotency-key": key },
+		})
+		expect(repeat.status).toBe(200)
+		expect(repeat.body["status"]).toBe("suspended")
+	}, 90_000)
 })
