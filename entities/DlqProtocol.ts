@@ -48,12 +48,16 @@ const DlqEntry = Entity.make("DlqEntry", [
 		payload: DlqCommand,
 		success: Schema.Struct({ entry: DlqEntryView, job: JobView }),
 		error: Schema.Union(DlqEntryNotFound, JobNotFound, InvalidTransition, StorageUnavailable),
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 	Rpc.make("Drop", {
 		payload: DlqCommand,
 		success: DlqEntryView,
 		error: Schema.Union(DlqEntryNotFound, StorageUnavailable),
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 ])
 
 // --- [EXPORT]

@@ -72,22 +72,30 @@ const JobEntity = Entity.make("Job", [
 		payload: SubmitJob,
 		success: JobView,
 		error: StorageUnavailable,
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 	Rpc.make("Cancel", {
 		payload: CancelJob,
 		success: JobView,
 		error: Schema.Union(JobNotFound, InvalidTransition, StorageUnavailable),
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 	Rpc.make("Record", {
 		payload: RecordJobEvent,
 		success: JobView,
 		error: Schema.Union(JobNotFound, InvalidTransition, StorageUnavailable),
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 	Rpc.make("Retry", {
 		payload: RetryJob,
 		success: JobView,
 		error: Schema.Union(JobNotFound, InvalidTransition, StorageUnavailable),
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 	Rpc.make("Get", { success: JobView, error: Schema.Union(JobNotFound, StorageUnavailable) }),
 ])
 

@@ -102,17 +102,23 @@ const Tenant = Entity.make("Tenant", [
 		payload: CreateTenant,
 		success: TenantView,
 		error: Schema.Union(TenantSlugTaken, InvalidTransition, StorageUnavailable),
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 	Rpc.make("Update", {
 		payload: UpdateTenant,
 		success: TenantView,
 		error: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 	Rpc.make("Transition", {
 		payload: TransitionTenant,
 		success: TenantView,
 		error: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
-	}).annotate(ClusterSchema.Persisted, true),
+	})
+		.annotate(ClusterSchema.Persisted, true)
+		.annotate(ClusterSchema.Uninterruptible, "client"),
 	Rpc.make("Get", { success: TenantView, error: Schema.Union(TenantNotFound, StorageUnavailable) }),
 	Rpc.make("PutOAuthProvider", {
 		payload: PutOAuthProvider,

@@ -9,6 +9,7 @@ import { Uuid } from "../entities/Tenancy.ts"
 import { callEntity } from "./EntityCall.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { tenantFilterOf } from "./TenantRef.ts"
+import { entityKey } from "./IdempotencyKey.ts"
 
 // --- [FUNCTIONS]
 
@@ -43,7 +44,9 @@ const AdminJobsHttpLive = HttpApiBuilder.group(Api, "adminJobs", (handlers) =>
 			.handle("retryDlq", ({ path }) =>
 				entryId(path.id).pipe(
 					Effect.flatMap((id) =>
-						callEntity(entries(id).Retry(new DlqCommand({ requestKey: crypto.randomUUID() }))),
+						Effect.flatMap(entityKey, (requestKey) =>
+							callEntity(entries(id).Retry(new DlqCommand({ requestKey }))),
+						),
 					),
 					Telemetry.span("AdminJobsHttp.retryDlq"),
 				),
@@ -51,7 +54,9 @@ const AdminJobsHttpLive = HttpApiBuilder.group(Api, "adminJobs", (handlers) =>
 			.handle("dropDlq", ({ path }) =>
 				entryId(path.id).pipe(
 					Effect.flatMap((id) =>
-						callEntity(entries(id).Drop(new DlqCommand({ requestKey: crypto.randomUUID() }))),
+						Effect.flatMap(entityKey, (requestKey) =>
+							callEntity(entries(id).Drop(new DlqCommand({ requestKey }))),
+						),
 					),
 					Telemetry.span("AdminJobsHttp.dropDlq"),
 				),

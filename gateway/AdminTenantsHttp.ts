@@ -1,7 +1,7 @@
 // Handlers of /admin/v1/tenants: each mutation is a persisted message to the tenant's entity keyed by the caller's
-// `Idempotency-Key` (or a fresh key), and drops the tenant from this gateway's cache before answering.
-import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
+// scoped `Idempotency-Key` (or a fresh key), and drops the tenant from this gateway's cache before answering.
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
 import { JobEntity, SubmitJob } from "../entities/JobProtocol.ts"
 import { entityId } from "../entities/Tenancy.ts"
 import { deterministicId } from "../platform/DeterministicId.ts"
@@ -15,22 +15,12 @@ import {
 } from "../entities/TenantProtocol.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
-import { callEntity } from "./EntityCall.ts"
+import { callEntity, PersistedCalls } from "./EntityCall.ts"
+import { entityKey } from "./IdempotencyKey.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { tenantIdOf as tenantRef } from "./TenantRef.ts"
 
-// --- [CONSTANTS]
-
-const IdempotencyKey = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/))
-
 // --- [FUNCTIONS]
-
-const requestKey = Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-	Option.fromNullable(request.headers["idempotency-key"]).pipe(
-		Option.flatMap(Schema.decodeUnknownOption(IdempotencyKey)),
-		Option.getOrElse(() => crypto.randomUUID()),
-	),
-)
 
 // --- [LAYERS]
 
@@ -41,12 +31,15 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 		const directory = yield* TenantDirectory.client
 		const cache = yield* TenantCache
 		const tenantIdOf = tenantRef(cache)
+		const persisted = yield* PersistedCalls
 		const transition = (id: string, operation: TenantOperation) =>
 			Effect.gen(function* () {
 				const tenantId = yield* tenantIdOf(id)
-				const key = yield* requestKey
-				const tenant = yield* callEntity(
-					tenants(tenantId).Transition(new TransitionTenant({ requestKey: key, operation })),
+				const key = yield* entityKey
+				const message = new TransitionTenant({ requestKey: key, operation })
+				const tenant = yield* persisted(
+					{ entityType: Tenant.type, entityId: tenantId, tag: "Transition", payload: message },
+					tenants(tenantId).Transition(message),
 				)
 				yield* cache.invalidate(tenant)
 				return tenant
@@ -55,9 +48,10 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 			handlers
 				.handle("create", ({ payload }) =>
 					Effect.gen(function* () {
-						const key = yield* requestKey
+						const key = yield* entityKey
+						// The same key reaches the same new tenant's entity, so a repeat is answered from its message.
 						const tenant = yield* callEntity(
-							tenants(crypto.randomUUID()).Create(
+							tenants(deterministicId("tenant", key)).Create(
 								new CreateTenant({
 									requestKey: key,
 									slug: payload.slug,
@@ -84,7 +78,7 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 				.handle("update", ({ path, payload }) =>
 					Effect.gen(function* () {
 						const tenantId = yield* tenantIdOf(path.id)
-						const key = yield* requestKey
+						const key = yield* entityKey
 						const tenant = yield* callEntity(
 							tenants(tenantId).Update(
 								new UpdateTenant({
@@ -130,7 +124,7 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 				.handle("delete", ({ path }) =>
 					Effect.gen(function* () {
 						const tenant = yield* transition(path.id, "delete")
-						const key = yield* requestKey
+						const key = yield* entityKey
 						const job = yield* callEntity(
 							jobs(entityId(tenant.id, deterministicId("job", tenant.id, "tenant.delete", key))).Submit(
 								new SubmitJob({ type: "tenant.delete", payload: {}, dedupeKey: null }),

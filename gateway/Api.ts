@@ -16,6 +16,7 @@ import {
 	UnsupportedMediaType,
 	ValidationError,
 } from "./HttpErrors.ts"
+import { IdempotencyKeyInUse } from "./IdempotencyKey.ts"
 import { TenantApi } from "./TenantApi.ts"
 import { UsersApi } from "./UsersApi.ts"
 
@@ -38,6 +39,7 @@ const Api = HttpApi.make("platform")
 	.addError(ServiceUnavailable)
 	.addError(RouteNotFound)
 	.addError(InternalError)
+	.addError(IdempotencyKeyInUse)
 	.annotate(OpenApi.Title, "Effect Cluster Platform")
 	.annotate(OpenApi.Description, "Multi-tenant gateway: tenants, identity, realtime and durable jobs.")
 

@@ -1,7 +1,7 @@
 // How the gateway calls entities: infrastructure faults of the call (mailbox full, storage or transport down, a
 // defect on the runner) become 503 ServiceUnavailable; the entity's own typed errors pass through untouched.
-import { ClusterError } from "@effect/cluster"
-import { Cause, Effect, Predicate, Schema } from "effect"
+import { ClusterError, EntityAddress, EntityId, EntityType, MessageStorage, Sharding } from "@effect/cluster"
+import { Cause, Effect, Option, Predicate, PrimaryKey, Schema } from "effect"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { ServiceUnavailable } from "./HttpErrors.ts"
 
@@ -42,6 +42,44 @@ const callEntity = <A, E, R>(
 		}),
 	)
 
+// A persisted message whose stored reply is an interruption (a caller cancelled it before callers stopped doing so)
+// must not answer that interruption forever: its reply is cleared and the message sent again, once, so the repeat
+// runs the work (or joins it) and answers the real outcome.
+const PersistedCalls = Effect.gen(function* () {
+	const sharding = yield* Sharding.Sharding
+	const storage = yield* MessageStorage.MessageStorage
+	return <A, E, R>(
+		message: {
+			readonly entityType: string
+			readonly entityId: string
+			readonly tag: string
+			readonly payload: PrimaryKey.PrimaryKey
+		},
+		send: Effect.Effect<A, E, R>,
+	) => {
+		const entityId = EntityId.make(message.entityId)
+		const address = new EntityAddress.EntityAddress({
+			entityType: EntityType.EntityType.make(message.entityType),
+			entityId,
+			shardId: sharding.getShardId(entityId, "default"),
+		})
+		const reset = storage
+			.requestIdForPrimaryKey({ address, tag: message.tag, id: PrimaryKey.value(message.payload) })
+			.pipe(Effect.flatMap(Option.match({ onNone: () => Effect.succeed(false), onSome: sharding.reset })))
+		return callEntity(
+			send.pipe(
+				Effect.catchAllCause((cause) =>
+					Cause.isInterruptedOnly(cause)
+						? Effect.logWarning(
+								"a persisted message's stored reply is an interruption; running it again",
+							).pipe(Effect.zipRight(reset), Effect.zipRight(send))
+						: Effect.failCause(cause),
+				),
+			),
+		)
+	}
+})
+
 // --- [EXPORT]
 
-export { callEntity }
+export { callEntity, PersistedCalls }

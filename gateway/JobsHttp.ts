@@ -16,6 +16,7 @@ import { JobPayloads, SubmittableJobType } from "../workflows/JobKinds.ts"
 import { Api } from "./Api.ts"
 import { callEntity } from "./EntityCall.ts"
 import { ValidationError } from "./HttpErrors.ts"
+import { entityKey } from "./IdempotencyKey.ts"
 import { Forbidden, type JobSubmission, UnknownJobType } from "./JobsApi.ts"
 import { type CallerPrincipal, CurrentPrincipal } from "./PrincipalMiddleware.ts"
 import { CurrentTenant } from "./TenantMiddleware.ts"
@@ -114,15 +115,17 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 					const valid = yield* Effect.forEach(submissions, (submission, index) =>
 						validate(submission, many ? index : null, allowedHosts),
 					)
+					const key = yield* entityKey
 					const accepted = yield* Effect.forEach(
 						valid,
-						(job) =>
+						(job, index) =>
 							callEntity(
 								jobs(
 									entityId(
 										tenant.id,
 										job.dedupeKey === null
-											? crypto.randomUUID()
+											? // A repeated Idempotency-Key reaches the same jobs.
+												deterministicId("job", tenant.id, "idempotency", key, String(index))
 											: owner.owner === "service"
 												? deterministicId("job", tenant.id, job.dedupeKey)
 												: deterministicId("job", tenant.id, owner.owner, job.dedupeKey),
@@ -178,7 +181,9 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 			.handle("cancel", ({ path }) =>
 				ownJob(path.id).pipe(
 					Effect.flatMap(({ job }) =>
-						callEntity(job.Cancel(new CancelJob({ requestKey: crypto.randomUUID() }))),
+						Effect.flatMap(entityKey, (requestKey) =>
+							callEntity(job.Cancel(new CancelJob({ requestKey }))),
+						),
 					),
 					Effect.map(publicJob),
 					Telemetry.span("JobsHttp.cancel"),

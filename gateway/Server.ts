@@ -17,7 +17,7 @@ import {
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcClient } from "@effect/rpc"
-import { Cause, Effect, Layer, Option, Predicate, Schema } from "effect"
+import { Cause, Effect, Layer, Match, Option, Predicate, Schema } from "effect"
 import { createServer } from "node:http"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { AdminAuthLive } from "./AdminAuth.ts"
@@ -32,6 +32,7 @@ import { Api } from "./Api.ts"
 import { clientAddress } from "./ClientAddress.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
+import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./JobsHttp.ts"
 import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./RealtimeConfig.ts"
@@ -43,6 +44,7 @@ import {
 	PayloadTooLarge,
 	RouteNotFound,
 	TooManyRequests,
+	ServiceUnavailable,
 	UnsupportedMediaType,
 	ValidationError,
 } from "./HttpErrors.ts"
@@ -76,27 +78,54 @@ const requestMeta = (
 	userAgent: request.headers["user-agent"] ?? null,
 })
 
+// What a 5xx said, for its log line.
+const bodyText = (response: HttpServerResponse.HttpServerResponse) =>
+	Match.value(response.body).pipe(
+		Match.tag("Uint8Array", (body) => new TextDecoder().decode(body.body)),
+		Match.orElse((body) => body._tag),
+	)
+
 // Outer edge: correlation for the whole request; X-Request-Id and Retry-After are added by a pre-response handler so
 // they reach every response, error responses included.
-const edge = (retryAfterSeconds: number, trustedProxies: ReadonlyArray<string>) => (app: HttpApp.Default) =>
-	Effect.gen(function* () {
-		const request = yield* HttpServerRequest.HttpServerRequest
-		const meta = requestMeta(request, trustedProxies)
-		yield* HttpApp.appendPreResponseHandler((_request, response) =>
-			Effect.succeed(
-				response.pipe(HttpServerResponse.setHeader("x-request-id", meta.requestId), (withId) =>
-					withId.status === 503
-						? HttpServerResponse.setHeader(withId, "retry-after", String(retryAfterSeconds))
-						: withId,
+const edge =
+	(retryAfterSeconds: number, trustedProxies: ReadonlyArray<string>) =>
+	<E, R>(app: HttpApp.Default<E, R>) =>
+		Effect.gen(function* () {
+			const request = yield* HttpServerRequest.HttpServerRequest
+			const meta = requestMeta(request, trustedProxies)
+			yield* HttpApp.appendPreResponseHandler((_request, response) =>
+				Effect.succeed(
+					response.pipe(HttpServerResponse.setHeader("x-request-id", meta.requestId), (withId) =>
+						withId.status === 503
+							? HttpServerResponse.setHeader(withId, "retry-after", String(retryAfterSeconds))
+							: withId,
+					),
 				),
-			),
-		)
-		return yield* app.pipe(
-			Effect.provideService(RequestContext, meta),
-			RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
-			Effect.annotateLogs({ requestId: meta.requestId }),
-		)
-	})
+			)
+			return yield* app.pipe(
+				Effect.tap((response) =>
+					Effect.when(
+						Effect.logWarning(`answered ${response.status}`, bodyText(response)),
+						() => response.status >= 500,
+					),
+				),
+				// Whatever the API could not encode (a handler interrupted while its client is still there, a defect)
+				// still answers a JSON error: an empty 5xx tells nobody anything.
+				Effect.catchAllCause((cause) => {
+					const [status, error] = Cause.isInterruptedOnly(cause)
+						? [503, new ServiceUnavailable({ message: "the request was interrupted; try again" })]
+						: [500, new InternalError({ message: "an unexpected error occurred" })]
+					return Effect.logWarning(`answered ${status} ${error._tag}`, cause).pipe(
+						Effect.as(
+							HttpServerResponse.unsafeJson({ _tag: error._tag, message: error.message }, { status }),
+						),
+					)
+				}),
+				Effect.provideService(RequestContext, meta),
+				RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
+				Effect.annotateLogs({ requestId: meta.requestId, method: request.method, url: request.url }),
+			)
+		})
 
 const decodeIssues = (error: {
 	readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>
@@ -225,7 +254,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.
 const GatewayServerLive = Layer.unwrapEffect(
 	Effect.map(GatewayConfig, (config) =>
-		HttpApiBuilder.serve(edge(config.retryAfterSeconds, config.trustedProxies)).pipe(
+		HttpApiBuilder.serve((app) => edge(config.retryAfterSeconds, config.trustedProxies)(idempotent(app))).pipe(
 			Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
 			Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
 			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),
@@ -241,4 +270,4 @@ const GatewayServerLive = Layer.unwrapEffect(
 
 // --- [EXPORT]
 
-export { GatewayServerLive }
+export { edge, GatewayServerLive }
