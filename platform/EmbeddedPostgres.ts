@@ -52,21 +52,24 @@ const runningPid = (databaseDir: string) =>
 			: Option.none(),
 	).pipe(
 		Effect.flatMap((pid) =>
-			Option.match(Option.filter(pid, (value) => Number.isInteger(value) && value > 0), {
-				onNone: () => Effect.succeed(Option.none<number>()),
-				// Signal 0 only asks whether the process exists; EPERM means it exists under another user.
-				onSome: (value) =>
-					Effect.try(() => process.kill(value, 0)).pipe(
-						Effect.as(Option.some(value)),
-						Effect.catchAll((error) =>
-							Effect.succeed(
-								(error.error as NodeJS.ErrnoException).code === "EPERM"
-									? Option.some(value)
-									: Option.none<number>(),
+			Option.match(
+				Option.filter(pid, (value) => Number.isInteger(value) && value > 0),
+				{
+					onNone: () => Effect.succeed(Option.none<number>()),
+					// Signal 0 only asks whether the process exists; EPERM means it exists under another user.
+					onSome: (value) =>
+						Effect.try(() => process.kill(value, 0)).pipe(
+							Effect.as(Option.some(value)),
+							Effect.catchAll((error) =>
+								Effect.succeed(
+									(error.error as NodeJS.ErrnoException).code === "EPERM"
+										? Option.some(value)
+										: Option.none<number>(),
+								),
 							),
 						),
-					),
-			}),
+				},
+			),
 		),
 	)
 

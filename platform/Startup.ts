@@ -12,7 +12,8 @@ import { createServer } from "node:net"
 const SettingHints: Record<string, string> = {
 	ENCRYPTION_KEYS:
 		"expected id:base64key[,id:base64key…] where each key is 32 random bytes in base64 and the first one seals, e.g. ENCRYPTION_KEYS=key1:$(openssl rand -base64 32)",
-	DATABASE_URL: "expected a PostgreSQL connection string, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/platform",
+	DATABASE_URL:
+		"expected a PostgreSQL connection string, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/platform",
 	REDIS_URL: "expected a Redis URL, e.g. REDIS_URL=redis://127.0.0.1:6379",
 }
 
@@ -139,9 +140,7 @@ const describeError = (error: unknown): Effect.Effect<Option.Option<string>> =>
 			}),
 		),
 		Match.orElse(() =>
-			Effect.succeed(
-				ConfigError.isConfigError(error) ? describeConfigError(error) : Option.none<string>(),
-			),
+			Effect.succeed(ConfigError.isConfigError(error) ? describeConfigError(error) : Option.none<string>()),
 		),
 	)
 
@@ -189,10 +188,9 @@ const ensurePortFree = (setting: string, host: string, port: number) =>
 const runMain =
 	(name: string) =>
 	<E>(program: Effect.Effect<unknown, E>): void =>
-		NodeRuntime.runMain(
-			program.pipe(Effect.tapErrorCause((cause) => report(name, cause))),
-			{ disableErrorReporting: true },
-		)
+		NodeRuntime.runMain(program.pipe(Effect.tapErrorCause((cause) => report(name, cause))), {
+			disableErrorReporting: true,
+		})
 
 // --- [EXPORT]
 

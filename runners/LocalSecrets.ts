@@ -1,6 +1,8 @@
 // The all-in-one process on a laptop needs no setup: when ADMIN_TOKEN or ENCRYPTION_KEYS are not configured it
 // generates them once under DATA_DIR (mode 0600) and reuses them on every later start; a stored admin token that is
 // empty or shorter than AdminTokenMinLength is replaced. Configured values win (and are validated where they are read).
+// `localSecrets` gives the ConfigProvider to start with, and where the admin token comes from (the token itself only on
+// the start that generated it, for the banner).
 import { Config, ConfigProvider, Effect, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
