@@ -1,7 +1,7 @@
 // `npm start`: gateway + runner in one process. No DATABASE_URL → embedded PostgreSQL under DATA_DIR; no REDIS_URL →
 // in-process cache and pub/sub; no ADMIN_TOKEN / ENCRYPTION_KEYS → generated once under DATA_DIR. Once it serves it
-// prints one banner (URL, docs, admin token file, data folder, how to run the CLI); a start that cannot succeed ends
-// with one line saying what to change (see platform/Startup.ts).
+// prints one banner on stderr (URL, docs, admin token file, data folder, how to run the CLI); a start that cannot
+// succeed ends with one line saying what to change (see platform/Startup.ts).
 import { Console, Effect, Layer, Option } from "effect"
 import { resolve } from "node:path"
 import { GatewayConfigLive, GatewayConfigRecipe } from "../../gateway/GatewayConfig.ts"
@@ -68,7 +68,8 @@ const main = Effect.gen(function* () {
 			cluster.port,
 		)
 		yield* Layer.build(AllInOneLive)
-		yield* Console.log(
+		// On stderr: stdout carries only log lines (one JSON object per line with LOG_FORMAT=json).
+		yield* Console.error(
 			banner(
 				local,
 				`http://${gateway.host}:${gateway.port}`,
