@@ -61,9 +61,13 @@ const describeConfigError = (error: ConfigError.ConfigError) =>
 			const hint = Option.fromNullable(SettingHints[leaf.name]).pipe(
 				Option.match({ onNone: () => "", onSome: (text) => `: ${text}` }),
 			)
+			const reason = leaf.message.replace(/^Invalid data at [^:]*: /, "")
+			// A validation without a path (Config.validate) carries a message that already names its setting.
 			return leaf.kind === "missing"
 				? `${leaf.name} is not set${hint}`
-				: `${leaf.name} is invalid (${leaf.message.replace(/^Invalid data at [^:]*: /, "")})${hint}`
+				: leaf.name === ""
+					? reason
+					: `${leaf.name} is invalid (${reason})${hint}`
 		}),
 	)
 

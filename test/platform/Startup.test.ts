@@ -42,6 +42,17 @@ describe("Startup.explain", () => {
 		}),
 	)
 
+	it.effect("a failed Config.validate, which has no path, is its own message (no leading ' is invalid')", () =>
+		Effect.gen(function* () {
+			const token = Config.redacted("ADMIN_TOKEN").pipe(
+				Config.validate({ message: "ADMIN_TOKEN must be longer", validation: () => false }),
+			)
+			const error = yield* configFailure(token, { ADMIN_TOKEN: "short-secret" })
+			const line = Option.getOrThrow(yield* explainWith({}, Cause.fail(error)))
+			expect(line).toBe("ADMIN_TOKEN must be longer")
+		}),
+	)
+
 	it.effect("PostgreSQL's 3D000 (wrapped) names the database and the createdb command, without the password", () =>
 		Effect.gen(function* () {
 			const pgError = Object.assign(new Error('database "shop" does not exist'), { code: "3D000" })
