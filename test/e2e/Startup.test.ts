@@ -1,6 +1,7 @@
 // Start-up that tells the operator what to do: real runner, gateway and migrate processes started with bad settings
 // exit non-zero with one line naming the setting or command to fix, without a stack trace and without echoing a
-// secret; a gateway without ADMIN_TOKEN starts, warns once that the admin API is off, and logs where it serves.
+// secret; a gateway without ADMIN_TOKEN starts, warns once that the admin API is off, and logs where it serves; a
+// runner logs that it joined the cluster.
 import { createServer, type Server } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
@@ -140,9 +141,17 @@ describe("e2e: start-up errors say what to do", () => {
 	)
 
 	it(
-		"gateway without ADMIN_TOKEN: starts, warns once that the admin API is off, logs where it serves",
+		"gateway without ADMIN_TOKEN: starts, warns once that the admin API is off, logs where it serves; a runner logs that it joined",
 		async () => {
-			const port = await freePort()
+			const [port, runnerPort] = [await freePort(), await freePort()]
+			const runner: Managed = start("runner-joins", "runner", {
+				LOG_FORMAT: "logfmt",
+				DATABASE_URL: database?.url ?? "",
+				REDIS_URL: redisUrl,
+				REDIS_KEY_PREFIX: `startup-${port}:`,
+				RUNNER_PORT: String(runnerPort),
+				ENCRYPTION_KEYS: testEncryptionKeys,
+			})
 			const gateway: Managed = start("gateway-no-admin-token", "gateway", {
 				LOG_FORMAT: "logfmt",
 				DATABASE_URL: database?.url ?? "",
@@ -161,6 +170,13 @@ describe("e2e: start-up errors say what to do", () => {
 			expect(gateway.output()).toContain("set ADMIN_TOKEN to a secret of at least")
 			expect(gateway.output()).toContain(`(API docs: http://127.0.0.1:${port}/docs)`)
 			expect(await stop(gateway)).toBe(0)
+			const joined = await waitFor(
+				async () => runner.output().includes(`runner joined the cluster at 127.0.0.1:${runnerPort}`),
+				exitBoundMs,
+				250,
+			)
+			expect(joined, runner.output()).toBe(true)
+			expect(await stop(runner)).toBe(0)
 		},
 		exitBoundMs + 30_000,
 	)
