@@ -1,5 +1,5 @@
 // Settings of the HTTP + WebSocket edge, read once through Effect Config.
-import { Config, Context, Layer, Redacted } from "effect"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { AdminTokenMinLength } from "./AdminToken.ts"
 
 // --- [CONSTANTS]
@@ -64,7 +64,17 @@ class GatewayConfig extends Context.Tag("gateway/GatewayConfig")<
 
 // --- [LAYERS]
 
-const GatewayConfigLive = Layer.effect(GatewayConfig, GatewayConfigRecipe)
+// Without ADMIN_TOKEN the gateway still starts; one warning says the admin API is off and how to turn it on.
+const GatewayConfigLive = Layer.effect(
+	GatewayConfig,
+	Effect.tap(GatewayConfigRecipe, (config) =>
+		Option.isNone(config.adminToken)
+			? Effect.logWarning(
+					`ADMIN_TOKEN is not set: the admin API (/admin/v1/*) is off; set ADMIN_TOKEN to a secret of at least ${AdminTokenMinLength} characters (e.g. openssl rand -hex 32) to turn it on`,
+				)
+			: Effect.void,
+	),
+)
 
 // --- [EXPORT]
 

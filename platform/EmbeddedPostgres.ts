@@ -1,8 +1,9 @@
 // A real PostgreSQL started from node for the all-in-one process when no DATABASE_URL is given. Its data lives under
 // `<DATA_DIR>/postgres`, is initialised once and reused on every later start; the server stops with the scope.
-import { Config, Data, Effect, Redacted } from "effect"
-import { existsSync, mkdirSync } from "node:fs"
+import { Array, Config, Data, Effect, Option, Redacted } from "effect"
+import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { Startup, StartupError } from "./Startup.ts"
 import { Telemetry } from "./Telemetry.ts"
 
 // --- [CONSTANTS]
@@ -40,10 +41,61 @@ const loadServer = Effect.promise(async () => {
 	return server.default
 })
 
+const localUrl = (port: number) => `postgres://postgres:postgres@127.0.0.1:${port}/postgres`
+
+// The pid in `postmaster.pid` when that process is alive (a lock left by a crash names a dead pid; PostgreSQL itself
+// takes such a lock over).
+const runningPid = (databaseDir: string) =>
+	Effect.sync(() =>
+		existsSync(join(databaseDir, "postmaster.pid"))
+			? Option.some(Number(readFileSync(join(databaseDir, "postmaster.pid"), "utf8").split("\n")[0]))
+			: Option.none(),
+	).pipe(
+		Effect.flatMap((pid) =>
+			Option.match(
+				Option.filter(pid, (value) => Number.isInteger(value) && value > 0),
+				{
+					onNone: () => Effect.succeed(Option.none<number>()),
+					// Signal 0 only asks whether the process exists; EPERM means it exists under another user.
+					onSome: (value) =>
+						Effect.try(() => process.kill(value, 0)).pipe(
+							Effect.as(Option.some(value)),
+							Effect.catchAll((error) =>
+								Effect.succeed(
+									(error.error as NodeJS.ErrnoException).code === "EPERM"
+										? Option.some(value)
+										: Option.none<number>(),
+								),
+							),
+						),
+				},
+			),
+		),
+	)
+
+// Before a start: DATA_DIR must not be in use by another all-in-one process, and the embedded port must be free.
+const ensureAvailable = Effect.gen(function* () {
+	const config = yield* EmbeddedPostgresConfig
+	const databaseDir = resolve(join(config.dataDir, "postgres"))
+	const pid = yield* runningPid(databaseDir)
+	yield* Option.match(pid, {
+		onNone: () => Effect.void,
+		onSome: (value) =>
+			Effect.fail(
+				new StartupError({
+					message: `DATA_DIR ${resolve(config.dataDir)} is in use: its embedded PostgreSQL (pid ${value}) belongs to another \`npm start\`; stop that one, or set DATA_DIR to another folder`,
+				}),
+			),
+	})
+	yield* Startup.ensurePortFree("EMBEDDED_POSTGRES_PORT", "127.0.0.1", config.port)
+})
+
 const start = Effect.gen(function* () {
 	const config = yield* EmbeddedPostgresConfig
 	const databaseDir = resolve(join(config.dataDir, "postgres"))
 	const EmbeddedPostgresServer = yield* loadServer
+	// PostgreSQL's own output, kept to name the reason when it does not start (e.g. `FATAL: …`).
+	const logged: Array<string> = []
 	const server = new EmbeddedPostgresServer({
 		databaseDir,
 		port: config.port,
@@ -51,8 +103,8 @@ const start = Effect.gen(function* () {
 		password: "postgres",
 		persistent: true,
 		createPostgresUser: true,
-		onLog: () => undefined,
-		onError: () => undefined,
+		onLog: (message: unknown) => logged.push(String(message)),
+		onError: (message: unknown) => logged.push(String(message)),
 	})
 	const initialised = existsSync(join(databaseDir, "PG_VERSION"))
 	mkdirSync(config.dataDir, { recursive: true })
@@ -60,14 +112,27 @@ const start = Effect.gen(function* () {
 		try: () => (initialised ? Promise.resolve() : server.initialise()).then(() => server.start()),
 		catch: (cause) =>
 			new EmbeddedPostgresError({ message: `embedded PostgreSQL did not start in ${databaseDir}`, cause }),
-	}).pipe(Effect.orDie)
+	}).pipe(
+		Effect.mapError(
+			(error) =>
+				new StartupError({
+					message: `${error.message}${Option.match(
+						Array.findLast(
+							logged.flatMap((entry) => entry.split("\n")),
+							(line) => /FATAL|ERROR/.test(line),
+						),
+						{ onNone: () => "", onSome: (line) => ` (${line.trim()})` },
+					)}: check that DATA_DIR is writable and EMBEDDED_POSTGRES_PORT free, or set DATABASE_URL to use your own PostgreSQL`,
+				}),
+		),
+	)
 	yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()).pipe(Effect.ignore))
 	yield* Effect.logInfo(`embedded PostgreSQL ready on 127.0.0.1:${config.port} (data in ${databaseDir})`)
-	return Redacted.make(`postgres://postgres:postgres@127.0.0.1:${config.port}/postgres`)
+	return Redacted.make(localUrl(config.port))
 }).pipe(Telemetry.span("EmbeddedPostgres.start"))
 
 // --- [EXPORT]
 
-const EmbeddedPostgres = { start, config: EmbeddedPostgresConfig } as const
+const EmbeddedPostgres = { start, ensureAvailable, localUrl, config: EmbeddedPostgresConfig } as const
 
 export { EmbeddedPostgres }

@@ -1,6 +1,8 @@
 // `npm start` as a newcomer runs it: no DATABASE_URL, REDIS_URL or ADMIN_TOKEN. The all-in-one process initialises an
 // embedded PostgreSQL under DATA_DIR, generates an admin token there, prints the URL it serves, exits 0 on SIGTERM,
-// and a second start on the same DATA_DIR finds the tenant created by the first.
+// and a second start on the same DATA_DIR finds the tenant created by the first. Each start prints one banner (URL,
+// docs, admin token file, data folder, CLI command); only the first shows the generated token. Another `npm start` on
+// a DATA_DIR in use exits 1 with one line saying so.
 import { execFile } from "node:child_process"
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -25,6 +27,7 @@ let dataDir = ""
 let gatewayUrl = ""
 let env: Record<string, string> = {}
 let tenantId = ""
+let postgresPort = 0
 
 // --- [FUNCTIONS]
 
@@ -55,6 +58,19 @@ const startAllInOne = async (name: string) => {
 	return managed
 }
 
+const bannerTitle = "effect-cluster-platform is running (all-in-one)"
+
+// Waits (bounded) for the banner, then returns how many times it was printed and the banner's lines.
+const banner = async (managed: Managed) => {
+	const printed = await waitFor(async () => managed.output().includes("  CLI  "), 30_000, 250)
+	expect(printed, managed.output()).toBe(true)
+	const output = managed.output()
+	return {
+		count: output.split(bannerTitle).length - 1,
+		text: output.slice(output.indexOf(bannerTitle), output.indexOf("\n", output.indexOf("  CLI  "))),
+	}
+}
+
 // A PostgreSQL left behind by a process that did not stop cleanly is stopped here, so the suite never leaks one.
 const stopLeftoverPostgres = () => {
 	const databaseDir = join(dataDir, "postgres")
@@ -73,7 +89,8 @@ describe("e2e: npm start", () => {
 		dataDir = mkdtempSync(join(tmpdir(), "e2e-allinone-"))
 		// Embedded PostgreSQL runs as the `postgres` OS user and chowns its directory under DATA_DIR.
 		chmodSync(dataDir, 0o777)
-		const [gatewayPort, runnerPort, postgresPort] = [await freePort(), await freePort(), await freePort()]
+		const [gatewayPort, runnerPort] = [await freePort(), await freePort()]
+		postgresPort = await freePort()
 		gatewayUrl = `http://127.0.0.1:${gatewayPort}`
 		env = {
 			DATA_DIR: dataDir,
@@ -96,6 +113,26 @@ describe("e2e: npm start", () => {
 		expect(first.output()).toContain(gatewayUrl)
 		const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim()
 		expect(adminToken.length).toBeGreaterThan(0)
+		const printed = await banner(first)
+		expect(printed.count, first.output()).toBe(1)
+		expect(printed.text).toContain(`URL          ${gatewayUrl}\n`)
+		expect(printed.text).toContain(`API docs     ${gatewayUrl}/docs\n`)
+		expect(printed.text).toContain(
+			`Admin token  ${adminToken}  (generated now, kept in ${join(dataDir, "admin-token")})`,
+		)
+		expect(printed.text).toContain(`Data folder  ${dataDir}\n`)
+		expect(printed.text).toContain(
+			`CLI          DATABASE_URL=postgres://postgres:postgres@127.0.0.1:${postgresPort}/postgres npm run cli -- tenants list`,
+		)
+
+		// Another `npm start` on the same DATA_DIR (same ports too): one line naming DATA_DIR, exit 1, no stack trace.
+		const other = start("allinone-other", "allinone", env)
+		const otherOutcome = await exitWithin(other, 90_000)
+		expect(otherOutcome, other.output()).toEqual({ exited: true, code: 1 })
+		expect(other.output()).toContain(`npm start: DATA_DIR ${dataDir} is in use: its embedded PostgreSQL (pid `)
+		expect(other.output()).toContain("stop that one, or set DATA_DIR to another folder")
+		expect(other.output()).not.toContain("    at ")
+		expect(other.output()).not.toContain(adminToken)
 
 		const unauthorized = await fetch(`${gatewayUrl}/admin/v1/tenants`, { signal: AbortSignal.timeout(15_000) })
 		expect(unauthorized.status).toBe(401)
@@ -133,6 +170,10 @@ describe("e2e: npm start", () => {
 		expect(resolved.status).toBe(200)
 		expect(await resolved.json()).toMatchObject({ id: tenantId, slug, status: "active" })
 		const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim()
+		const printed = await banner(second)
+		expect(printed.count, second.output()).toBe(1)
+		expect(printed.text).toContain(`Admin token  in ${join(dataDir, "admin-token")}\n`)
+		expect(second.output()).not.toContain(adminToken)
 		const viewed = await fetch(`${gatewayUrl}/admin/v1/tenants/${tenantId}`, {
 			headers: { authorization: `Bearer ${adminToken}` },
 			signal: AbortSignal.timeout(15_000),
