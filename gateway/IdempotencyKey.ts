@@ -8,9 +8,10 @@
 // message, `entityKey` (the scoped key) is also that message's primary key, and such a message is never cancelled by
 // its caller: the repeat joins it and answers its real outcome.
 import { HttpApp, HttpApiSchema, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Duration, Effect, Either, Encoding, Match, Option, Schedule, Schema } from "effect"
+import { Duration, Effect, Either, Encoding, Match, MutableRef, Option, Schedule, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { Cache } from "../platform/Cache.ts"
+import { NoStoreMark } from "./NoStore.ts"
 import { SessionCookieName } from "./PrincipalMiddleware.ts"
 
 // --- [CONSTANTS]
@@ -73,34 +74,56 @@ const replay = (encoded: string) =>
 		Effect.orDie,
 	)
 
+// A response that must not be stored (marked by `noStore`: it carries a one-time secret such as a new API key or
+// session token) is never kept in the cache service; a repeat is told the first request completed instead.
+const SecretWithheld = new TextEncoder().encode(
+	'{"_tag":"IdempotencyKeyInUse","message":"a request with this Idempotency-Key already completed; its response carried a one-time secret and is not kept"}',
+)
+
 // What is kept of a response: its bytes when it has some in memory (streamed bodies are not kept).
-const keepable = (response: HttpServerResponse.HttpServerResponse) =>
-	Match.value(response.body).pipe(
-		Match.tag("Uint8Array", (body) => Option.some({ contentType: body.contentType, bytes: body.body })),
-		Match.tag("Empty", () => Option.some({ contentType: "application/octet-stream", bytes: new Uint8Array() })),
-		Match.orElse(() => Option.none()),
-	)
+const keepable = (response: HttpServerResponse.HttpServerResponse, secret: boolean) =>
+	secret
+		? Option.some({ status: 409, contentType: "application/json", bytes: SecretWithheld })
+		: Match.value(response.body).pipe(
+				Match.tag("Uint8Array", (body) =>
+					Option.some({ status: response.status, contentType: body.contentType, bytes: body.body }),
+				),
+				Match.tag("Empty", () =>
+					Option.some({
+						status: response.status,
+						contentType: "application/octet-stream",
+						bytes: new Uint8Array(),
+					}),
+				),
+				Match.orElse(() => Option.none()),
+			)
 
 const guarded = (app: HttpApp.Default, request: HttpServerRequest.HttpServerRequest, key: string) =>
 	Effect.gen(function* () {
 		const cache = yield* Cache
 		const slot = `idempotency:${hash(scoped(request, key), request.method, request.url)}`
 		const running = `${slot}:running`
+		const secret = MutableRef.make(false)
 		const run = app.pipe(
+			Effect.provideService(NoStoreMark, secret),
 			Effect.tap((response) =>
-				Option.match(keepable(response).pipe(Option.filter(() => response.status < 500)), {
-					onNone: () => Effect.void,
-					onSome: (kept) =>
-						Schema.encode(Outcome)({
-							status: response.status,
-							contentType: kept.contentType,
-							body: Encoding.encodeBase64(kept.bytes),
-						}).pipe(
-							Effect.orDie,
-							Effect.flatMap((encoded) => cache.set(slot, encoded, OutcomeTtl)),
-							Effect.ignoreLogged,
-						),
-				}),
+				Effect.succeed(keepable(response, MutableRef.get(secret))).pipe(
+					Effect.flatMap((keep) =>
+						Option.match(keep.pipe(Option.filter(() => response.status < 500)), {
+							onNone: () => Effect.void,
+							onSome: (kept) =>
+								Schema.encode(Outcome)({
+									status: kept.status,
+									contentType: kept.contentType,
+									body: Encoding.encodeBase64(kept.bytes),
+								}).pipe(
+									Effect.orDie,
+									Effect.flatMap((encoded) => cache.set(slot, encoded, OutcomeTtl)),
+									Effect.ignoreLogged,
+								),
+						}),
+					),
+				),
 			),
 			Effect.ensuring(cache.del(running).pipe(Effect.ignore)),
 		)

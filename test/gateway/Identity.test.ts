@@ -753,6 +753,30 @@ describe("API keys", () => {
 		userId = signedIn.user.id
 	})
 
+	it("a repeated Idempotency-Key on key creation mints nothing again and never keeps the key for the replay", async () => {
+		const key = `create-${crypto.randomUUID()}`
+		const create = () =>
+			callJson<CreatedKey>(slug, token, "/api-keys", {
+				method: "POST",
+				body: '{"name":"idempotent"}',
+				headers: { "idempotency-key": key },
+			})
+		const first = await create()
+		expect(first.status, first.text).toBe(201)
+		const repeat = await create()
+		expect(repeat.status, `${repeat.headers.get("idempotent-replayed")} ${repeat.text}`).toBe(409)
+		expect(repeat.text).toContain("IdempotencyKeyInUse")
+		expect(repeat.text).not.toContain(first.body.key)
+		const listed = await keys()
+		expect(itemsOf(listed.body).filter((item) => item.name === "idempotent")).toHaveLength(1)
+		// No value in Redis holds the key (the kept outcome is a marker, not the response).
+		const redis = new Redis("redis://127.0.0.1:6379")
+		const names = await redis.keys("*idempotency*")
+		const values = await Promise.all(names.map((name) => redis.get(name).catch(() => null)))
+		await redis.quit()
+		values.forEach((value) => expect(value ?? "").not.toContain(first.body.key))
+	})
+
 	it("POST /v1/api-keys → 201 with an ecpk_ key shown once; the listing shows prefix, name, dates, never the key", async () => {
 		const response = await callJson<CreatedKey>(slug, token, "/api-keys", { method: "POST", body: '{"name":"ci"}' })
 		expect(response.status, response.text).toBe(201)
