@@ -610,14 +610,16 @@ const makeMemory = Effect.gen(function* () {
 		entries.delete(key)
 		return Option.map(entry, (found) => (entries.set(key, found), found))
 	}
-	const write = (key: string, value: string, expiresAt: number) => {
-		entries.delete(key)
-		entries.set(key, { value, expiresAt })
+	// `key` becomes the most recently used of `map`; past the capacity the least recently used goes.
+	const remember = <V>(map: Map<string, V>, key: string, value: V) => {
+		map.delete(key)
+		map.set(key, value)
 		Option.map(
-			Option.filter(Option.fromIterable(entries.keys()), () => entries.size > capacity),
-			(oldest) => entries.delete(oldest),
+			Option.filter(Option.fromIterable(map.keys()), () => map.size > capacity),
+			(oldest) => map.delete(oldest),
 		)
 	}
+	const write = (key: string, value: string, expiresAt: number) => remember(entries, key, { value, expiresAt })
 	const membersOf = (set: string) =>
 		Option.getOrElse(Option.fromNullable(memberships.get(set)), () => {
 			const created = new Map<string, Membership>()
@@ -636,14 +638,7 @@ const makeMemory = Effect.gen(function* () {
 		bucket: (key, options) =>
 			atNow((time) => {
 				const [answer, next] = bucketStep(buckets.get(key), time, options)
-				Option.map(Option.fromNullable(next), (state) => {
-					buckets.delete(key)
-					buckets.set(key, state)
-					Option.map(
-						Option.filter(Option.fromIterable(buckets.keys()), () => buckets.size > capacity),
-						(oldest) => buckets.delete(oldest),
-					)
-				})
+				Option.map(Option.fromNullable(next), (state) => remember(buckets, key, state))
 				return answer
 			}),
 		get: (key) => atNow((time) => Option.map(touch(key, time), (entry) => entry.value)),
