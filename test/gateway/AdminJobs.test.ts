@@ -297,7 +297,9 @@ describe("admin: dlq and workflows", () => {
 			expect(ofA.map((entry) => entry.jobId)).toEqual([switchable.id])
 
 			expect(await dlqOf("type=tenant.delete")).toEqual([])
-			expect(await dlqOf(`tenant=${crypto.randomUUID()}`)).toEqual([])
+			// A tenant that does not exist is 404, never an empty list (CONTRACT: tenants named by id or slug).
+			const unknownTenant = await adminJson<ErrorBody>(`/dlq?tenant=${crypto.randomUUID()}`)
+			expect([unknownTenant.status, unknownTenant.body._tag]).toEqual([404, "TenantNotFound"])
 
 			// One entry per page, in a stable order, without repeats.
 			const paged = await listAll<DlqEntry>("/dlq", `tenant=${tenantA}`, 1)
@@ -306,7 +308,7 @@ describe("admin: dlq and workflows", () => {
 
 			const badReason = await adminJson<ErrorBody>("/dlq?reason=Nope")
 			expect(badReason.status).toBe(400)
-			const badTenant = await adminJson<ErrorBody>("/dlq?tenant=not-a-uuid")
+			const badTenant = await adminJson<ErrorBody>("/dlq?tenant=Not_A_Slug!")
 			expect(badTenant.status).toBe(400)
 		})
 
@@ -426,7 +428,8 @@ describe("admin: dlq and workflows", () => {
 				{ workflow: "HttpCall", tenantId: tenantB, jobId: failingB.id },
 			])
 			expect(await executionsOf(`tenant=${tenantB}&status=succeeded`)).toEqual([])
-			expect(await executionsOf(`tenant=${crypto.randomUUID()}`)).toEqual([])
+			const unknownTenant = await adminJson<ErrorBody>(`/workflows?tenant=${crypto.randomUUID()}`)
+			expect([unknownTenant.status, unknownTenant.body._tag]).toEqual([404, "TenantNotFound"])
 
 			// Pages of one, newest first, cover exactly what one big page holds.
 			const whole = await executionsOf(`tenant=${tenantA}`)
