@@ -112,14 +112,24 @@ const edge =
 				// Whatever the API could not encode (a handler interrupted while its client is still there, a defect)
 				// still answers a JSON error: an empty 5xx tells nobody anything.
 				Effect.catchAllCause((cause) => {
-					const [status, error] = Cause.isInterruptedOnly(cause)
-						? [503, new ServiceUnavailable({ message: "the request was interrupted; try again" })]
-						: [500, new InternalError({ message: "an unexpected error occurred" })]
-					return Effect.logWarning(`answered ${status} ${error._tag}`, cause).pipe(
-						Effect.as(
-							HttpServerResponse.unsafeJson({ _tag: error._tag, message: error.message }, { status }),
-						),
-					)
+					// A response raised as the failure (the platform's way to answer from inside a route) is that
+					// answer; an empty 5xx among them becomes the JSON error below like any other.
+					const raised = Option.filter(Cause.failureOption(cause), HttpServerResponse.isServerResponse)
+					const [status, error] = Option.isSome(raised)
+						? [503, new ServiceUnavailable({ message: "the platform is temporarily unavailable" })]
+						: Cause.isInterruptedOnly(cause)
+							? [503, new ServiceUnavailable({ message: "the request was interrupted; try again" })]
+							: [500, new InternalError({ message: "an unexpected error occurred" })]
+					return Option.isSome(raised) && raised.value.status < 500
+						? Effect.succeed(raised.value)
+						: Effect.logWarning(`answered ${status} ${error._tag}`, cause).pipe(
+								Effect.as(
+									HttpServerResponse.unsafeJson(
+										{ _tag: error._tag, message: error.message },
+										{ status },
+									),
+								),
+							)
 				}),
 				Effect.provideService(RequestContext, meta),
 				RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
