@@ -150,7 +150,9 @@ const bodyOf = (operation: Operation): fc.Arbitrary<{ readonly text: string | un
 		{ arbitrary: valid.map((value) => ({ text: toJson(value), type: "application/json" })), weight: 4 },
 		{ arbitrary: mutated(valid).map((value) => ({ text: toJson(value), type: "application/json" })), weight: 4 },
 		{
-			arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value) => ({ text: toJson(value), type: "application/json" })),
+			arbitrary: fc
+				.jsonValue({ maxDepth: 4 })
+				.map((value) => ({ text: toJson(value), type: "application/json" })),
 			weight: 1,
 		},
 		{ arbitrary: fc.constantFrom(...RawBodies).map((text) => ({ text, type: "application/json" })), weight: 3 },
@@ -360,8 +362,7 @@ describe("schema-driven fuzz of every route in /openapi.json", () => {
 			{ numRuns: Math.max(0, runs - perRoute.length - hostileBodies.length), seed: seed + 1 },
 		)
 		const cases = [...perRoute, ...hostileBodies, ...drawn].sort(
-			(left, right) =>
-				Number(Destructive.includes(label(left))) - Number(Destructive.includes(label(right))),
+			(left, right) => Number(Destructive.includes(label(left))) - Number(Destructive.includes(label(right))),
 		)
 		const startedAt = Date.now()
 		const outcomes = await runBounded(cases)
