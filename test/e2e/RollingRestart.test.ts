@@ -128,7 +128,7 @@ describe("e2e: rolling restart under load", () => {
 		const suffix = Math.random().toString(36).slice(2, 8)
 		renamed = await createTenant(`rolling-rename-${suffix}`)
 		toggled = await createTenant(`rolling-toggle-${suffix}`)
-	}, 240_000)
+	}, 420_000)
 
 	afterAll(async () => {
 		await stopAll()
