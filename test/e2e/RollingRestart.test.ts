@@ -204,7 +204,7 @@ describe("e2e: rolling restart under load", () => {
 			victim.child.kill("SIGTERM")
 			const code = await Promise.race([exited(victim), sleep(30_000).then(() => "still running")])
 			const restarted = await live.startRunner(name)
-			const rejoined = await waitFor(settled(live.database.url, ["runner-a", "runner-b"]), 90_000, 500)
+			const rejoined = await waitFor(settled(live.database.url, ["runner-a", "runner-b"]), 180_000, 500)
 			restarts.push(`${name}: exit ${code}, rejoined ${rejoined} after ${Date.now() - stoppedAt} ms`)
 			expect(rejoined, restarted.output().slice(-3000)).toBe(true)
 			await sleep(2_000)
@@ -257,5 +257,5 @@ describe("e2e: rolling restart under load", () => {
 			toggles.map((toggle) => ({ index: toggle.index, to: toggle.index % 2 === 1 ? "suspend" : "activate" })),
 		)
 		expect(toggles.filter((toggle) => toggle.to !== (toggle.index % 2 === 1 ? "suspended" : "active"))).toEqual([])
-	}, 400_000)
+	}, 600_000)
 })
