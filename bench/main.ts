@@ -23,6 +23,7 @@ import {
 } from "./Processes.ts"
 import { RealtimeNames, realtimeBench } from "./RealtimeBench.ts"
 import { rpcBench } from "./RpcBench.ts"
+import { soakBench, SoakNames } from "./Soak.ts"
 import { workflowBench } from "./WorkflowBench.ts"
 
 // --- [CONSTANTS]
@@ -31,7 +32,9 @@ const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 const redisKeyPrefix = `bench:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}:`
 const adminToken = `bench-${randomUUID()}`
 const slug = `bench-${Math.random().toString(36).slice(2, 10)}`
-const WatchdogMs = 11 * 60_000
+// SOAK_SECONDS > 0 adds the soak (bench/Soak.ts) at the end; 0 (the default) leaves it out.
+const SoakSeconds = Math.max(0, Number.parseInt(process.env.SOAK_SECONDS ?? "0", 10) || 0)
+const WatchdogMs = 11 * 60_000 + (SoakSeconds > 0 ? SoakSeconds * 1000 + 4 * 60_000 : 0)
 const AuthNames = ["auth.warm-vs-unauthenticated", "auth.redis-tier-vs-unauthenticated", "auth.cold-vs-unauthenticated"]
 
 // --- [FUNCTIONS]
@@ -221,11 +224,24 @@ const main = async () => {
 		realtimeBench({ redisUrl, redisKeyPrefix: `${redisKeyPrefix}rt:`, adminToken }),
 	)
 	await cleanup()
+	// A stack of its own (database, two runners, two gateways), only when SOAK_SECONDS is set.
+	const soak =
+		SoakSeconds > 0
+			? await attempt(SoakNames, () =>
+					soakBench({
+						seconds: SoakSeconds,
+						redisUrl,
+						redisKeyPrefix: `${redisKeyPrefix}soak:`,
+						adminToken,
+					}),
+				)
+			: []
+	await cleanup()
 	await deleteRedisKeys(redisUrl, redisKeyPrefix).catch((error: unknown) =>
 		console.error("cleanup: deleting Redis keys failed", error),
 	)
 	console.error(`bench: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-	return [...lines, ...workflow, ...memory, ...realtime].some((line) => line.includes(": FAILED")) ? 1 : 0
+	return [...lines, ...workflow, ...memory, ...realtime, ...soak].some((line) => line.includes(": FAILED")) ? 1 : 0
 }
 
 // --- [MAIN]
