@@ -90,12 +90,13 @@ const actor = async (slug: string, account: { sub: string; email: string; name: 
 }
 
 // A request of B, made the way B's app would (its user agent and request id carry the marker).
-const asB = (path: string, init: RequestInit = {}) =>
+// B's session by default; `http.call` jobs need an API key (or the service principal), so they go with B's key.
+const asB = (path: string, init: RequestInit = {}, credential = tenantB.token) =>
 	fetch(`${platform.baseUrl}/v1${path}`, {
 		...init,
 		headers: {
 			"x-app-id": tenantB.slug,
-			authorization: `Bearer ${tenantB.token}`,
+			authorization: `Bearer ${credential}`,
 			"content-type": "application/json",
 			"user-agent": `${marker}-agent`,
 			"x-request-id": `${marker}-${Math.random().toString(36).slice(2, 8)}`,
@@ -249,14 +250,26 @@ describe("cross-tenant canaries", () => {
 			body: encodeJson({ displayName: `${marker} display` }),
 		})
 		expect(renamed.status).toBe(200)
-		const submitted = await asB("/jobs", {
-			method: "POST",
-			body: encodeJson([
-				{ type: "http.call", payload: { url: `${receiverUrl}/${marker}-1`, body: { secret: marker } } },
-				{ type: "http.call", payload: { url: `${receiverUrl}/${marker}-2` }, dedupeKey: `${marker}-dedupe` },
-				{ type: "http.call", payload: { url: `${receiverUrl}/${marker}-3` }, dedupeKey: guessableDedupeKey },
-			]),
-		})
+		const submitted = await asB(
+			"/jobs",
+			{
+				method: "POST",
+				body: encodeJson([
+					{ type: "http.call", payload: { url: `${receiverUrl}/${marker}-1`, body: { secret: marker } } },
+					{
+						type: "http.call",
+						payload: { url: `${receiverUrl}/${marker}-2` },
+						dedupeKey: `${marker}-dedupe`,
+					},
+					{
+						type: "http.call",
+						payload: { url: `${receiverUrl}/${marker}-3` },
+						dedupeKey: guessableDedupeKey,
+					},
+				]),
+			},
+			tenantB.key,
+		)
 		expect(submitted.status).toBe(202)
 		jobsB = (await submitted.json()) as Array<Job>
 		expect(jobsB).toHaveLength(3)
