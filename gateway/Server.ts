@@ -114,7 +114,10 @@ const edge =
 				Effect.catchAllCause((cause) => {
 					// A response raised as the failure (the platform's way to answer from inside a route) is that
 					// answer; an empty 5xx among them becomes the JSON error below like any other.
-					const raised = Option.filter(Cause.failureOption(cause), HttpServerResponse.isServerResponse)
+					const raised = Option.filter(
+						Option.orElse(Cause.failureOption(cause), () => Cause.dieOption(cause)),
+						HttpServerResponse.isServerResponse,
+					)
 					const [status, error] = Option.isSome(raised)
 						? [503, new ServiceUnavailable({ message: "the platform is temporarily unavailable" })]
 						: Cause.isInterruptedOnly(cause)
