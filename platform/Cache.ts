@@ -364,10 +364,24 @@ const makeRedisClient = (config: Config.Config.Success<typeof RedisConfig>) =>
 
 // ioredis reports every failed reconnect as an "error" event (printed to the console when nobody listens). Failed
 // operations already surface as CacheUnavailable where they happen; the connection's own errors go to debug logs.
+// ioredis also re-subscribes by itself after a reconnect and drops the promise; a connection that closes in that
+// moment (Redis flapping, or shutdown) would be an unhandled rejection, which ends a Node process. Every SUBSCRIBE's
+// promise is marked handled here; callers that await it still see the failure.
+const handledSubscribe = (client: Redis | Cluster) => {
+	const subscribe = client.subscribe.bind(client)
+	return Object.assign(client, {
+		subscribe: (...channels: Array<string>) => {
+			const pending = subscribe(...channels)
+			pending.catch(() => undefined)
+			return pending
+		},
+	})
+}
+
 const acquireClient = (config: Config.Config.Success<typeof RedisConfig>) =>
 	Effect.acquireRelease(
 		Effect.sync(() =>
-			makeRedisClient(config).on("error", (error: Error) =>
+			handledSubscribe(makeRedisClient(config)).on("error", (error: Error) =>
 				Effect.runFork(Effect.logDebug("redis connection error", error.message)),
 			),
 		),
