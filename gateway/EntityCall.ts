@@ -36,6 +36,8 @@ const callEntity = <A, E, R>(
 	call.pipe(
 		Effect.catchIf(isInfrastructure<E>, (error) => unavailable(Cause.fail(error))),
 		Effect.catchAllDefect((defect) => unavailable(Cause.die(defect))),
+		// A persisted call is uninterruptible from the client: without this the deadline would wait for its reply.
+		Effect.disconnect,
 		Effect.timeoutFail({
 			duration: EntityCallDeadline,
 			onTimeout: () => new ServiceUnavailable({ message: "the platform did not answer in time; try again" }),

@@ -38,6 +38,12 @@ const GatewayConfigRecipe = Config.all({
 		Config.withDefault(5),
 		Config.withDescription("Retry-After sent with 503 answers"),
 	),
+	requestTimeout: Config.duration("GATEWAY_REQUEST_TIMEOUT").pipe(
+		Config.withDefault("15 seconds"),
+		Config.withDescription(
+			"A request still unanswered after this is answered 503 (persisted work goes on; a repeat with the same Idempotency-Key joins it)",
+		),
+	),
 	trustedProxies: Config.array(Config.string(), "GATEWAY_TRUSTED_PROXIES").pipe(
 		Config.withDefault([] as ReadonlyArray<string>),
 		Config.withDescription("Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated)"),

@@ -22,7 +22,8 @@ const MutatingMethods: ReadonlyArray<string> = ["POST", "PUT", "PATCH", "DELETE"
 const OutcomeTtl = Duration.hours(24)
 // A gateway that dies while running a request frees its key after this; longer than any request may run.
 const RunningTtl = Duration.minutes(2)
-const JoinDeadline = Duration.seconds(30)
+// Below GATEWAY_REQUEST_TIMEOUT's default, so a waiting repeat answers 409 rather than the deadline's 503.
+const JoinDeadline = Duration.seconds(10)
 
 // --- [SCHEMA]
 

@@ -17,7 +17,7 @@ import {
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcClient } from "@effect/rpc"
-import { Cause, Effect, Layer, Match, Option, Predicate, Schema } from "effect"
+import { Cause, Duration, Effect, Layer, Match, Option, Predicate, Schema } from "effect"
 import { createServer } from "node:http"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { AdminAuthLive } from "./AdminAuth.ts"
@@ -85,12 +85,46 @@ const bodyText = (response: HttpServerResponse.HttpServerResponse) =>
 		Match.orElse((body) => body._tag),
 	)
 
+// A request still unanswered at the deadline is answered 503 (with Retry-After) at once, and its handler is interrupted
+// in the background. The platform runs middlewares uninterruptibly and persisted entity calls are uninterruptible from
+// the client, so the wait is disconnected from the work: the answer never waits for an interruption to take effect, and
+// persisted work goes on to its end (its outcome is then what a repeat with the same Idempotency-Key gets).
+const withDeadline =
+	(deadline: Duration.DurationInput, request: HttpServerRequest.HttpServerRequest) =>
+	<E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+		request.headers["upgrade"]?.toLowerCase() === "websocket"
+			? app
+			: Effect.uninterruptible(app).pipe(
+					Effect.disconnect,
+					Effect.timeoutTo({
+						duration: deadline,
+						onSuccess: Effect.succeed,
+						onTimeout: () =>
+							Effect.succeed(
+								HttpServerResponse.unsafeJson(
+									{
+										_tag: "ServiceUnavailable",
+										message: "the platform did not answer in time; try again",
+									},
+									{ status: 503 },
+								),
+							),
+					}),
+					Effect.flatten,
+					Effect.interruptible,
+				)
+
 // Outer edge: correlation for the whole request; X-Request-Id and Retry-After are added by a pre-response handler so
 // they reach every response, error responses included.
 const edge =
-	(retryAfterSeconds: number, trustedProxies: ReadonlyArray<string>) =>
+	(options: {
+		readonly retryAfterSeconds: number
+		readonly trustedProxies: ReadonlyArray<string>
+		readonly requestTimeout: Duration.DurationInput
+	}) =>
 	<E, R>(app: HttpApp.Default<E, R>) =>
 		Effect.gen(function* () {
+			const { retryAfterSeconds, trustedProxies } = options
 			const request = yield* HttpServerRequest.HttpServerRequest
 			const meta = requestMeta(request, trustedProxies)
 			yield* HttpApp.appendPreResponseHandler((_request, response) =>
@@ -103,6 +137,7 @@ const edge =
 				),
 			)
 			return yield* app.pipe(
+				withDeadline(options.requestTimeout, request),
 				Effect.tap((response) =>
 					Effect.when(
 						Effect.logWarning(`answered ${response.status}`, bodyText(response)),
@@ -267,7 +302,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.
 const GatewayServerLive = Layer.unwrapEffect(
 	Effect.map(GatewayConfig, (config) =>
-		HttpApiBuilder.serve((app) => edge(config.retryAfterSeconds, config.trustedProxies)(idempotent(app))).pipe(
+		HttpApiBuilder.serve((app) => edge(config)(idempotent(app))).pipe(
 			Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
 			Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
 			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),

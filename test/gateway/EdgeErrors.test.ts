@@ -26,10 +26,9 @@ const serve = async (app: HttpApp.Default<unknown>, requestId: string) => {
 		}),
 	)
 	const handler = HttpApp.toWebHandler(
-		edge(
-			7,
-			[],
-		)(app as HttpApp.Default).pipe(Effect.provide(Layer.merge(capture, Logger.minimumLogLevel(LogLevel.Info)))),
+		edge({ retryAfterSeconds: 7, trustedProxies: [], requestTimeout: "200 millis" })(app as HttpApp.Default).pipe(
+			Effect.provide(Layer.merge(capture, Logger.minimumLogLevel(LogLevel.Info))),
+		),
 	)
 	const response = await handler(
 		new Request("http://gateway.test/admin/v1/tenants/x/suspend", {
@@ -83,5 +82,20 @@ describe("5xx answers", () => {
 		const logged = lines.find((line) => line.requestId === "req-503")
 		expect(logged?.level).toBe("WARN")
 		expect(logged?.message).toContain("503")
+	})
+
+	it("a request still unanswered at the deadline answers 503 ServiceUnavailable with Retry-After, logged", async () => {
+		// Uninterruptible, like a persisted entity call: the answer must not wait for it.
+		const { response, text, lines } = await serve(
+			Effect.uninterruptible(Effect.sleep("3 seconds")).pipe(Effect.as(HttpServerResponse.empty())),
+			"req-slow",
+		)
+		expect(response.status).toBe(503)
+		expect(response.headers.get("retry-after")).toBe("7")
+		expect(decodeJson(text)).toMatchObject({
+			_tag: "ServiceUnavailable",
+			message: expect.stringContaining("in time"),
+		})
+		expect(lines.find((line) => line.requestId === "req-slow")?.level).toBe("WARN")
 	})
 })
