@@ -6,7 +6,19 @@
 // The provider names of a tenant are remembered for the same short time, so a start for an unknown provider costs no
 // entity of its own and writes nothing. Every change is passed on to whoever follows `changes`, after the entry is
 // dropped.
-import { Cache as EffectCache, Cause, Duration, Effect, Exit, Option, PubSub, Schedule, Schema, Stream } from "effect"
+import {
+	Cache as EffectCache,
+	Cause,
+	Duration,
+	Effect,
+	Exit,
+	Option,
+	PubSub,
+	Ref,
+	Schedule,
+	Schema,
+	Stream,
+} from "effect"
 import {
 	OAuthProviderNotFound,
 	Tenant,
@@ -43,9 +55,25 @@ class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
 		const tenants = yield* Tenant.client
 		const cache = yield* Cache
 		const limiter = yield* RateLimiter
+		// Counts tenant changes seen. A lookup that found nothing while a change arrived may have read the database
+		// before the change committed and would remember "unknown" after the invalidation meant to clear it: it looks
+		// again instead.
+		const changesSeen = yield* Ref.make(0)
+		const lookup = (key: string) => directory(directoryId(key)).Resolve({ key })
 		const entries = yield* EffectCache.makeWith({
 			capacity: 100_000,
-			lookup: (key: string) => directory(directoryId(key)).Resolve({ key }),
+			lookup: (key: string) =>
+				Ref.get(changesSeen).pipe(
+					Effect.flatMap((before) =>
+						lookup(key).pipe(
+							Effect.catchTag("TenantNotFound", (notFound) =>
+								Effect.flatMap(Ref.get(changesSeen), (after) =>
+									after === before ? Effect.fail(notFound) : lookup(key),
+								),
+							),
+						),
+					),
+				),
 			timeToLive: (exit) =>
 				Exit.match(exit, {
 					onSuccess: () => config.tenantCacheTtl,
@@ -67,6 +95,7 @@ class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
 		const invalidate = (tenant: { readonly id: string; readonly slug: string }) =>
 			Effect.all(
 				[
+					Ref.update(changesSeen, (count) => count + 1),
 					entries.invalidate(tenant.id),
 					entries.invalidate(tenant.slug),
 					providers.invalidate(tenant.id as TenantId),
