@@ -17,6 +17,17 @@ import { dlqDefect } from "./0007_dlq_defect.ts"
 
 const MigrationLockKey = 7_246_013_581
 
+// Applied migrations are frozen (a test pins each file's hash): a change to the schema is a new entry here.
+const Migrations = {
+	"0001_initial": initial,
+	"0002_jobs": jobs,
+	"0003_oauth_providers": oauthProviders,
+	"0004_identity": identity,
+	"0005_job_owner": jobOwner,
+	"0006_email_verified": emailVerified,
+	"0007_dlq_defect": dlqDefect,
+} as const
+
 // --- [FUNCTIONS]
 
 // The lock is session-level on one reserved connection (the migrator itself probes tables in ways that would abort
@@ -28,17 +39,7 @@ const migrate = Effect.gen(function* () {
 	yield* Effect.addFinalizer(() =>
 		connection.executeRaw(`SELECT pg_advisory_unlock(${MigrationLockKey})`, []).pipe(Effect.ignore),
 	)
-	return yield* PgMigrator.run({
-		loader: PgMigrator.fromRecord({
-			"0001_initial": initial,
-			"0002_jobs": jobs,
-			"0003_oauth_providers": oauthProviders,
-			"0004_identity": identity,
-			"0005_job_owner": jobOwner,
-			"0006_email_verified": emailVerified,
-			"0007_dlq_defect": dlqDefect,
-		}),
-	})
+	return yield* PgMigrator.run({ loader: PgMigrator.fromRecord(Migrations) })
 }).pipe(
 	Effect.scoped,
 	Effect.tap((applied) =>
@@ -56,4 +57,4 @@ const MigratorLive = Layer.effectDiscard(migrate)
 
 // --- [EXPORT]
 
-export { migrate, MigratorLive }
+export { migrate, Migrations, MigratorLive }
