@@ -78,6 +78,9 @@ const requestMeta = (
 	userAgent: request.headers["user-agent"] ?? null,
 })
 
+const isWebSocket = (request: HttpServerRequest.HttpServerRequest) =>
+	request.headers["upgrade"]?.toLowerCase() === "websocket"
+
 // What a 5xx said, for its log line.
 const bodyText = (response: HttpServerResponse.HttpServerResponse) =>
 	Match.value(response.body).pipe(
@@ -92,7 +95,7 @@ const bodyText = (response: HttpServerResponse.HttpServerResponse) =>
 const withDeadline =
 	(deadline: Duration.DurationInput, request: HttpServerRequest.HttpServerRequest) =>
 	<E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-		request.headers["upgrade"]?.toLowerCase() === "websocket"
+		isWebSocket(request)
 			? app
 			: Effect.uninterruptible(app).pipe(
 					Effect.disconnect,
@@ -158,9 +161,15 @@ const edge =
 						: Cause.isInterruptedOnly(cause)
 							? [503, new ServiceUnavailable({ message: "the request was interrupted; try again" })]
 							: [500, new InternalError({ message: "an unexpected error occurred" })]
+					// A WebSocket's request ends by interruption when its socket closes; the answer goes nowhere then.
+					const closedSocket =
+						isWebSocket(request) && (Option.isSome(raised) || Cause.isInterruptedOnly(cause))
 					return Option.isSome(raised) && raised.value.status < 500
 						? Effect.succeed(raised.value)
-						: Effect.logWarning(`answered ${status} ${error._tag}`, cause).pipe(
+						: (closedSocket ? Effect.logDebug : Effect.logWarning)(
+								`answered ${status} ${error._tag}`,
+								cause,
+							).pipe(
 								Effect.as(
 									HttpServerResponse.unsafeJson(
 										{ _tag: error._tag, message: error.message },
