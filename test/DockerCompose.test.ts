@@ -2,7 +2,7 @@
 // package.json script (node as the container's main process, so SIGTERM reaches it), runners are distinct cluster
 // members, runners and gateways report health, nothing starts before migrations ran, and every setting the README
 // documents reaches the processes.
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
@@ -51,6 +51,28 @@ const scriptOf = (command: string | ReadonlyArray<string>) =>
 
 const servicesRunning = (script: string) =>
 	services.filter(([, service]) => service.command !== undefined && scriptOf(service.command) === script)
+
+// The variables the README's configuration table documents (a row may name two: `A` / `B`).
+const documented = [
+	...(read("README.md").split("## Configuration")[1]?.split("\n## ")[0] ?? "").matchAll(
+		/^\| `([A-Z_]+)`(?: \/ `([A-Z_]+)`)?/gm,
+	),
+].flatMap((match) => [match[1], match[2]].filter((name): name is string => name !== undefined))
+
+// The variables the code reads through Effect Config: `Config.x("NAME")`, `Config.x(Config.y(), "NAME")` and
+// `Config.literal(…)("NAME")`.
+const readByCode = (folder: string): ReadonlyArray<string> =>
+	readdirSync(`${root}${folder}`, { withFileTypes: true }).flatMap((entry) =>
+		entry.isDirectory()
+			? readByCode(`${folder}/${entry.name}`)
+			: entry.name.endsWith(".ts")
+				? [
+						...read(`${folder}/${entry.name}`).matchAll(
+							/Config\.[a-zA-Z]+\(\s*(?:Config\.[a-zA-Z]+\(\),\s*)?"([A-Z][A-Z0-9_]+)"|\)\("([A-Z][A-Z0-9_]+)"\)/g,
+						),
+					].flatMap((match) => [match[1] ?? match[2] ?? ""])
+				: [],
+	)
 
 const runners = servicesRunning("runner")
 const gateways = servicesRunning("gateway")
@@ -155,12 +177,8 @@ describe("docker-compose.yml", () => {
 	})
 
 	it("passes every setting of the README's configuration table through (all-in-one-only ones aside)", () => {
-		const table = read("README.md").split("## Configuration")[1]?.split("\n## ")[0] ?? ""
-		const documented = [...table.matchAll(/^\| `([A-Z_]+)`(?: \/ `([A-Z_]+)`)?/gm)].flatMap((match) =>
-			[match[1], match[2]].filter((name): name is string => name !== undefined),
-		)
 		expect(documented.length).toBeGreaterThan(30)
-		const allInOneOnly = ["DATA_DIR", "EMBEDDED_POSTGRES_PORT", "CACHE_MEMORY_MAX_ENTRIES"]
+		const allInOneOnly = ["DATA_DIR", "EMBEDDED_POSTGRES_PORT", "CACHE_MEMORY_MAX_ENTRIES", "JOBS_FAULT_INJECTION"]
 		services
 			.filter(([, service]) => service.build !== undefined)
 			.forEach(([name, service]) => {
@@ -179,6 +197,14 @@ describe("docker-compose.yml", () => {
 					)
 					.forEach((variable) => expect(names, `${name} lacks ${variable}`).toContain(variable))
 			})
+	})
+})
+
+describe("README configuration table", () => {
+	it("lists exactly the variables the code reads through Config", () => {
+		const code = ["gateway", "entities", "workflows", "platform", "runners", "migrations"].flatMap(readByCode)
+		expect(code).toContain("JOBS_HTTP_TIMEOUT")
+		expect([...new Set(documented)].sort()).toEqual([...new Set(code)].sort())
 	})
 })
 
