@@ -38,6 +38,12 @@ const forbiddenSyntax = [
 		message: "Do not alias `Function` on import: inline the usage.",
 	},
 	{
+		// The seed: no 1–3 letter abbreviations for parameters. Two letters and fewer are checked (`id` and `ip` are
+		// words here); `_`-prefixed unused parameters are fine.
+		selector: ":function > Identifier.params[name=/^(?!id$|ip$)[A-Za-z]{1,2}$/]",
+		message: "No 1–2 letter parameter names: name what it is (`tenant`, `error`, `left`/`right`).",
+	},
+	{
 		selector: "BinaryExpression[operator=/^[!=]==?$/] > MemberExpression.left[property.name='_tag']",
 		message: "No manual `_tag` checks: use Effect.catchTag, Match.tag or a type guard from the library.",
 	},
@@ -65,6 +71,57 @@ const forbiddenPlugin = {
 	},
 }
 
+// Folder boundaries (README "Architecture"): each entry is an import a folder may not make.
+const boundary = (...patterns) => ["error", { patterns }]
+const noRunners = {
+	regex: "^(\\.\\./)+runners/",
+	message: "Only entrypoints (runners/*/main.ts, bench/) import runners/: move what you need into platform/.",
+}
+const noGateway = {
+	regex: "^(\\.\\./)+gateway/",
+	message: "entities/, workflows/ and migrations/ never import the gateway (it calls them, not the other way).",
+}
+const boundaries = [
+	{
+		files: ["platform/**/*.ts"],
+		rules: {
+			"no-restricted-imports": boundary({
+				regex: "^(\\.\\./)+(entities|workflows|gateway|runners|migrations)/",
+				message:
+					"platform/ imports nothing of the domain: pass domain values in, or move the file to its domain.",
+			}),
+		},
+	},
+	{
+		files: ["gateway/**/*.ts"],
+		rules: {
+			"no-restricted-imports": boundary(noRunners, {
+				// Protocol, model and error files, and the shared ids/pagination/job-kind schemas and URL policy.
+				regex: "^(\\.\\./)+(entities|workflows)/(?!\\w+(Protocol|Model)\\.ts$|(Tenancy|InvalidTransition|KeysetPage|JobKinds|Destination)\\.ts$)",
+				message:
+					"The gateway imports only protocol, model and error files of entities/ and workflows/, never a repo or a handler (their SQL must not load in the gateway).",
+			}),
+		},
+	},
+	{
+		files: ["entities/**/*.ts", "workflows/**/*.ts"],
+		rules: { "no-restricted-imports": boundary(noRunners, noGateway) },
+	},
+	{
+		files: ["migrations/**/*.ts"],
+		rules: { "no-restricted-imports": boundary(noRunners, noGateway) },
+	},
+	{
+		files: ["migrations/[0-9]*.ts"],
+		rules: {
+			"no-restricted-imports": boundary(noRunners, noGateway, {
+				regex: "^(\\.\\./)+(entities|workflows|platform)/",
+				message: "Applied migrations are frozen: write values literally instead of importing today's lists.",
+			}),
+		},
+	},
+]
+
 const config = tseslint.config(
 	{ ignores: ["node_modules/**", ".data/**", "dist/**", "eslint.config.js"] },
 	{
@@ -81,6 +138,7 @@ const config = tseslint.config(
 			"forbidden/no-index-file": "error",
 		},
 	},
+	...boundaries,
 	{
 		// Tool configs may default-export (the seed exempts *.config.ts).
 		files: ["*.config.ts"],
@@ -107,6 +165,7 @@ const config = tseslint.config(
 							"ForOfStatement",
 							"WhileStatement",
 							"MemberExpression[object.name='process'][property.name='env']",
+							":function > Identifier.params[name=/^(?!id$|ip$)[A-Za-z]{1,2}$/]",
 						].includes(rule.selector),
 				),
 			],

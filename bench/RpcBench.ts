@@ -4,7 +4,7 @@
 import { ConfigProvider, Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
 import { TenantDirectory } from "../entities/TenantProtocol.ts"
 import { DatabaseLive } from "../platform/Database.ts"
-import { ClientClusterLive } from "../runners/Cluster.ts"
+import { ClientClusterLive } from "../platform/Cluster.ts"
 import { BenchSettings, closedLoop, fixed, interleave, type LoopResult, metric, ratioLine, sleep } from "./Harness.ts"
 import { connectEcho } from "./TcpEchoClient.ts"
 

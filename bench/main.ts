@@ -107,7 +107,7 @@ const startStack = async () => {
 			BenchSettings.childNodeArgs,
 		)
 	// Every cluster member creates @effect/cluster's tables when it starts; on a fresh database a gateway starting
-	// alongside the runner can lose that race for good (the start retry in runners/Cluster.ts gets the memoized
+	// alongside the runner can lose that race for good (the start retry in platform/Cluster.ts gets the memoized
 	// failure back instead of building the layer again), so the gateway starts once the runner has registered.
 	const gatewayStarted = ready(runner, runnerRegistered(created.url), 90_000).then(() =>
 		spawnGateway("gateway", ports.gateway, {}),

@@ -2,7 +2,7 @@
 // execution) and counts the retry on the entry; every retry and drop writes an audit row.
 import { Entity } from "@effect/cluster"
 import { Effect, Layer, Option, Schema } from "effect"
-import { AuditLog } from "../platform/AuditLog.ts"
+import { AuditLog } from "./AuditLog.ts"
 import { RequestContext, RequestContextHeaders } from "../platform/RequestContext.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"

@@ -6,15 +6,10 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Schema } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { KeysetPage } from "./KeysetPage.ts"
+import { ProviderName } from "./OAuthProviderModel.ts"
 import { TenantId } from "./Tenancy.ts"
 
 // --- [SCHEMA]
-
-const ProviderName = Schema.String.pipe(
-	Schema.pattern(/^[a-z0-9-]{1,32}$/, {
-		message: () => "provider must be 1–32 of lowercase letters, digits and '-'",
-	}),
-)
 
 const OAuthProviderRow = Schema.Struct({
 	appId: TenantId,
@@ -107,4 +102,4 @@ class OAuthProviderRepo extends Effect.Service<OAuthProviderRepo>()("entities/OA
 
 // --- [EXPORT]
 
-export { OAuthProviderRepo, OAuthProviderRow, ProviderName, secretBinding }
+export { OAuthProviderRepo, OAuthProviderRow, secretBinding }

@@ -4,7 +4,7 @@
 import { Machine } from "@effect/experimental"
 import { PgClient } from "@effect/sql-pg"
 import { DateTime, Effect, Match, Option, Schedule, Schema } from "effect"
-import { AuditLog, type AuditOperation } from "../platform/AuditLog.ts"
+import { AuditLog, type AuditOperation } from "./AuditLog.ts"
 import { Cache } from "../platform/Cache.ts"
 import { RequestContext, RequestMeta } from "../platform/RequestContext.ts"
 import { orStorageUnavailable, StorageUnavailable } from "../platform/StorageUnavailable.ts"
@@ -148,14 +148,14 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 					),
 					Machine.procedures.add<EndSession>()("EndSession", ({ request, state }) =>
 						allowed(state, request.operation).pipe(
-							Effect.flatMap((to) =>
+							Effect.flatMap((next) =>
 								audited(
 									repo
 										.endSession({
 											appId: tenantId,
 											id: sessionId,
 											from: ["pending_mfa", "active"],
-											to,
+											to: next,
 											reason: request.reason,
 										})
 										.pipe(

@@ -13,7 +13,7 @@ import { absent, Apply, Edit, present, Provision, requirePresent, TenantMachine 
 import { OAuthProviderNotFound, Tenant, TenantDirectory, TenantNotFound } from "./TenantProtocol.ts"
 import { OAuthProviderRepo, type OAuthProviderRow, secretBinding } from "./OAuthProviderRepo.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
-import { AuditLog } from "../platform/AuditLog.ts"
+import { AuditLog } from "./AuditLog.ts"
 import { Crypto } from "../platform/Crypto.ts"
 import { RequestContext } from "../platform/RequestContext.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"

@@ -5,7 +5,7 @@
 import { Machine } from "@effect/experimental"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Match, Option, Schedule, Schema } from "effect"
-import { AuditLog, AuditOperation } from "../platform/AuditLog.ts"
+import { AuditLog, AuditOperation } from "./AuditLog.ts"
 import { Cache } from "../platform/Cache.ts"
 import { RequestContext, RequestMeta } from "../platform/RequestContext.ts"
 import { orStorageUnavailable, StorageUnavailable } from "../platform/StorageUnavailable.ts"

@@ -6,7 +6,7 @@ import { Rpc } from "@effect/rpc"
 import { PrimaryKey, Schema } from "effect"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
-import { ProviderName } from "./OAuthProviderRepo.ts"
+import { ProviderName } from "./OAuthProviderModel.ts"
 import { TenantId } from "./Tenancy.ts"
 import { TenantModel, TenantName, TenantSettings, TenantSlug } from "./TenantModel.ts"
 

@@ -9,7 +9,7 @@ import { PrimaryKey, Schema } from "effect"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { ApiKeyId, SessionEndReason, SessionId, SessionStatus, TokenHash } from "./IdentityModel.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
-import { ProviderName } from "./OAuthProviderRepo.ts"
+import { ProviderName } from "./OAuthProviderModel.ts"
 import { TenantId } from "./Tenancy.ts"
 import { UserId, UserStatus } from "./UserModel.ts"
 

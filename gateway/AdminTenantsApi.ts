@@ -14,7 +14,7 @@ import {
 	TenantSlugTaken,
 	TenantView,
 } from "../entities/TenantProtocol.ts"
-import { ProviderName } from "../entities/OAuthProviderRepo.ts"
+import { ProviderName } from "../entities/OAuthProviderModel.ts"
 import { AdminAuth } from "./AdminAuth.ts"
 
 // --- [SCHEMA]

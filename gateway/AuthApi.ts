@@ -4,7 +4,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { OAuthFailed } from "../entities/IdentityBrokerProtocol.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
-import { ProviderName } from "../entities/OAuthProviderRepo.ts"
+import { ProviderName } from "../entities/OAuthProviderModel.ts"
 import { Uuid } from "../entities/Tenancy.ts"
 import { OAuthProviderNotFound, TenantNotFound } from "../entities/TenantProtocol.ts"
 import { IdentityTaken, SessionNotFound, SessionView, UserView } from "../entities/UserSessionsProtocol.ts"

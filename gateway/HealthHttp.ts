@@ -2,7 +2,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Health } from "../platform/Health.ts"
-import { ClusterConfig } from "../runners/Cluster.ts"
+import { ClusterConfig } from "../platform/Cluster.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { NotReady } from "./HealthApi.ts"

@@ -3,7 +3,7 @@
 // browser holds a random binding in an HttpOnly cookie named after the state (so parallel sign-ins in one browser do
 // not clash); the callback must present it, so a `state` replayed from another browser is refused.
 import { Duration, Effect, Option, Schema } from "effect"
-import { ProviderName } from "../entities/OAuthProviderRepo.ts"
+import { ProviderName } from "../entities/OAuthProviderModel.ts"
 import { TenantId } from "../entities/Tenancy.ts"
 import { UserId } from "../entities/UserModel.ts"
 import { Cache } from "../platform/Cache.ts"

@@ -2,8 +2,8 @@
 // It logs one line once it serves (and a warning when ADMIN_TOKEN is unset); a start that cannot succeed ends with
 // one line saying what to change.
 import { Effect, Layer } from "effect"
-import { ClientClusterLive } from "../runners/Cluster.ts"
-import { ShutdownDeadlineLive } from "../runners/Shutdown.ts"
+import { ClientClusterLive } from "../platform/Cluster.ts"
+import { ShutdownDeadlineLive } from "../platform/Shutdown.ts"
 import { CacheLive } from "../platform/Cache.ts"
 import { DatabaseLive } from "../platform/Database.ts"
 import { LoggingLive } from "../platform/Logging.ts"

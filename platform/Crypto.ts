@@ -71,7 +71,7 @@ const Envelope = Schema.compose(
 	Schema.Tuple(
 		Schema.Literal(envelopeVersion),
 		KeyId,
-		Schema.Uint8ArrayFromBase64Url.pipe(Schema.filter((iv) => iv.length === ivBytes)),
+		Schema.Uint8ArrayFromBase64Url.pipe(Schema.filter((nonce) => nonce.length === ivBytes)),
 		Schema.Uint8ArrayFromBase64Url.pipe(Schema.filter((sealed) => sealed.length >= tagBytes)),
 	),
 )

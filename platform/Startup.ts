@@ -56,7 +56,9 @@ const configLeaves = (error: ConfigError.ConfigError): ReadonlyArray<Leaf> =>
 // "X is not set: <hint>" / "X is invalid (<reason>): <hint>"; the MissingData message is dropped (for a redacted
 // setting it only says "<redacted>", about a value that does not exist).
 const describeConfigError = (error: ConfigError.ConfigError) =>
-	Array.head(Array.dedupeWith(configLeaves(error), (a, b) => a.name === b.name && a.kind === b.kind)).pipe(
+	Array.head(
+		Array.dedupeWith(configLeaves(error), (left, right) => left.name === right.name && left.kind === right.kind),
+	).pipe(
 		Option.map((leaf) => {
 			const hint = Option.fromNullable(SettingHints[leaf.name]).pipe(
 				Option.match({ onNone: () => "", onSome: (text) => `: ${text}` }),

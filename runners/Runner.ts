@@ -21,7 +21,7 @@ import { KeysReencryptLive } from "../workflows/KeysReencryptWorkflow.ts"
 import { MaintenanceLive } from "../workflows/Maintenance.ts"
 import { TenantDeleteWorkflowLive } from "../workflows/TenantDeleteWorkflow.ts"
 import { WorkflowInspectorLive } from "../workflows/WorkflowInspector.ts"
-import { RunnerClusterLive } from "./Cluster.ts"
+import { RunnerClusterLive } from "../platform/Cluster.ts"
 
 // --- [LAYERS]
 

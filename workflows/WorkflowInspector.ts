@@ -86,8 +86,8 @@ const ReplyExit = Schema.parseJson(
 
 const timeOf = (id: string) => Snowflake.dateTime(Snowflake.Snowflake(id))
 
-const snowflakeAt = (at: DateTime.Utc) =>
-	String((BigInt(DateTime.toEpochMillis(at) - Snowflake.constEpochMillis) << 22n) | 0n)
+const snowflakeAt = (instant: DateTime.Utc) =>
+	String((BigInt(DateTime.toEpochMillis(instant) - Snowflake.constEpochMillis) << 22n) | 0n)
 
 const redactHeaders = (payload: unknown): unknown =>
 	Schema.decodeUnknownOption(

@@ -12,10 +12,10 @@ import { DatabaseConfig, DatabaseOrEmbedded } from "../../platform/Database.ts"
 import { EmbeddedPostgres } from "../../platform/EmbeddedPostgres.ts"
 import { LoggingLive } from "../../platform/Logging.ts"
 import { Startup } from "../../platform/Startup.ts"
-import { ClusterConfig } from "../Cluster.ts"
+import { ClusterConfig } from "../../platform/Cluster.ts"
 import { type LocalSecrets, localSecrets } from "../LocalSecrets.ts"
 import { RunnerLive } from "../Runner.ts"
-import { ShutdownDeadlineLive } from "../Shutdown.ts"
+import { ShutdownDeadlineLive } from "../../platform/Shutdown.ts"
 
 // --- [LAYERS]
 

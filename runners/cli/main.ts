@@ -26,7 +26,7 @@ import {
 	ExecutionSummary,
 	WorkflowInspector,
 } from "../../workflows/WorkflowInspectorProtocol.ts"
-import { ClientClusterLive } from "../Cluster.ts"
+import { ClientClusterLive } from "../../platform/Cluster.ts"
 
 // --- [CONSTANTS]
 

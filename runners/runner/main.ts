@@ -6,9 +6,9 @@ import { CryptoLive } from "../../platform/Crypto.ts"
 import { DatabaseLive } from "../../platform/Database.ts"
 import { LoggingLive } from "../../platform/Logging.ts"
 import { Startup } from "../../platform/Startup.ts"
-import { ClusterConfig } from "../Cluster.ts"
+import { ClusterConfig } from "../../platform/Cluster.ts"
 import { RunnerLive } from "../Runner.ts"
-import { ShutdownDeadlineLive } from "../Shutdown.ts"
+import { ShutdownDeadlineLive } from "../../platform/Shutdown.ts"
 
 const main = Effect.gen(function* () {
 	const cluster = yield* ClusterConfig

@@ -12,7 +12,7 @@ import { jobs } from "../../migrations/0002_jobs.ts"
 import { oauthProviders } from "../../migrations/0003_oauth_providers.ts"
 import { identity } from "../../migrations/0004_identity.ts"
 import { migrate } from "../../migrations/Migrator.ts"
-import { AuditOperations } from "../../platform/AuditLog.ts"
+import { AuditOperations } from "../../entities/AuditLog.ts"
 import { TestDatabase } from "../fixtures/TestDatabase.ts"
 
 const withDatabase = <A, E>(body: Effect.Effect<A, E, SqlClient.SqlClient | PgClient.PgClient>) =>

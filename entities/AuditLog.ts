@@ -3,9 +3,9 @@
 import { Model } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Schema } from "effect"
-import { TenantId } from "../entities/Tenancy.ts"
-import { currentRequestMeta } from "./RequestContext.ts"
-import { Telemetry } from "./Telemetry.ts"
+import { TenantId } from "./Tenancy.ts"
+import { currentRequestMeta } from "../platform/RequestContext.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
 
 // --- [CONSTANTS]
 
