@@ -1,12 +1,13 @@
 // Handlers of IdentityBroker (`<tenantId>/<provider>`): looks the tenant's provider up, opens its client secret with
-// Crypto only for the duration of the exchange, and speaks OpenID Connect through OidcClient. Failures are logged with
-// their stage (never with codes, tokens or secrets) and answered as one OAuthFailed.
+// Crypto only for the duration of the exchange, and speaks OpenID Connect through OidcClient. A failed exchange is
+// answered with its stage and reason (never a code, token or secret) and logged once, by the gateway's callback; a
+// failed authorization (at a sign-in's start) is logged here.
 import { Entity } from "@effect/cluster"
 import { Effect, Option, Schema } from "effect"
 import { Crypto } from "../platform/Crypto.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
-import { IdentityBroker, OAuthFailed, ProviderUnavailable } from "./IdentityBrokerProtocol.ts"
+import { ExchangeFailed, IdentityBroker, InvalidProvider, OAuthFailed } from "./IdentityBrokerProtocol.ts"
 import { ProviderName } from "./OAuthProviderModel.ts"
 import { OAuthProviderRepo, secretBinding } from "./OAuthProviderRepo.ts"
 import { TenantId } from "./Tenancy.ts"
@@ -40,7 +41,16 @@ const IdentityBrokerLive = IdentityBroker.toLayer(
 				provider,
 				stage: error.stage,
 				reason: error.reason,
-			}).pipe(Effect.zipRight(Effect.fail(new OAuthFailed({ message: "sign-in with the provider failed" }))))
+			}).pipe(
+				Effect.zipRight(
+					Effect.fail(
+						new OAuthFailed({
+							message: "the identity provider's configuration could not be read",
+							stage: "discovery",
+						}),
+					),
+				),
+			)
 		return {
 			Authorize: ({ payload }) =>
 				configured.pipe(
@@ -84,20 +94,26 @@ const IdentityBrokerLive = IdentityBroker.toLayer(
 						name: claims.name ?? null,
 					}
 				}).pipe(
-					Effect.catchTag("OidcError", (error): Effect.Effect<never, OAuthFailed | ProviderUnavailable> =>
-						error.unavailable === true
-							? failed(error).pipe(
-									Effect.catchTag("OAuthFailed", () =>
-										Effect.fail(
-											new ProviderUnavailable({
-												message: "the identity provider cannot be reached",
-											}),
-										),
-									),
-								)
-							: failed(error),
+					Effect.catchTag("OidcError", (error) =>
+						Effect.fail(
+							new ExchangeFailed({
+								stage: error.stage,
+								reason: error.reason,
+								unavailable: error.unavailable === true,
+								providerError: error.providerError ?? null,
+								providerErrorDescription: error.providerErrorDescription ?? null,
+							}),
+						),
 					),
 					Telemetry.span("IdentityBroker.Exchange", { tenantId, provider }),
+				),
+			// Before a provider is saved: its discovery must work as a sign-in will use it.
+			CheckIssuer: ({ payload }) =>
+				oidc.probe(payload.issuer).pipe(
+					Effect.catchTag("OidcError", (error) =>
+						Effect.fail(new InvalidProvider({ message: error.reason })),
+					),
+					Telemetry.span("IdentityBroker.CheckIssuer", { tenantId, provider }),
 				),
 		}
 	}),

@@ -1,7 +1,7 @@
 // Protocol of the IdentityBroker entity (id `<tenantId>/<provider>`, unbounded concurrency, stateless): the runner-side
-// half of an OAuth sign-in, where the provider's sealed client secret can be opened. It builds the authorization URL
-// and exchanges a code for verified claims. The gateway holds the transaction (state, nonce, verifier) and never
-// sees the client secret.
+// half of an OAuth sign-in, where the provider's sealed client secret can be opened. It builds the authorization URL,
+// exchanges a code for verified claims, and checks an issuer's discovery before a provider is saved. The gateway holds
+// the transaction (state, nonce, verifier) and never sees the client secret.
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
@@ -9,16 +9,48 @@ import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { OAuthProviderNotFound } from "./TenantProtocol.ts"
 import { VerifiedClaims } from "./UserSessionsProtocol.ts"
 
+// --- [SCHEMA]
+
+// Where a sign-in failed. `state`: the transaction is unknown, used, expired or not this browser's; `provider_error`:
+// the provider sent the user back with an OAuth error; `callback`: the callback carried no code; `configuration`: the
+// tenant no longer has the provider; `discovery`, `token_exchange`, `id_token`, `userinfo`: talking to the provider;
+// `account`: the user may not sign in (deactivated, or gone while linking).
+const OAuthStage = Schema.Literal(
+	"state",
+	"provider_error",
+	"callback",
+	"configuration",
+	"discovery",
+	"token_exchange",
+	"id_token",
+	"userinfo",
+	"account",
+)
+type OAuthStage = typeof OAuthStage.Type
+
+const ProviderStage = Schema.Literal("discovery", "token_exchange", "id_token", "userinfo")
+
 // --- [ERRORS]
 
-// One answer for every way a sign-in can fail at the provider; the stage is logged on the runner, not returned.
-class OAuthFailed extends Schema.TaggedError<OAuthFailed>()("OAuthFailed", { message: Schema.String }) {}
-
-// The provider did not answer the exchange properly (unreachable, timed out, 5xx, discovery failing): a sign-in that
-// failed through nobody's fault on the client side, so it does not count as a failed attempt.
-class ProviderUnavailable extends Schema.TaggedError<ProviderUnavailable>()("ProviderUnavailable", {
+// The answer to a failed sign-in: the stage, and a message saying it in words. Codes, tokens and secrets never.
+class OAuthFailed extends Schema.TaggedError<OAuthFailed>()("OAuthFailed", {
 	message: Schema.String,
+	stage: OAuthStage,
 }) {}
+
+// Why an exchange failed, for the gateway's one log line of the failed callback. `unavailable`: the provider did not
+// answer properly (unreachable, timed out, 5xx, discovery failing), which says nothing about the client and is not
+// counted against it. `providerError`/`providerErrorDescription`: the OAuth error the token endpoint answered.
+class ExchangeFailed extends Schema.TaggedError<ExchangeFailed>()("ExchangeFailed", {
+	stage: ProviderStage,
+	reason: Schema.String,
+	unavailable: Schema.Boolean,
+	providerError: Schema.NullOr(Schema.String),
+	providerErrorDescription: Schema.NullOr(Schema.String),
+}) {}
+
+// A provider whose discovery cannot work (unreachable, not JSON, another issuer, endpoints missing): not saved.
+class InvalidProvider extends Schema.TaggedError<InvalidProvider>()("InvalidProvider", { message: Schema.String }) {}
 
 // --- [PROTOCOL]
 
@@ -41,10 +73,14 @@ const IdentityBroker = Entity.make("IdentityBroker", [
 			nonce: Schema.String,
 		},
 		success: VerifiedClaims,
-		error: Schema.Union(OAuthProviderNotFound, OAuthFailed, ProviderUnavailable, StorageUnavailable),
+		error: Schema.Union(OAuthProviderNotFound, ExchangeFailed, StorageUnavailable),
+	}),
+	Rpc.make("CheckIssuer", {
+		payload: { issuer: Schema.String },
+		error: InvalidProvider,
 	}),
 ])
 
 // --- [EXPORT]
 
-export { IdentityBroker, OAuthFailed, ProviderUnavailable }
+export { ExchangeFailed, IdentityBroker, InvalidProvider, OAuthFailed, OAuthStage }

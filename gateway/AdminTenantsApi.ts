@@ -1,9 +1,11 @@
 // Operator endpoints for tenants under /admin/v1/tenants (bearer ADMIN_TOKEN).
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { isIP } from "node:net"
 import { KeysetPage } from "../entities/KeysetPage.ts"
 import { PageParams } from "./ListPage.ts"
 import { TenantName, TenantSettings, TenantSlug } from "../entities/TenantModel.ts"
+import { InvalidProvider } from "../entities/IdentityBrokerProtocol.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
 import {
 	OAuthProviderNotFound,
@@ -26,6 +28,16 @@ const ProviderPath = Schema.Struct({ id: Schema.String, provider: ProviderName }
 const TenantPageParams = Schema.Struct({
 	limit: PageParams.fields.limit,
 	cursor: Schema.optional(KeysetPage.CursorParam),
+})
+
+// `?ip=`: one client's address (its client group is cleared); absent: every client group that failed at the tenant.
+const LoginFailuresParams = Schema.Struct({
+	ip: Schema.optional(
+		Schema.String.pipe(
+			Schema.maxLength(64),
+			Schema.filter((value) => isIP(value) !== 0, { message: () => "ip must be an IPv4 or IPv6 address" }),
+		),
+	),
 })
 
 const DeletionAccepted = Schema.Struct({
@@ -87,6 +99,7 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 			.setPath(ProviderPath)
 			.setPayload(PutOAuthProvider.pipe(Schema.omit("provider")))
 			.addSuccess(OAuthProviderView)
+			.addError(InvalidProvider, { status: 400 })
 			.addError(TenantNotFound, { status: 404 })
 			.addError(InvalidTransition, { status: 409 }),
 	)
@@ -102,6 +115,18 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 			.addSuccess(OAuthProviderView)
 			.addError(TenantNotFound, { status: 404 })
 			.addError(OAuthProviderNotFound, { status: 404 }),
+	)
+	.add(
+		HttpApiEndpoint.del("clearLoginFailures", "/tenants/:id/login-failures")
+			.setPath(TenantPath)
+			.setUrlParams(LoginFailuresParams)
+			.addSuccess(Schema.Void, { status: 204 })
+			.addError(TenantNotFound, { status: 404 })
+			.annotate(
+				OpenApi.Description,
+				"Unblocks sign-ins: clears the failed-callback counters of the client group of `ip` (shared by all " +
+					"tenants), or of every client group that failed at this tenant, and the tenant's alert count.",
+			),
 	)
 	.middleware(AdminAuth)
 	.prefix("/admin/v1")

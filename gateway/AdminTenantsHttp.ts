@@ -2,6 +2,7 @@
 // scoped `Idempotency-Key` (or a fresh key), and drops the tenant from this gateway's cache before answering.
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
+import { IdentityBroker } from "../entities/IdentityBrokerProtocol.ts"
 import { JobEntity, SubmitJob } from "../entities/JobProtocol.ts"
 import { entityId } from "../entities/Tenancy.ts"
 import { deterministicId } from "../platform/DeterministicId.ts"
@@ -16,7 +17,9 @@ import {
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { callEntity, PersistedCalls } from "./EntityCall.ts"
+import { ServiceUnavailable } from "./HttpErrors.ts"
 import { entityKey } from "./IdempotencyKey.ts"
+import { LoginLimiter } from "./LoginLimiter.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { tenantIdOf as tenantRef } from "./TenantRef.ts"
 
@@ -28,6 +31,7 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 	Effect.gen(function* () {
 		const tenants = yield* Tenant.client
 		const jobs = yield* JobEntity.client
+		const broker = yield* IdentityBroker.client
 		const directory = yield* TenantDirectory.client
 		const cache = yield* TenantCache
 		const tenantIdOf = tenantRef(cache)
@@ -98,8 +102,15 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 				.handle("activate", ({ path }) =>
 					transition(path.id, "activate").pipe(Telemetry.span("AdminTenantsHttp.activate")),
 				)
+				// The provider's discovery is checked first (on a runner, by the client sign-ins use): one that can never
+				// work is refused with the reason instead of being saved.
 				.handle("putOAuthProvider", ({ path, payload }) =>
 					tenantIdOf(path.id).pipe(
+						Effect.tap((tenantId) =>
+							callEntity(
+								broker(entityId(tenantId, path.provider)).CheckIssuer({ issuer: payload.issuer }),
+							),
+						),
 						Effect.flatMap((tenantId) =>
 							callEntity(tenants(tenantId).PutOAuthProvider({ ...payload, provider: path.provider })),
 						),
@@ -118,6 +129,18 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 							callEntity(tenants(tenantId).DeleteOAuthProvider({ provider: path.provider })),
 						),
 						Telemetry.span("AdminTenantsHttp.deleteOAuthProvider"),
+					),
+				)
+				.handle("clearLoginFailures", ({ path, urlParams }) =>
+					tenantIdOf(path.id).pipe(
+						Effect.flatMap((tenantId) => LoginLimiter.clear(tenantId, urlParams.ip ?? null)),
+						Effect.catchTag("CacheUnavailable", () =>
+							Effect.fail(
+								new ServiceUnavailable({ message: "the login-failure counters cannot be reached" }),
+							),
+						),
+						Effect.asVoid,
+						Telemetry.span("AdminTenantsHttp.clearLoginFailures"),
 					),
 				)
 				// The tenant stops answering at once (deleting); the rest is the tenant.delete workflow, run as a job.

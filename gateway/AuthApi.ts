@@ -30,6 +30,7 @@ const CallbackParams = Schema.Struct({
 	code: Schema.optional(Schema.String.pipe(Schema.maxLength(2048))),
 	state: Schema.optional(Schema.String.pipe(Schema.maxLength(512))),
 	error: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
+	error_description: Schema.optional(Schema.String.pipe(Schema.maxLength(1024))),
 })
 
 const SignedIn = Schema.Struct({ token: Schema.String, session: SessionView, user: UserView })

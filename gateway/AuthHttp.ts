@@ -1,11 +1,11 @@
 // Handlers of the OAuth flow and of /v1/auth sessions. Start: a transaction (state, nonce, PKCE verifier) bound to
 // the browser, then 302 to the provider. Callback: limits first, then the single-use transaction, the code exchange
 // on the runner (IdentityBroker), the user (found by identity, or opened), and a session minted here: the token
-// never leaves this process except in the response, only its hash goes to the entity. Every failure is counted and
-// answered with one OAuthFailed body.
+// never leaves this process except in the response, only its hash goes to the entity. Every failure is logged once
+// with its stage, counted when it is an abuse signal, and answered with one OAuthFailed body (OAuthFailure).
 import { HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { DateTime, Effect, Option, Redacted } from "effect"
-import { IdentityBroker, OAuthFailed } from "../entities/IdentityBrokerProtocol.ts"
+import { IdentityBroker } from "../entities/IdentityBrokerProtocol.ts"
 import { SessionTokenPrefix, type SessionId } from "../entities/IdentityModel.ts"
 import { entityId, type TenantId } from "../entities/Tenancy.ts"
 import type { TenantView } from "../entities/TenantProtocol.ts"
@@ -24,6 +24,7 @@ import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
 import { noStore } from "./NoStore.ts"
 import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
+import { CallbackFailed, OAuthFailure } from "./OAuthFailure.ts"
 import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
 import { CurrentPrincipal, SessionCookieName } from "./PrincipalMiddleware.ts"
 import { RateLimiter } from "./RateLimiter.ts"
@@ -98,8 +99,6 @@ const setCookie = (name: string, value: string, options: Parameters<typeof HttpS
 		Effect.succeed(HttpServerResponse.unsafeSetCookie(response, name, value, options)),
 	)
 
-const failed = () => new OAuthFailed({ message: "sign-in failed; start again" })
-
 const tooMany = (error: TooManyAttempts) =>
 	HttpServerResponse.unsafeJson(
 		{ _tag: error._tag, message: error.message, retryAfterSeconds: error.retryAfterSeconds },
@@ -172,7 +171,14 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 		const complete = (transaction: Transaction, claims: VerifiedClaims) =>
 			transaction.mode === "link"
 				? Option.match(Option.fromNullable(transaction.userId), {
-						onNone: () => Effect.fail(failed()),
+						onNone: () =>
+							Effect.fail(
+								new CallbackFailed({
+									stage: "state",
+									reason: "a link without its user",
+									counted: true,
+								}),
+							),
 						onSome: (userId) =>
 							callEntity(users(entityId(transaction.tenantId, userId)).LinkIdentity({ claims })).pipe(
 								Effect.map((identity) =>
@@ -228,7 +234,16 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 						Option.filter(taken, (found) => found.provider === path.provider),
 						{
 							onNone: () =>
-								LoginLimiter.recordFailure({ ip }).pipe(Effect.zipRight(Effect.fail(failed()))),
+								OAuthFailure.answer({ ip, provider: path.provider })(
+									new CallbackFailed({
+										stage: "state",
+										reason:
+											urlParams.state === undefined
+												? "the callback carried no state"
+												: "the state is unknown, expired, used, of another provider or without this browser's cookie",
+										counted: true,
+									}),
+								),
 							onSome: Effect.succeed,
 						},
 					)
@@ -236,11 +251,27 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 						...CookieOptions,
 						maxAge: 0,
 					})
-					const scopes = { ip, tenantId: transaction.tenantId }
-					// The provider's own error (the user cancelled or was refused there) is nobody's abuse: not counted.
-					yield* Effect.when(Effect.fail(failed()), () => urlParams.error !== undefined)
 					return yield* Effect.gen(function* () {
-						const code = yield* Option.fromNullable(urlParams.code)
+						// The provider's own error (the user cancelled or was refused there) is nobody's abuse: not counted.
+						yield* Effect.when(
+							Effect.fail(
+								new CallbackFailed({
+									stage: "provider_error",
+									reason: "the provider sent an OAuth error back",
+									counted: false,
+									providerError: urlParams.error,
+									providerErrorDescription: urlParams.error_description,
+								}),
+							),
+							() => urlParams.error !== undefined,
+						)
+						const code = yield* Option.match(Option.fromNullable(urlParams.code), {
+							onNone: () =>
+								Effect.fail(
+									new CallbackFailed({ stage: "callback", reason: "no code", counted: true }),
+								),
+							onSome: Effect.succeed,
+						})
 						const claims = yield* callEntity(
 							broker(entityId(transaction.tenantId, path.provider)).Exchange({
 								code,
@@ -248,20 +279,54 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 								redirectUri: transaction.redirectUri,
 								nonce: transaction.nonce,
 							}),
+						).pipe(
+							Effect.catchTag("ExchangeFailed", (error) =>
+								Effect.fail(
+									new CallbackFailed({
+										stage: error.stage,
+										reason: error.reason,
+										// A provider that is down, or whose discovery is broken, is not the client's doing.
+										counted: !error.unavailable && error.stage !== "discovery",
+										providerError: error.providerError,
+										providerErrorDescription: error.providerErrorDescription,
+									}),
+								),
+							),
 						)
 						return yield* complete(transaction, claims)
 					}).pipe(
 						Effect.catchTags({
-							NoSuchElementException: () => Effect.fail(failed()),
-							OAuthProviderNotFound: () => Effect.fail(failed()),
-							UserDeactivated: () => Effect.fail(failed()),
-							UserNotFound: () => Effect.fail(failed()),
+							OAuthProviderNotFound: () =>
+								Effect.fail(
+									new CallbackFailed({
+										stage: "configuration",
+										reason: "the tenant no longer has this provider",
+										counted: true,
+									}),
+								),
+							UserDeactivated: () =>
+								Effect.fail(
+									new CallbackFailed({
+										stage: "account",
+										reason: "the user is deactivated",
+										counted: true,
+									}),
+								),
+							UserNotFound: () =>
+								Effect.fail(
+									new CallbackFailed({
+										stage: "account",
+										reason: "the user to link no longer exists",
+										counted: true,
+									}),
+								),
 							// A fresh session id met an existing session: a bug, not the caller's doing.
 							InvalidTransition: (error) => Effect.die(error),
 						}),
-						Effect.tapErrorTag("OAuthFailed", () => LoginLimiter.recordFailure(scopes)),
-						// A provider that is down fails the sign-in without counting against the client.
-						Effect.catchTag("ProviderUnavailable", () => Effect.fail(failed())),
+						Effect.catchTag(
+							"CallbackFailed",
+							OAuthFailure.answer({ ip, provider: path.provider, tenantId: transaction.tenantId }),
+						),
 					)
 				}).pipe(
 					Effect.catchTag("TooManyAttempts", (error) => Effect.succeed(tooMany(error))),

@@ -39,6 +39,7 @@ import { RealtimeConfigLive } from "./RealtimeConfig.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./RealtimeSocket.ts"
+import { readBody } from "./RequestBody.ts"
 import {
 	InternalError,
 	PayloadTooLarge,
@@ -180,7 +181,12 @@ const edge =
 				}),
 				Effect.provideService(RequestContext, meta),
 				RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
-				Effect.annotateLogs({ requestId: meta.requestId, method: request.method, url: request.url }),
+				// The path only: a query string may carry an OAuth code or state, which never go into a log.
+				Effect.annotateLogs({
+					requestId: meta.requestId,
+					method: request.method,
+					url: request.url.split("?")[0],
+				}),
 			)
 		})
 
@@ -234,8 +240,7 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 				: Effect.void
 		// The text is read once and kept by the request, so the handler's own decoding does not read it again.
 		yield* Effect.when(
-			request.text.pipe(
-				Effect.orDie,
+			readBody(request, maxBodyBytes).pipe(
 				Effect.filterOrFail(
 					(text) => jsonDepth(text) <= MaxJsonDepth,
 					() =>
@@ -244,7 +249,6 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 							issues: [],
 						}),
 				),
-				HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
 			),
 			() => hasBody,
 		)

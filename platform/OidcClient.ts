@@ -17,6 +17,10 @@ const ClockToleranceSeconds = 30
 const MaxTokenAge = "10 minutes"
 // The longest the token endpoint may take to answer.
 const ExchangeTimeout = Duration.seconds(10)
+// The longest a provider's discovery document may take to arrive when a provider is checked before it is saved.
+const ProbeTimeout = Duration.seconds(5)
+// A provider's own words (RFC 6749 5.2 `error_description`) are kept for logs up to this length.
+const MaxDescriptionLength = 300
 
 // --- [SCHEMA]
 
@@ -32,6 +36,12 @@ const ProviderMetadata = Schema.Struct({
 type ProviderMetadata = typeof ProviderMetadata.Type
 
 const Jwks = Schema.Struct({ keys: Schema.Array(Schema.Object) })
+
+// An error answer of the token endpoint (RFC 6749 5.2).
+const ProviderErrorBody = Schema.Struct({
+	error: Schema.String,
+	error_description: Schema.optional(Schema.String),
+})
 
 const TokenResponse = Schema.Struct({
 	id_token: Schema.String,
@@ -63,17 +73,74 @@ type UserInfoClaims = typeof UserInfoClaims.Type
 // --- [ERRORS]
 
 // Why a sign-in failed, for logs; callers answer one OAuthFailed whatever the stage. `unavailable`: the provider did
-// not answer properly (unreachable, timed out, 5xx), which says nothing about the client.
+// not answer properly (unreachable, timed out, 5xx), which says nothing about the client. `providerError` and
+// `providerErrorDescription`: what the token endpoint said, when it answered an OAuth error.
 class OidcError extends Data.TaggedError("OidcError")<{
-	readonly stage: "discovery" | "exchange" | "id_token" | "userinfo"
+	readonly stage: "discovery" | "token_exchange" | "id_token" | "userinfo"
 	readonly reason: string
 	readonly unavailable?: boolean
+	readonly providerError?: string | undefined
+	readonly providerErrorDescription?: string | undefined
 }> {}
 
 // --- [FUNCTIONS]
 
 const sameIssuer = (configured: string, announced: string) =>
 	configured.replace(/\/+$/, "") === announced.replace(/\/+$/, "")
+
+const discoveryUrl = (issuer: string) => `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`
+
+// Provider text for a log line: printable, one line, bounded.
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, MaxDescriptionLength)
+
+// The OAuth error a refusing token endpoint sent, when its body is one.
+const providerErrorOf = (response: HttpClientResponse.HttpClientResponse) =>
+	HttpClientResponse.schemaBodyJson(ProviderErrorBody)(response).pipe(
+		Effect.map((body) => ({
+			providerError: printable(body.error),
+			providerErrorDescription:
+				body.error_description === undefined ? undefined : printable(body.error_description),
+		})),
+		Effect.orElseSucceed(() => ({})),
+	)
+
+// Fields an OpenID configuration must name for a sign-in to work.
+const RequiredMetadata = ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"] as const
+
+// Checks an issuer's discovery document the way a sign-in will use it, fresh (nothing cached), and says in words what
+// is wrong: unreachable, not answering 200, not JSON, fields missing, or naming another issuer.
+const probeIssuer = (client: HttpClient.HttpClient, issuer: string) =>
+	client.get(discoveryUrl(issuer), { acceptJson: true }).pipe(
+		Effect.mapError(() => `${discoveryUrl(issuer)} is unreachable`),
+		Effect.filterOrFail(
+			(response) => response.status === 200,
+			(response) => `${discoveryUrl(issuer)} answered ${response.status}`,
+		),
+		Effect.flatMap((response) =>
+			response.json.pipe(Effect.mapError(() => `${discoveryUrl(issuer)} did not answer JSON`)),
+		),
+		Effect.flatMap((body) =>
+			Schema.decodeUnknown(Schema.Record({ key: Schema.String, value: Schema.Unknown }))(body).pipe(
+				Effect.mapError(() => `${discoveryUrl(issuer)} did not answer a JSON object`),
+			),
+		),
+		Effect.filterOrFail(
+			(body) => RequiredMetadata.every((field) => typeof body[field] === "string"),
+			(body) =>
+				`the OpenID configuration lacks ${RequiredMetadata.filter((field) => typeof body[field] !== "string").join(", ")}`,
+		),
+		Effect.filterOrFail(
+			(body) => sameIssuer(issuer, String(body.issuer)),
+			(body) => `the OpenID configuration names issuer ${String(body.issuer)}, not ${issuer}`,
+		),
+		Effect.scoped,
+		Effect.timeoutFail({
+			duration: ProbeTimeout,
+			onTimeout: () => `${discoveryUrl(issuer)} did not answer within ${Duration.format(ProbeTimeout)}`,
+		}),
+		Effect.mapError((reason) => new OidcError({ stage: "discovery", reason })),
+		Effect.asVoid,
+	)
 
 const getJson = <A, I>(
 	client: HttpClient.HttpClient,
@@ -161,12 +228,7 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 			capacity: 1_000,
 			lookup: (issuer: string) =>
 				Effect.gen(function* () {
-					const metadata = yield* getJson(
-						client,
-						`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`,
-						ProviderMetadata,
-						"discovery",
-					)
+					const metadata = yield* getJson(client, discoveryUrl(issuer), ProviderMetadata, "discovery")
 					yield* Effect.filterOrFail(
 						Effect.succeed(metadata),
 						(found) => sameIssuer(issuer, found.issuer),
@@ -266,22 +328,37 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 					HttpClientRequest.bodyUrlParams(form),
 					basic ? HttpClientRequest.setHeader("authorization", `Basic ${credentials}`) : (same) => same,
 					client.execute,
-					Effect.flatMap(HttpClientResponse.filterStatusOk),
+					Effect.filterOrElse(
+						(response) => response.status === 200,
+						(response) =>
+							providerErrorOf(response).pipe(
+								Effect.flatMap((said) =>
+									Effect.fail(
+										new OidcError({
+											stage: "token_exchange",
+											reason: `token endpoint answered ${response.status}`,
+											unavailable: response.status >= 500,
+											...said,
+										}),
+									),
+								),
+							),
+					),
 					Effect.flatMap(HttpClientResponse.schemaBodyJson(TokenResponse)),
 					Effect.scoped,
 					Effect.catchTags({
-						ResponseError: (error) =>
+						ResponseError: () =>
 							Effect.fail(
 								new OidcError({
-									stage: "exchange",
-									reason: `token endpoint answered ${error.response.status}`,
-									unavailable: error.response.status >= 500,
+									stage: "token_exchange",
+									reason: "token response is not JSON",
+									unavailable: true,
 								}),
 							),
 						RequestError: () =>
 							Effect.fail(
 								new OidcError({
-									stage: "exchange",
+									stage: "token_exchange",
 									reason: "token endpoint unreachable",
 									unavailable: true,
 								}),
@@ -289,7 +366,7 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 						ParseError: () =>
 							Effect.fail(
 								new OidcError({
-									stage: "exchange",
+									stage: "token_exchange",
 									reason: "token response malformed",
 									unavailable: true,
 								}),
@@ -298,7 +375,11 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 					Effect.timeoutFail({
 						duration: ExchangeTimeout,
 						onTimeout: () =>
-							new OidcError({ stage: "exchange", reason: "token endpoint timed out", unavailable: true }),
+							new OidcError({
+								stage: "token_exchange",
+								reason: "token endpoint timed out",
+								unavailable: true,
+							}),
 					}),
 				)
 				// A key id the cached JWKS lacks: the provider may have rotated its keys; fetch them again, once.
@@ -318,7 +399,12 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 					? claims
 					: withUserInfo(claims, yield* userInfo(metadata.userinfo_endpoint, tokens.access_token, claims.sub))
 			}).pipe(Telemetry.span("OidcClient.exchange"))
-		return { authorizationUrl, exchange, discover: (issuer: string) => discovered.get(issuer) } as const
+		return {
+			authorizationUrl,
+			exchange,
+			discover: (issuer: string) => discovered.get(issuer),
+			probe: (issuer: string) => probeIssuer(client, issuer).pipe(Telemetry.span("OidcClient.probe")),
+		} as const
 	}),
 }) {}
 

@@ -3,6 +3,7 @@
 // explicitly once the command has finished: cluster client sockets can otherwise keep the process alive.
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Data, Duration, Effect, Either, Layer, Match, Option, ParseResult, Schema } from "effect"
+import { isIP } from "node:net"
 import { parseArgs } from "node:util"
 import { DlqReason } from "../../entities/JobModel.ts"
 import { TenantId } from "../../entities/Tenancy.ts"
@@ -16,7 +17,9 @@ import {
 	TransitionTenant,
 } from "../../entities/TenantProtocol.ts"
 import { DlqCommand, DlqDirectory, DlqEntry, DlqPage } from "../../entities/DlqProtocol.ts"
+import { CacheLive } from "../../platform/Cache.ts"
 import { DatabaseLive } from "../../platform/Database.ts"
+import { LoginLimiter } from "../../gateway/LoginLimiter.ts"
 import { LoggingStderrLive } from "../../platform/Logging.ts"
 import { KeyRotation } from "../../workflows/KeysReencryptProtocol.ts"
 import {
@@ -38,6 +41,9 @@ const Usage = [
 	"  tenants show <id|slug>                  one tenant",
 	"  tenants suspend <id|slug>               active → suspended",
 	"  tenants activate <id|slug>              suspended → active",
+	"  tenants clear-login-failures <id|slug> [--ip A]",
+	"                                          unblock sign-ins: the client group of address A, or every one that",
+	"                                          failed at the tenant (needs the gateways' REDIS_URL / REDIS_KEY_PREFIX)",
 	"",
 	"  workflows list [--name N] [--status S] [--tenant ID|SLUG]   executions, newest first",
 	"  workflows show <executionId>            payload, activities with attempts and timing, job, DLQ",
@@ -149,6 +155,7 @@ const command = (argv: ReadonlyArray<string>) =>
 						tenant: { type: "string" },
 						reason: { type: "string" },
 						type: { type: "string" },
+						ip: { type: "string" },
 					},
 					allowPositionals: true,
 					strict: true,
@@ -254,6 +261,31 @@ const command = (argv: ReadonlyArray<string>) =>
 						),
 						Effect.flatMap(render),
 					),
+			),
+			Match.when(
+				{ group: "tenants", verb: "clear-login-failures", rest: Schema.is(Schema.Tuple(Schema.String)) },
+				({ rest: [key] }) =>
+					Effect.gen(function* () {
+						const ip = yield* Option.match(Option.fromNullable(values.ip), {
+							onNone: () => Effect.succeed(null),
+							onSome: (address) =>
+								isIP(address) === 0
+									? Effect.fail(
+											new InvalidArgument({ message: "--ip must be an IPv4 or IPv6 address" }),
+										)
+									: Effect.succeed(address),
+						})
+						const tenantId = yield* Schema.decodeUnknown(TenantId)(key).pipe(
+							Effect.orElse(() =>
+								TenantDirectory.client.pipe(
+									Effect.flatMap((directory) => directory(key).Resolve({ key })),
+									Effect.map((tenant) => tenant.id),
+								),
+							),
+						)
+						const cleared = yield* LoginLimiter.clear(tenantId, ip).pipe(Effect.provide(CacheLive))
+						return `login failures cleared for tenant ${tenantId}: ${cleared.clientGroups} client group(s)`
+					}),
 			),
 			Match.when({ group: "workflows", verb: "list", rest: Schema.is(Schema.Tuple()) }, () =>
 				tenantFilter(values.tenant).pipe(
@@ -509,6 +541,8 @@ command(process.argv.slice(2)).pipe(
 		DlqEntryNotFound: (error) => write(process.stderr, `DlqEntryNotFound: ${error.message}`).pipe(Effect.as(1)),
 		JobNotFound: (error) => write(process.stderr, `JobNotFound: ${error.message}`).pipe(Effect.as(1)),
 		StorageUnavailable: (error) => write(process.stderr, `StorageUnavailable: ${error.message}`).pipe(Effect.as(1)),
+		CacheUnavailable: (error) =>
+			write(process.stderr, `CacheUnavailable: Redis did not answer (${error.operation})`).pipe(Effect.as(1)),
 		TenantNotFound: (error) => write(process.stderr, `TenantNotFound: ${error.message}`).pipe(Effect.as(1)),
 		TenantSlugTaken: (error) => write(process.stderr, `TenantSlugTaken: ${error.message}`).pipe(Effect.as(1)),
 		InvalidTransition: (error) => write(process.stderr, `InvalidTransition: ${error.message}`).pipe(Effect.as(1)),
