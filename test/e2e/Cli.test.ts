@@ -2,6 +2,7 @@
 // command. Each CLI process must exit by itself with the documented code (0 done, 1 refused, 2 usage); one that is
 // still alive after CliDeadlineMs is killed and fails its test.
 import { Schema } from "effect"
+import { Redis } from "ioredis"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { exited, freePort, run, start, stopAll, testEncryptionKeys, waitFor } from "../fixtures/Processes.ts"
@@ -123,6 +124,34 @@ describe("e2e: cli", () => {
 			expect(shown.code, shown.output).toBe(0)
 			expect(field(shown.output, "id")).toBe(tenantId)
 			expect(field(shown.output, "status")).toBe("suspended")
+		},
+		TestTimeoutMs,
+	)
+
+	it(
+		"tenants clear-login-failures unblocks a client group (--ip) or clears the tenant's counters; a bad --ip exits 2",
+		async () => {
+			const redis = new Redis(env.REDIS_URL ?? "")
+			const prefix = env.REDIS_KEY_PREFIX ?? ""
+			const groupKey = `${prefix}oauth:fail:group:192.0.2.99`
+			const tenantKey = `${prefix}oauth:fail:tenant:${tenantId}`
+			await redis.set(groupKey, "blocked")
+			await redis.set(tenantKey, "7")
+			const one = await cli(["tenants", "clear-login-failures", "acme", "--ip", "192.0.2.99"])
+			expect(one.code, one.output).toBe(0)
+			expect(one.output).toContain("1 client group(s)")
+			expect(await redis.exists(groupKey, tenantKey)).toBe(0)
+
+			await redis.set(tenantKey, "7")
+			const all = await cli(["tenants", "clear-login-failures", tenantId])
+			expect(all.code, all.output).toBe(0)
+			expect(all.output).toContain(`login failures cleared for tenant ${tenantId}`)
+			expect(await redis.exists(tenantKey)).toBe(0)
+
+			const bad = await cli(["tenants", "clear-login-failures", "acme", "--ip", "not-an-ip"])
+			expect(bad.code, bad.output).toBe(2)
+			expect(bad.output).toContain("--ip must be an IPv4 or IPv6 address")
+			redis.disconnect()
 		},
 		TestTimeoutMs,
 	)

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import pg from "pg"
+import { createServer, type Server } from "node:http"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { run, stopAll } from "../fixtures/Processes.ts"
 import { createDatabase } from "../fixtures/TestDatabase.ts"
@@ -10,6 +11,9 @@ const newKey = `new:${Buffer.alloc(32, 2).toString("base64")}`
 
 let database: Awaited<ReturnType<typeof createDatabase>>
 let platform: Awaited<ReturnType<typeof startPlatform>>
+// A provider is saved only once its discovery works: this serves an OpenID configuration for any issuer under it.
+let discovery: Server
+let issuerBase = ""
 
 const admin = (path: string, init: RequestInit = {}) =>
 	fetch(`${platform.baseUrl}/admin/v1${path}`, {
@@ -27,6 +31,17 @@ const envelopes = async () => {
 }
 
 beforeAll(async () => {
+	discovery = createServer((request, response) => {
+		const issuer = `${issuerBase}${(request.url ?? "/").replace(/\/\.well-known\/openid-configuration$/, "")}`
+		response.setHeader("content-type", "application/json")
+		response.end(
+			`{"issuer":"${issuer}","authorization_endpoint":"${issuer}/auth","token_endpoint":"${issuer}/token",` +
+				`"jwks_uri":"${issuer}/jwks"}`,
+		)
+	})
+	await new Promise<void>((resolve) => discovery.listen(0, "127.0.0.1", resolve))
+	const address = discovery.address()
+	issuerBase = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
 	database = await createDatabase("oauth")
 	platform = await startPlatform({ DATABASE_URL: database.url, ENCRYPTION_KEYS: oldKey })
 	expect(platform.ready).toBe(true)
@@ -36,6 +51,7 @@ afterAll(async () => {
 	await platform?.stop()
 	await stopAll()
 	await database?.drop()
+	discovery?.close()
 }, 90_000)
 
 describe("tenant OAuth providers and key re-encryption", () => {
@@ -56,7 +72,7 @@ describe("tenant OAuth providers and key re-encryption", () => {
 		for (const provider of ["google", "github", "okta"]) {
 			const put = await admin(`/tenants/${tenantId}/oauth-providers/${provider}`, {
 				method: "PUT",
-				body: `{"issuer":"https://${provider}.example","clientId":"client-${provider}","clientSecret":"very-secret-${provider}"}`,
+				body: `{"issuer":"${issuerBase}/${provider}","clientId":"client-${provider}","clientSecret":"very-secret-${provider}"}`,
 			})
 			const body = await put.text()
 			expect(put.status).toBe(200)
