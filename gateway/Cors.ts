@@ -6,7 +6,7 @@
 // the tenant it names (X-App-Id, or ?app_id=) allows the Origin; otherwise the browser keeps the response from the
 // page. Routes outside /v1/ get no CORS headers.
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { Effect, FiberRef, Option } from "effect"
 import type { TenantSettings } from "../entities/TenantModel.ts"
 import type { TenantView } from "../entities/TenantProtocol.ts"
 import { TenantCache } from "./TenantCache.ts"
@@ -67,7 +67,7 @@ const preflight = (origin: string, url: URL) =>
 				),
 		})
 		const allowed = yield* answered
-		const response = HttpServerResponse.empty({ status: 204 }).pipe(
+		return HttpServerResponse.empty({ status: 204 }).pipe(
 			HttpServerResponse.setHeaders(
 				allowed
 					? {
@@ -79,8 +79,19 @@ const preflight = (origin: string, url: URL) =>
 					: {},
 			),
 		)
-		return varyOrigin(response)
 	})
+
+// A response the middleware makes itself never reaches the app's own response handling: the pre-response handlers
+// (X-Request-Id, Vary) are applied here as the app would.
+const answered = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
+	FiberRef.get(HttpApp.currentPreResponseHandlers).pipe(
+		Effect.flatMap(
+			Option.match({
+				onNone: () => Effect.succeed(response),
+				onSome: (handler) => handler(request, response),
+			}),
+		),
+	)
 
 const cors = <E, R>(app: HttpApp.Default<E, R>) =>
 	Effect.gen(function* () {
@@ -113,7 +124,10 @@ const cors = <E, R>(app: HttpApp.Default<E, R>) =>
 		)
 		return yield* Option.match(
 			Option.filter(origin, () => isTenantRoute && isPreflight),
-			{ onNone: () => app, onSome: (value) => preflight(value, url) },
+			{
+				onNone: () => app,
+				onSome: (value) => Effect.flatMap(preflight(value, url), (response) => answered(request, response)),
+			},
 		)
 	})
 

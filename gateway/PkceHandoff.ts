@@ -134,13 +134,14 @@ const redeem = (tenantId: TenantId, code: string, verifier: string) =>
 		).pipe(Effect.mapError(invalidGrant))
 	}).pipe(Telemetry.span("PkceHandoff.redeem"))
 
-// The `error` code a failed sign-in sends back to its `redirect_to` (OAuth 2.0's vocabulary where it has one).
-const errorCode = (error: Redirectable) =>
+// What a failed sign-in sends back to its `redirect_to`: an `error` code (OAuth 2.0's vocabulary where it has one) and
+// a fixed description, so nothing a provider or runner said ever reaches a URL.
+const errorParams = (error: Redirectable) =>
 	Schema.is(IdentityTaken)(error)
-		? "identity_taken"
+		? { error: "identity_taken", error_description: "this identity is linked to another user" }
 		: Schema.is(ServiceUnavailable)(error)
-			? "temporarily_unavailable"
-			: "access_denied"
+			? { error: "temporarily_unavailable", error_description: "sign-in is temporarily unavailable; try again" }
+			: { error: "access_denied", error_description: "sign-in failed; start again" }
 
 type Redirectable = OAuthFailed | IdentityTaken | ServiceUnavailable
 
@@ -148,7 +149,7 @@ const isRedirectable = <E>(error: E): error is Extract<E, Redirectable> =>
 	Schema.is(OAuthFailed)(error) || Schema.is(IdentityTaken)(error) || Schema.is(ServiceUnavailable)(error)
 
 // With a `redirect_to`, a failed sign-in (or link) answers 302 there with `error` and `error_description` (the error's
-// public message only); without one, the failure stays a JSON error.
+// fixed text only); without one, the failure stays a JSON error.
 const failuresTo =
 	(redirectTo: string | null) =>
 	<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A | HttpServerResponse.HttpServerResponse, E, R> =>
@@ -157,10 +158,7 @@ const failuresTo =
 			onSome: (target) =>
 				Effect.catchIf(effect, isRedirectable<E>, (error) =>
 					Effect.succeed(
-						HttpServerResponse.redirect(
-							withParams(target, { error: errorCode(error), error_description: error.message }),
-							{ status: 302 },
-						),
+						HttpServerResponse.redirect(withParams(target, errorParams(error)), { status: 302 }),
 					),
 				),
 		})
