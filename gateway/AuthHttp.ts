@@ -183,22 +183,20 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 								),
 							),
 					})
-				: transaction.handoffChallenge !== null
-					? PkceHandoff.handOff(transaction, claims, transaction.handoffChallenge, config.handoffCodeTtl)
-					: signIn(transaction.tenantId, claims).pipe(
-							Effect.tap(({ token, session }) =>
-								setCookie(SessionCookieName, Redacted.value(token), {
-									...CookieOptions,
-									expires: DateTime.toDateUtc(session.expiresAt),
-								}),
-							),
-							Effect.map(({ token, session, user }) =>
-								Option.match(Option.fromNullable(transaction.redirectTo), {
-									onNone: () => ({ token: Redacted.value(token), session, user }),
-									onSome: (target) => HttpServerResponse.redirect(target, { status: 302 }),
-								}),
-							),
-						)
+				: signIn(transaction.tenantId, claims).pipe(
+						Effect.tap(({ token, session }) =>
+							setCookie(SessionCookieName, Redacted.value(token), {
+								...CookieOptions,
+								expires: DateTime.toDateUtc(session.expiresAt),
+							}),
+						),
+						Effect.map(({ token, session, user }) =>
+							Option.match(Option.fromNullable(transaction.redirectTo), {
+								onNone: () => ({ token: Redacted.value(token), session, user }),
+								onSome: (target) => HttpServerResponse.redirect(target, { status: 302 }),
+							}),
+						),
+					)
 
 		return handlers
 			.handle("start", ({ path, urlParams }) =>
@@ -252,7 +250,15 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 								nonce: transaction.nonce,
 							}),
 						)
-						return yield* complete(transaction, claims)
+						// A PKCE hand-off answers with a one-time code for the app instead of a session.
+						return yield* transaction.handoffChallenge === null
+							? complete(transaction, claims)
+							: PkceHandoff.handOff(
+									transaction,
+									claims,
+									transaction.handoffChallenge,
+									config.handoffCodeTtl,
+								)
 					}).pipe(
 						Effect.catchTags({
 							NoSuchElementException: () => Effect.fail(failed()),
