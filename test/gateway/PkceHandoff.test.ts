@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeBrowser } from "../fixtures/BrowserClient.ts"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
-import { adminCall, authed, isCallback, setUpTenant } from "../fixtures/SignIn.ts"
+import { adminCall, authed, isCallback, setUpTenant, signIn } from "../fixtures/SignIn.ts"
 
 // --- [TYPES]
 
@@ -302,6 +302,24 @@ describe("PKCE hand-off", () => {
 	it("a code issued for tenant A is refused under tenant B's X-App-Id", async () => {
 		const { code, verifier } = await codeFor(tenantA.slug, "cross-tenant-user")
 		await expectInvalidGrant(await exchange(tenantB.slug, { code, codeVerifier: verifier }))
+		await expectInvalidGrant(await exchange(tenantA.slug, { code, codeVerifier: verifier }))
+	})
+
+	it("a user deactivated between the callback and the exchange gets InvalidGrant, not a session", async () => {
+		const { code, verifier } = await codeFor(tenantA.slug, "deactivated-user")
+		idp.signInAs({ sub: "deactivated-user", email: "deactivated-user@example.com" })
+		const other = await signIn(platform.baseUrl, tenantA.slug)
+		expect(other.status, other.text).toBe(200)
+		const deactivated = await authed(
+			platform.baseUrl,
+			tenantA.slug,
+			other.body?.token ?? "",
+			"/users/me/deactivate",
+			{
+				method: "POST",
+			},
+		)
+		expect(deactivated.status, await deactivated.clone().text()).toBe(202)
 		await expectInvalidGrant(await exchange(tenantA.slug, { code, codeVerifier: verifier }))
 	})
 
