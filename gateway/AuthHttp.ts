@@ -4,16 +4,13 @@
 // never leaves this process except in the response, only its hash goes to the entity. Every failure is counted and
 // answered with one OAuthFailed body.
 import { HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { DateTime, Effect, Option, Redacted } from "effect"
+import { Data, DateTime, Effect, Option, Redacted } from "effect"
 import { IdentityBroker, OAuthFailed } from "../entities/IdentityBrokerProtocol.ts"
-import { SessionTokenPrefix, type SessionId } from "../entities/IdentityModel.ts"
+import type { SessionId } from "../entities/IdentityModel.ts"
 import { entityId, type TenantId } from "../entities/Tenancy.ts"
 import type { TenantView } from "../entities/TenantProtocol.ts"
-import { UserId } from "../entities/UserModel.ts"
-import { CredentialDirectory, UserSessions, type VerifiedClaims } from "../entities/UserSessionsProtocol.ts"
-import { deterministicId } from "../platform/DeterministicId.ts"
+import { UserSessions, type VerifiedClaims } from "../entities/UserSessionsProtocol.ts"
 import { currentRequestMeta } from "../platform/RequestContext.ts"
-import { SecretToken } from "../platform/SecretToken.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { RedirectNotAllowed } from "./AuthApi.ts"
@@ -25,8 +22,10 @@ import { IdentityConfig } from "./IdentityConfig.ts"
 import { noStore } from "./NoStore.ts"
 import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
 import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
+import { PkceHandoff } from "./PkceHandoff.ts"
 import { CurrentPrincipal, SessionCookieName } from "./PrincipalMiddleware.ts"
 import { RateLimiter } from "./RateLimiter.ts"
+import { SignIn } from "./SignIn.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { activeTenant, CurrentTenant } from "./TenantMiddleware.ts"
 import { currentSession, withUser } from "./UserCalls.ts"
@@ -36,6 +35,11 @@ import { currentSession, withUser } from "./UserCalls.ts"
 // Every cookie here is a `__Host-` cookie: Secure, Path=/, no Domain (browsers accept Secure cookies from
 // http://localhost and loopback addresses too).
 const CookieOptions = { httpOnly: true, sameSite: "lax", secure: true, path: "/" } as const
+
+// --- [ERRORS]
+
+// The provider sent `error=…` instead of a code: the sign-in fails without counting as abuse.
+class ProviderRefused extends Data.TaggedError("ProviderRefused") {}
 
 // --- [FUNCTIONS]
 
@@ -107,7 +111,11 @@ const tooMany = (error: TooManyAttempts) =>
 	)
 
 // Starts a sign-in or link: the transaction, its browser cookie, then 302 to the provider's authorization URL.
-const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction, "mode" | "userId" | "redirectTo">) =>
+const beginFlow = (
+	tenantId: TenantId,
+	provider: string,
+	flow: Pick<Transaction, "mode" | "userId" | "redirectTo" | "handoffChallenge">,
+) =>
 	Effect.gen(function* () {
 		const config = yield* IdentityConfig
 		const broker = yield* IdentityBroker.client
@@ -143,30 +151,16 @@ const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction,
 const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 	Effect.gen(function* () {
 		const broker = yield* IdentityBroker.client
-		const directory = yield* CredentialDirectory.client
 		const users = yield* UserSessions.client
-		const credentials = yield* Credentials
 		const limiter = yield* RateLimiter
+		const config = yield* IdentityConfig
 
 		// Completes a sign-in: the user behind the identity (opened on first sign-in), then a new session.
 		const signIn = (tenantId: TenantId, claims: VerifiedClaims) =>
 			Effect.gen(function* () {
-				const found = yield* callEntity(
-					directory(tenantId).FindIdentity({ provider: claims.provider, subject: claims.subject }),
-				)
-				const userId = found ?? UserId.make(deterministicId("user", tenantId, claims.provider, claims.subject))
-				const entity = users(entityId(tenantId, userId))
-				const user = yield* callEntity(entity.Open({ claims }))
-				const minted = SecretToken.mint(SessionTokenPrefix)
-				const created = yield* callEntity(
-					entity.CreateSession({
-						sessionId: crypto.randomUUID() as SessionId,
-						tokenHash: minted.hash,
-						provider: claims.provider,
-					}),
-				)
-				yield* credentials.revoked(tenantId, created.revoked)
-				return { token: minted.token, session: created.session, user }
+				const { userId, user } = yield* SignIn.openUser(tenantId, claims)
+				const { token, session } = yield* SignIn.openSession(tenantId, userId, claims.provider)
+				return { token, session, user }
 			})
 
 		const complete = (transaction: Transaction, claims: VerifiedClaims) =>
@@ -211,7 +205,13 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 					yield* limiter.spend
 					const tenant = yield* activeTenant(urlParams.app_id ?? request.headers["x-app-id"])
 					const redirectTo = yield* redirectTarget(tenant, urlParams.redirect_to)
-					return yield* beginFlow(tenant.id, path.provider, { mode: "signin", userId: null, redirectTo })
+					const handoffChallenge = yield* PkceHandoff.challengeOf(urlParams, redirectTo)
+					return yield* beginFlow(tenant.id, path.provider, {
+						mode: "signin",
+						userId: null,
+						redirectTo,
+						handoffChallenge,
+					})
 				}).pipe(Telemetry.span("OAuthHttp.start", { provider: path.provider })),
 			)
 			.handle("callback", ({ path, urlParams }) =>
@@ -237,9 +237,10 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 						maxAge: 0,
 					})
 					const scopes = { ip, tenantId: transaction.tenantId }
-					// The provider's own error (the user cancelled or was refused there) is nobody's abuse: not counted.
-					yield* Effect.when(Effect.fail(failed()), () => urlParams.error !== undefined)
 					return yield* Effect.gen(function* () {
+						// The provider's own error (the user cancelled or was refused there) is nobody's abuse: not
+						// counted.
+						yield* Effect.when(Effect.fail(new ProviderRefused()), () => urlParams.error !== undefined)
 						const code = yield* Option.fromNullable(urlParams.code)
 						const claims = yield* callEntity(
 							broker(entityId(transaction.tenantId, path.provider)).Exchange({
@@ -249,7 +250,15 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 								nonce: transaction.nonce,
 							}),
 						)
-						return yield* complete(transaction, claims)
+						// A PKCE hand-off answers with a one-time code for the app instead of a session.
+						return yield* transaction.handoffChallenge === null
+							? complete(transaction, claims)
+							: PkceHandoff.handOff(
+									transaction,
+									claims,
+									transaction.handoffChallenge,
+									config.handoffCodeTtl,
+								)
 					}).pipe(
 						Effect.catchTags({
 							NoSuchElementException: () => Effect.fail(failed()),
@@ -262,6 +271,8 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 						Effect.tapErrorTag("OAuthFailed", () => LoginLimiter.recordFailure(scopes)),
 						// A provider that is down fails the sign-in without counting against the client.
 						Effect.catchTag("ProviderUnavailable", () => Effect.fail(failed())),
+						Effect.catchTag("ProviderRefused", () => Effect.fail(failed())),
+						PkceHandoff.failuresTo(transaction.redirectTo),
 					)
 				}).pipe(
 					Effect.catchTag("TooManyAttempts", (error) => Effect.succeed(tooMany(error))),
@@ -287,6 +298,7 @@ const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 						mode: "link",
 						userId: caller.principal.userId,
 						redirectTo,
+						handoffChallenge: null,
 					})
 				}).pipe(Telemetry.span("SessionsHttp.linkStart", { provider: path.provider })),
 			)
