@@ -18,6 +18,7 @@ import {
 } from "./HttpErrors.ts"
 import { IdempotencyKeyInUse } from "./IdempotencyKey.ts"
 import { TenantApi } from "./TenantApi.ts"
+import { TokenApi } from "./TokenApi.ts"
 import { UsersApi } from "./UsersApi.ts"
 
 // --- [PROTOCOL]
@@ -30,6 +31,7 @@ const Api = HttpApi.make("platform")
 	.add(TenantApi)
 	.add(OAuthApi)
 	.add(SessionsApi)
+	.add(TokenApi)
 	.add(UsersApi)
 	.add(ChannelsApi)
 	.add(JobsApi)

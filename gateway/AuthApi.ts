@@ -11,6 +11,7 @@ import { IdentityTaken, SessionNotFound, SessionView, UserView } from "../entiti
 import { MissingTenant, ServiceUnavailable, TooManyRequests, Unauthorized } from "./HttpErrors.ts"
 import { Page, PageParams } from "./ListPage.ts"
 import { TooManyAttempts } from "./LoginLimiter.ts"
+import { CodeChallenge } from "./PkceHandoff.ts"
 import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
 import { TenantMiddleware } from "./TenantMiddleware.ts"
 
@@ -21,6 +22,11 @@ const ProviderPath = Schema.Struct({ provider: ProviderName })
 const StartParams = Schema.Struct({
 	app_id: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
 	redirect_to: Schema.optional(Schema.String.pipe(Schema.maxLength(2048))),
+	// PKCE hand-off to an app on another origin: the S256 challenge of a verifier the app keeps (needs redirect_to).
+	code_challenge: Schema.optional(CodeChallenge),
+	code_challenge_method: Schema.optional(
+		Schema.Literal("S256").annotations({ message: () => "code_challenge_method must be S256" }),
+	),
 })
 
 const LinkParams = Schema.Struct({ redirect_to: Schema.optional(Schema.String.pipe(Schema.maxLength(2048))) })
@@ -75,7 +81,12 @@ const OAuthApi = HttpApiGroup.make("oauth")
 			.addError(OAuthProviderNotFound, { status: 404 })
 			.addError(RedirectNotAllowed)
 			.addError(TooManyRequests)
-			.annotate(OpenApi.Description, "Starts a sign-in: 302 to the provider and a transaction cookie."),
+			.annotate(
+				OpenApi.Description,
+				"Starts a sign-in: 302 to the provider and a transaction cookie. With code_challenge (PKCE hand-off, " +
+					"needs redirect_to), the callback answers 302 to redirect_to?code=<one-time code> for " +
+					"POST /v1/auth/token.",
+			),
 	)
 	.add(
 		HttpApiEndpoint.get("callback", "/auth/oauth/:provider/callback")

@@ -6,14 +6,11 @@
 import { HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { DateTime, Effect, Option, Redacted } from "effect"
 import { IdentityBroker } from "../entities/IdentityBrokerProtocol.ts"
-import { SessionTokenPrefix, type SessionId } from "../entities/IdentityModel.ts"
+import type { SessionId } from "../entities/IdentityModel.ts"
 import { entityId, type TenantId } from "../entities/Tenancy.ts"
 import type { TenantView } from "../entities/TenantProtocol.ts"
-import { UserId } from "../entities/UserModel.ts"
-import { CredentialDirectory, UserSessions, type VerifiedClaims } from "../entities/UserSessionsProtocol.ts"
-import { deterministicId } from "../platform/DeterministicId.ts"
+import { UserSessions, type VerifiedClaims } from "../entities/UserSessionsProtocol.ts"
 import { currentRequestMeta } from "../platform/RequestContext.ts"
-import { SecretToken } from "../platform/SecretToken.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { RedirectNotAllowed } from "./AuthApi.ts"
@@ -26,8 +23,10 @@ import { noStore } from "./NoStore.ts"
 import { LoginLimiter, type TooManyAttempts } from "./LoginLimiter.ts"
 import { CallbackFailed, OAuthFailure } from "./OAuthFailure.ts"
 import { OAuthTransactions, type Transaction } from "./OAuthTransactions.ts"
+import { PkceHandoff } from "./PkceHandoff.ts"
 import { CurrentPrincipal, SessionCookieName } from "./PrincipalMiddleware.ts"
 import { RateLimiter } from "./RateLimiter.ts"
+import { SignIn } from "./SignIn.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { activeTenant, CurrentTenant } from "./TenantMiddleware.ts"
 import { currentSession, withUser } from "./UserCalls.ts"
@@ -106,7 +105,11 @@ const tooMany = (error: TooManyAttempts) =>
 	)
 
 // Starts a sign-in or link: the transaction, its browser cookie, then 302 to the provider's authorization URL.
-const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction, "mode" | "userId" | "redirectTo">) =>
+const beginFlow = (
+	tenantId: TenantId,
+	provider: string,
+	flow: Pick<Transaction, "mode" | "userId" | "redirectTo" | "handoffChallenge">,
+) =>
 	Effect.gen(function* () {
 		const config = yield* IdentityConfig
 		const broker = yield* IdentityBroker.client
@@ -142,30 +145,16 @@ const beginFlow = (tenantId: TenantId, provider: string, flow: Pick<Transaction,
 const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 	Effect.gen(function* () {
 		const broker = yield* IdentityBroker.client
-		const directory = yield* CredentialDirectory.client
 		const users = yield* UserSessions.client
-		const credentials = yield* Credentials
 		const limiter = yield* RateLimiter
+		const config = yield* IdentityConfig
 
 		// Completes a sign-in: the user behind the identity (opened on first sign-in), then a new session.
 		const signIn = (tenantId: TenantId, claims: VerifiedClaims) =>
 			Effect.gen(function* () {
-				const found = yield* callEntity(
-					directory(tenantId).FindIdentity({ provider: claims.provider, subject: claims.subject }),
-				)
-				const userId = found ?? UserId.make(deterministicId("user", tenantId, claims.provider, claims.subject))
-				const entity = users(entityId(tenantId, userId))
-				const user = yield* callEntity(entity.Open({ claims }))
-				const minted = SecretToken.mint(SessionTokenPrefix)
-				const created = yield* callEntity(
-					entity.CreateSession({
-						sessionId: crypto.randomUUID() as SessionId,
-						tokenHash: minted.hash,
-						provider: claims.provider,
-					}),
-				)
-				yield* credentials.revoked(tenantId, created.revoked)
-				return { token: minted.token, session: created.session, user }
+				const { userId, user } = yield* SignIn.openUser(tenantId, claims)
+				const { token, session } = yield* SignIn.openSession(tenantId, userId, claims.provider)
+				return { token, session, user }
 			})
 
 		const complete = (transaction: Transaction, claims: VerifiedClaims) =>
@@ -217,7 +206,13 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 					yield* limiter.spend
 					const tenant = yield* activeTenant(urlParams.app_id ?? request.headers["x-app-id"])
 					const redirectTo = yield* redirectTarget(tenant, urlParams.redirect_to)
-					return yield* beginFlow(tenant.id, path.provider, { mode: "signin", userId: null, redirectTo })
+					const handoffChallenge = yield* PkceHandoff.challengeOf(urlParams, redirectTo)
+					return yield* beginFlow(tenant.id, path.provider, {
+						mode: "signin",
+						userId: null,
+						redirectTo,
+						handoffChallenge,
+					})
 				}).pipe(Telemetry.span("OAuthHttp.start", { provider: path.provider })),
 			)
 			.handle("callback", ({ path, urlParams }) =>
@@ -293,9 +288,26 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 								),
 							),
 						)
-						return yield* complete(transaction, claims)
+						// A PKCE hand-off answers with a one-time code for the app instead of a session.
+						return yield* transaction.handoffChallenge === null
+							? complete(transaction, claims)
+							: PkceHandoff.handOff(
+									transaction,
+									claims,
+									transaction.handoffChallenge,
+									config.handoffCodeTtl,
+								)
 					}).pipe(
 						Effect.catchTags({
+							// A hand-off transaction always has its redirect_to; one without is not to be trusted.
+							NoSuchElementException: () =>
+								Effect.fail(
+									new CallbackFailed({
+										stage: "state",
+										reason: "a hand-off without its redirect_to",
+										counted: true,
+									}),
+								),
 							OAuthProviderNotFound: () =>
 								Effect.fail(
 									new CallbackFailed({
@@ -327,6 +339,7 @@ const OAuthHttpLive = HttpApiBuilder.group(Api, "oauth", (handlers) =>
 							"CallbackFailed",
 							OAuthFailure.answer({ ip, provider: path.provider, tenantId: transaction.tenantId }),
 						),
+						PkceHandoff.failuresTo(transaction.redirectTo),
 					)
 				}).pipe(
 					Effect.catchTag("TooManyAttempts", (error) => Effect.succeed(tooMany(error))),
@@ -352,6 +365,7 @@ const SessionsHttpLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 						mode: "link",
 						userId: caller.principal.userId,
 						redirectTo,
+						handoffChallenge: null,
 					})
 				}).pipe(Telemetry.span("SessionsHttp.linkStart", { provider: path.provider })),
 			)

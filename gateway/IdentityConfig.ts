@@ -18,6 +18,10 @@ const IdentityConfigRecipe = Config.all({
 		Config.withDefault("10 minutes"),
 		Config.withDescription("How long a started sign-in may take before its callback is refused"),
 	),
+	handoffCodeTtl: Config.duration("OAUTH_CODE_TTL").pipe(
+		Config.withDefault("60 seconds"),
+		Config.withDescription("How long the one-time code of a PKCE hand-off may wait for POST /v1/auth/token"),
+	),
 	failureLimitPerIp: Config.integer("OAUTH_FAILURE_LIMIT_PER_IP").pipe(
 		Config.withDefault(10),
 		Config.validate({ message: "must be at least 1", validation: (value) => value >= 1 }),

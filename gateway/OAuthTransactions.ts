@@ -22,6 +22,8 @@ const Transaction = Schema.Struct({
 	nonce: Schema.String,
 	redirectUri: Schema.String,
 	redirectTo: Schema.NullOr(Schema.String),
+	// PKCE hand-off: the app's S256 challenge; the callback then answers with a one-time code (see PkceHandoff).
+	handoffChallenge: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
 	bindingHash: Schema.String,
 })
 type Transaction = typeof Transaction.Type

@@ -25,6 +25,7 @@ import { AdminJobsHttpLive } from "./AdminJobsHttp.ts"
 import { AdminTenantsHttpLive } from "./AdminTenantsHttp.ts"
 import { AdminUsersHttpLive } from "./AdminUsersHttp.ts"
 import { OAuthHttpLive, SessionsHttpLive } from "./AuthHttp.ts"
+import { cors } from "./Cors.ts"
 import { ChannelsHttpLive } from "./ChannelsHttp.ts"
 import { CredentialsLive } from "./Credentials.ts"
 import { IdentityConfigLive } from "./IdentityConfig.ts"
@@ -51,6 +52,7 @@ import {
 } from "./HttpErrors.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { TenantHttpLive } from "./TenantHttp.ts"
+import { TokenHttpLive } from "./TokenHttp.ts"
 import { TenantMiddlewareLive } from "./TenantMiddleware.ts"
 import { UsersHttpLive } from "./UsersHttp.ts"
 
@@ -300,6 +302,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		TenantHttpLive,
 		OAuthHttpLive,
 		SessionsHttpLive,
+		TokenHttpLive,
 		UsersHttpLive,
 		ChannelsHttpLive,
 		JobsHttpLive,
@@ -315,7 +318,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.
 const GatewayServerLive = Layer.unwrapEffect(
 	Effect.map(GatewayConfig, (config) =>
-		HttpApiBuilder.serve((app) => edge(config)(idempotent(app))).pipe(
+		HttpApiBuilder.serve((app) => edge(config)(cors(idempotent(app)))).pipe(
 			Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
 			Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
 			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),

@@ -116,6 +116,12 @@ class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
 					Effect.zipRight(entries.get(key)),
 					Telemetry.span("TenantCache.resolve"),
 				),
+			// Only what this gateway already holds: no lookup, nothing spent (an entry being looked up, or a remembered
+			// miss, is None).
+			peek: (key: string) =>
+				entries
+					.getOptionComplete(key)
+					.pipe(Effect.catchAllCause(() => Effect.succeed(Option.none<TenantView>()))),
 			// For authenticated callers (operators): the same entries, without spending an anonymous token.
 			resolveAuthenticated: (key: string) =>
 				entries.get(key).pipe(Telemetry.span("TenantCache.resolveAuthenticated")),

@@ -4,7 +4,7 @@
 import { Effect, Layer } from "effect"
 import { ClientClusterLive } from "../platform/Cluster.ts"
 import { ShutdownDeadlineLive } from "../platform/Shutdown.ts"
-import { CacheLive } from "../platform/Cache.ts"
+import { CacheLive } from "../platform/RedisCache.ts"
 import { DatabaseLive } from "../platform/Database.ts"
 import { LoggingLive } from "../platform/Logging.ts"
 import { Startup } from "../platform/Startup.ts"

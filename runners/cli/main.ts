@@ -17,7 +17,7 @@ import {
 	TransitionTenant,
 } from "../../entities/TenantProtocol.ts"
 import { DlqCommand, DlqDirectory, DlqEntry, DlqPage } from "../../entities/DlqProtocol.ts"
-import { CacheLive } from "../../platform/Cache.ts"
+import { CacheLive } from "../../platform/RedisCache.ts"
 import { DatabaseLive } from "../../platform/Database.ts"
 import { LoginLimiter } from "../../gateway/LoginLimiter.ts"
 import { LoggingStderrLive } from "../../platform/Logging.ts"

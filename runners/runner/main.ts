@@ -1,7 +1,7 @@
 // `npm run runner`: one runner process (DATABASE_URL, REDIS_URL and ENCRYPTION_KEYS required). It logs one line once
 // it has joined the cluster; a start that cannot succeed ends with one line saying what to change.
 import { Effect, Layer, Option } from "effect"
-import { CacheLive } from "../../platform/Cache.ts"
+import { CacheLive } from "../../platform/RedisCache.ts"
 import { CryptoLive } from "../../platform/Crypto.ts"
 import { DatabaseLive } from "../../platform/Database.ts"
 import { LoggingLive } from "../../platform/Logging.ts"

@@ -16,7 +16,7 @@ import {
 } from "../../entities/TenantMachine.ts"
 import { TenantOperation } from "../../entities/TenantProtocol.ts"
 import { TenantRepo } from "../../entities/TenantRepo.ts"
-import { CacheMemory } from "../../platform/Cache.ts"
+import { CacheMemory } from "../../platform/MemoryCache.ts"
 import { TestSqlLive } from "../fixtures/TestSql.ts"
 
 const TestLive = Layer.mergeAll(TenantRepo.Default, CacheMemory).pipe(Layer.provideMerge(TestSqlLive))

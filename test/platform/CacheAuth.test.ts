@@ -4,7 +4,8 @@
 // instead of hanging.
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
-import { Cache, CacheLive, CacheUnavailable } from "../../platform/Cache.ts"
+import { Cache, CacheUnavailable } from "../../platform/Cache.ts"
+import { CacheLive } from "../../platform/RedisCache.ts"
 import { startRedisCluster, startRedisSentinel } from "../fixtures/RedisTopologies.ts"
 
 // --- [CONSTANTS]

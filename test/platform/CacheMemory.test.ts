@@ -2,7 +2,8 @@
 // used entry goes (a read counts as a use), and an entry is gone once its ttl has passed (TestClock).
 import { expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option, TestClock } from "effect"
-import { Cache, CacheMemory } from "../../platform/Cache.ts"
+import { Cache } from "../../platform/Cache.ts"
+import { CacheMemory } from "../../platform/MemoryCache.ts"
 
 // --- [FUNCTIONS]
 

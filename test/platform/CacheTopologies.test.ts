@@ -5,7 +5,9 @@
 // exactly once.
 import { expect, layer, type Vitest } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
-import { Cache, CacheLive, CacheMemory } from "../../platform/Cache.ts"
+import { Cache } from "../../platform/Cache.ts"
+import { CacheMemory } from "../../platform/MemoryCache.ts"
+import { CacheLive } from "../../platform/RedisCache.ts"
 import { startRedisCluster, startRedisSentinel, startRedisStandalone } from "../fixtures/RedisTopologies.ts"
 
 // --- [TYPES]
@@ -80,11 +82,8 @@ const contract = (it: Vitest.MethodsNonLive<Cache, true>) => {
 			yield* cache.set(removed, "c", "1 minute")
 			yield* cache.del(removed)
 			yield* cache.del(fresh("never-set"))
-			expect(yield* Effect.all([cache.get(short), cache.get(long), cache.get(removed)])).toEqual([
-				Option.some("a"),
-				Option.some("b"),
-				Option.none(),
-			])
+			// `short` is not read before its expiry: on a loaded machine 300 ms can pass before that read.
+			expect(yield* Effect.all([cache.get(long), cache.get(removed)])).toEqual([Option.some("b"), Option.none()])
 			yield* cache.set(long, "b2", "1 minute")
 			yield* Effect.sleep("500 millis")
 			expect(yield* Effect.all([cache.get(short), cache.get(long)])).toEqual([Option.none(), Option.some("b2")])
