@@ -1,9 +1,9 @@
 // Cluster-wide periodic work, run by ClusterCron so that exactly one runner does each run, however many runners exist.
 // jobs.purge (seed H1) deletes finished jobs older than JOBS_RETENTION, in batches. It then deletes the @effect/cluster
 // journal of workflow executions and Job entities whose job row is gone, which the library never deletes itself; a
-// journal a live job still relies on for idempotency is kept. dlq.watch (seed H2) retries entries whose reason is
-// retryable, up to JOBS_DLQ_AUTO_RETRIES per job. It raises an alert (a warning log and an `events` row) when entries
-// arrived since its last run or the open ones pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row. It first
+// journal a live job still relies on for idempotency is kept. dlq.watch (seed H2) retries open entries whose reason is
+// retryable while the job has failed at most JOBS_DLQ_AUTO_RETRIES times. It raises an alert (a warning log and an
+// `events` row) when jobs failed into the DLQ since its last run or the open entries pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row. It first
 // dead-letters, with reason Defect, jobs whose workflow died with a defect and so left no DLQ entry.
 import { ClusterCron, Snowflake } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
@@ -24,7 +24,7 @@ const RetryableReasons = ["MaxAttemptsExceeded", "Timeout", "WorkerLost"] as con
 // --- [SCHEMA]
 
 const Deleted = Schema.Array(Schema.Struct({ id: Schema.Unknown }))
-const Ids = Schema.Array(Schema.Struct({ id: Schema.String }))
+const Retryable = Schema.Array(Schema.Struct({ id: Schema.String, failures: Schema.Int }))
 const Counts = Schema.Array(Schema.Struct({ arrived: Schema.Int, open: Schema.Int }))
 const Orphans = Schema.Array(
 	Schema.Struct({
@@ -150,16 +150,17 @@ const watch = Effect.gen(function* () {
 		)
 		return deadLettered.reduce((sum, one) => sum + one, 0)
 	})
+	// One retry per failure: the request key names the failure it answers.
 	const retryable = yield* sql`
-		SELECT d.id FROM job_dlq d
-		WHERE d.retries = 0 AND ${sql.in("d.error_reason", RetryableReasons)}
-			AND (SELECT count(*) FROM job_dlq other WHERE other.job_id = d.job_id) <= ${config.dlqAutoRetries}
-		ORDER BY d.created_at LIMIT 100`.pipe(Effect.flatMap(Schema.decodeUnknown(Ids)), Effect.orDie)
+		SELECT d.id, d.failures FROM job_dlq d
+		WHERE d.status = 'open' AND ${sql.in("d.error_reason", RetryableReasons)}
+			AND d.failures <= ${config.dlqAutoRetries}
+		ORDER BY d.failed_at LIMIT 100`.pipe(Effect.flatMap(Schema.decodeUnknown(Retryable)), Effect.orDie)
 	const retried = yield* Effect.forEach(
 		retryable,
-		({ id }) =>
+		({ id, failures }) =>
 			entries(id)
-				.Retry(new DlqCommand({ requestKey: `dlq.watch:${id}` }))
+				.Retry(new DlqCommand({ requestKey: `dlq.watch:${id}:${failures}` }))
 				.pipe(
 					Effect.as(1),
 					Effect.catchAll((error) =>
@@ -170,9 +171,9 @@ const watch = Effect.gen(function* () {
 	)
 	const [counts] = yield* sql`
 		SELECT
-			(SELECT count(*)::int FROM job_dlq WHERE created_at > coalesce(
+			(SELECT count(*)::int FROM job_dlq WHERE failed_at > coalesce(
 				(SELECT max(created_at) FROM events WHERE type = 'dlq.watch'), '-infinity'::timestamptz)) AS arrived,
-			(SELECT count(*)::int FROM job_dlq WHERE retries = 0) AS open`.pipe(
+			(SELECT count(*)::int FROM job_dlq WHERE status = 'open') AS open`.pipe(
 		Effect.flatMap(Schema.decodeUnknown(Counts)),
 		Effect.orDie,
 	)

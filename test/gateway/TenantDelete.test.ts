@@ -401,6 +401,8 @@ describe("tenant.delete", () => {
 			platform = await startPlatform({
 				JOBS_HTTP_ALLOWED_HOSTS: "127.0.0.1",
 				JOBS_FAULT_INJECTION: "tenant.delete:complete",
+				// Fault injection is refused outside tests.
+				NODE_ENV: "test",
 			})
 			expect(platform.ready).toBe(true)
 			api = client(platform)
