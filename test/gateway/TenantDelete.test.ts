@@ -435,7 +435,13 @@ describe("tenant.delete", () => {
 				`/dlq?tenant=${tenant}&type=tenant.delete`,
 			)
 			expect(dlq.body.items).toEqual([
-				expect.objectContaining({ jobId: accepted.jobId, type: "tenant.delete", errorReason: "NonRetryable" }),
+				expect.objectContaining({
+					jobId: accepted.jobId,
+					tenantId: tenant,
+					type: "tenant.delete",
+					reason: "NonRetryable",
+					status: "open",
+				}),
 			])
 
 			const executions = await api.executionsOf(`name=TenantDelete&tenant=${tenant}`)
