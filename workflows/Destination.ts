@@ -15,6 +15,9 @@ const DestinationConfig = Config.array(Config.string(), "JOBS_HTTP_ALLOWED_HOSTS
 	Config.withDescription("Hosts (exact, comma-separated) an http.call job may reach even when not public"),
 )
 
+// What an operator can do about a host that is not public: list it.
+const AllowListHint = "only public addresses, or hosts the operator lists in JOBS_HTTP_ALLOWED_HOSTS, can be reached"
+
 // Not public: loopback, private, link-local, CGNAT, benchmarking, documentation, multicast, reserved, unspecified,
 // the 6to4 relay anycast.
 const nonPublicV4 = new BlockList()
@@ -120,9 +123,6 @@ const isPublicAddress = (address: string) =>
 
 const refuse = (host: string, why: string) =>
 	new DestinationNotAllowed({ message: `destination ${host} is not allowed: ${why}`, host })
-
-// What an operator can do about a host that is not public: list it.
-const AllowListHint = "only public addresses, or hosts the operator lists in JOBS_HTTP_ALLOWED_HOSTS, can be reached"
 
 const refuseHost = (host: string, why: string) => refuse(host, `${why}; ${AllowListHint}`)
 

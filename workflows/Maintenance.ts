@@ -1,10 +1,12 @@
 // Cluster-wide periodic work, run by ClusterCron so that exactly one runner does each run, however many runners exist.
-// jobs.purge (seed H1) deletes finished jobs older than JOBS_RETENTION, in batches. It then deletes the @effect/cluster
-// journal of workflow executions and Job entities whose job row is gone, which the library never deletes itself; a
-// journal a live job still relies on for idempotency is kept. dlq.watch (seed H2) retries open entries whose reason is
-// retryable while the job has failed at most JOBS_DLQ_AUTO_RETRIES times. It raises an alert (a warning log and an
-// `events` row) when jobs failed into the DLQ since its last run or the open entries pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row. It first
-// dead-letters, with reason Defect, jobs whose workflow died with a defect and so left no DLQ entry.
+// jobs.purge (seed H1) deletes finished jobs older than JOBS_RETENTION, in batches (a succeeded job together with its
+// resolved DLQ entry; a job whose entry is open or retrying stays). It then deletes the @effect/cluster journal of
+// workflow executions and Job entities whose job row is gone, which the library never deletes itself; a journal a live
+// job still relies on for idempotency is kept. dlq.watch (seed H2) first dead-letters, with reason Defect, jobs whose
+// workflow died with a defect and so left no DLQ entry. It retries open entries whose reason is retryable while the
+// job has failed at most JOBS_DLQ_AUTO_RETRIES times, and raises an alert (a warning log and an `events` row) when jobs
+// failed into the DLQ since its last run or the open entries pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an
+// `events` row.
 import { ClusterCron, Snowflake } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
 import { Cron, DateTime, Duration, Effect, Layer, Schedule, Schema } from "effect"
@@ -60,6 +62,16 @@ const purge = Effect.gen(function* () {
 			Effect.map((rows) => rows.length),
 			Effect.orDie,
 		)
+	// A resolved DLQ entry (a retry succeeded) goes with its job; an open or retrying one keeps the job.
+	const resolvedEntries = yield* drain(
+		config.purgeBatch,
+		counted(sql`
+			DELETE FROM job_dlq WHERE id IN (
+				SELECT d.id FROM job_dlq d JOIN jobs j ON j.id = d.job_id AND j.app_id = d.app_id
+				WHERE d.status = 'resolved' AND j.status = 'succeeded' AND j.finished_at < ${DateTime.toDate(cutoff)}
+				LIMIT ${config.purgeBatch}
+			) RETURNING id`),
+	)
 	const jobs = yield* drain(
 		config.purgeBatch,
 		counted(sql`
@@ -107,7 +119,12 @@ const purge = Effect.gen(function* () {
 		),
 		replies AS (DELETE FROM cluster_replies WHERE request_id IN (SELECT id FROM doomed))
 		DELETE FROM cluster_messages WHERE id IN (SELECT id FROM doomed) RETURNING id`)
-	yield* Events.emit("jobs.purge", { jobs, journal: journal + cron, cutoff: DateTime.formatIso(cutoff) })
+	yield* Events.emit("jobs.purge", {
+		jobs,
+		resolvedEntries,
+		journal: journal + cron,
+		cutoff: DateTime.formatIso(cutoff),
+	})
 	yield* Effect.logInfo(
 		`jobs.purge: ${jobs} jobs and ${journal + cron} journal messages older than ${DateTime.formatIso(cutoff)}`,
 	)
