@@ -62,9 +62,20 @@ const makeJobReporter = (execution: {
 					.pipe(Effect.orDie)
 				yield* report("dead-letter", { _tag: "DeadLettered" })
 			})
+		// The entry is resolved only when the job did succeed (a report to a job cancelled meanwhile changes nothing).
 		const succeed = (result: unknown) =>
 			report("succeed", { _tag: "Succeeded", result }).pipe(
-				Effect.zipRight(repo.resolveDlq(execution.tenantId, execution.jobId).pipe(Effect.orDie)),
+				Effect.flatMap((reported) =>
+					Effect.when(
+						repo
+							.resolveDlq(execution.tenantId, execution.jobId)
+							.pipe(
+								Effect.retry({ times: 10, schedule: Schedule.exponential("200 millis") }),
+								Effect.orDie,
+							),
+						() => Option.isSome(reported),
+					),
+				),
 				Effect.asVoid,
 			)
 		// Checked before each attempt: a cancelled job stops at the next step instead of running on to the DLQ.
