@@ -1,5 +1,6 @@
-// Handlers of DlqDirectory and DlqEntry. Retrying asks the job's entity for run `retries + 1` (a new, linked workflow
-// execution) and counts the retry on the entry; every retry and drop writes an audit row.
+// Handlers of DlqDirectory and DlqEntry. Retrying asks the job's entity for run number `failures` (runs count from 0:
+// a new, linked workflow execution; asking again before that run fails is the same run) and marks the entry retrying;
+// every retry and drop writes an audit row.
 import { Entity } from "@effect/cluster"
 import { Effect, Layer, Option, Schema } from "effect"
 import { AuditLog } from "./AuditLog.ts"
@@ -22,6 +23,7 @@ const DlqDirectoryLive = DlqDirectory.toLayer(
 					.listDlq({
 						appId: payload.tenantId === null ? null : TenantId.make(payload.tenantId),
 						reason: payload.reason,
+						status: payload.status,
 						type: payload.type,
 						limit: payload.limit,
 						cursor: payload.cursor,
@@ -62,9 +64,9 @@ const DlqEntryLive = DlqEntry.toLayer(
 			Retry: (request) =>
 				Effect.gen(function* () {
 					const current = yield* entry
-					// Run n + 1 after n failures: each failed run left one DLQ entry, so the count is the job's run number.
-					const run = yield* repo.countDlqForJob(current.appId, current.jobId)
-					const job = yield* jobs(entityId(current.appId, current.jobId)).Retry(new RetryJob({ run }))
+					const job = yield* jobs(entityId(current.appId, current.jobId)).Retry(
+						new RetryJob({ run: current.failures }),
+					)
 					const updated = yield* repo.markDlqRetried(id)
 					yield* audited("retry", current.appId, request.headers)
 					return { entry: toDlqEntryView(updated), job }

@@ -7,7 +7,7 @@ import { RequestMeta } from "../platform/RequestContext.ts"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
-import { Job, JobOwner, JobStatus } from "./JobModel.ts"
+import { AttemptLogLimit, Job, JobOwner, JobStatus } from "./JobModel.ts"
 import { JobEvent, JobNotFound } from "./JobProtocol.ts"
 import { JobRepo } from "./JobRepo.ts"
 import { TenantId } from "./Tenancy.ts"
@@ -96,6 +96,21 @@ const applyEvent = (job: Job, event: AdvanceJob["event"], status: Status, now: D
 		Match.orElse(() => job.executionId),
 	),
 	finishedAt: Terminal.includes(status) ? (job.finishedAt ?? now) : null,
+	result: Match.value(event).pipe(
+		Match.tag("Succeeded", ({ result }) => result),
+		Match.tag("Requeued", () => null),
+		Match.orElse(() => job.result),
+	),
+	// One entry per run and attempt (a redelivered report replaces its entry), the newest AttemptLogLimit kept.
+	attemptLog: Match.value(event).pipe(
+		Match.tag("Attempted", ({ run, attempt, error, at }) =>
+			[
+				...job.attemptLog.filter((entry) => entry.run !== run || entry.attempt !== attempt),
+				{ run, attempt, at: at ?? now, error },
+			].slice(-AttemptLogLimit),
+		),
+		Match.orElse(() => job.attemptLog),
+	),
 })
 
 // --- [SERVICES]
@@ -129,6 +144,8 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 											userAgent: request.meta.userAgent,
 											lastError: null,
 											finishedAt: null,
+											result: null,
+											attemptLog: [],
 										}),
 									)
 									.pipe(
@@ -176,6 +193,8 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 													userAgent: next.userAgent,
 													lastError: next.lastError,
 													finishedAt: next.finishedAt,
+													result: next.result,
+													attemptLog: next.attemptLog,
 												}),
 											)
 										}),

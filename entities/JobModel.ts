@@ -1,4 +1,5 @@
-// The `jobs` and `job_dlq` tables. Job statuses and DLQ reasons are closed lists: each Schema literal and its SQL
+// The `jobs` and `job_dlq` tables (one DLQ entry per job: reopened by a new failure, resolved by a successful retry).
+// Job statuses, DLQ reasons and DLQ statuses are closed lists: each Schema literal and its SQL
 // CHECK constraint come from the same array (seed C2, G9).
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
@@ -18,6 +19,12 @@ const DlqReasons = [
 	"Defect",
 ] as const
 
+// open: the job failed and waits for a retry or a drop; retrying: a retry runs; resolved: a retry succeeded.
+const DlqStatuses = ["open", "retrying", "resolved"] as const
+
+// The newest attempts a job keeps in its log (every run's attempts, across DLQ retries).
+const AttemptLogLimit = 50
+
 // --- [SCHEMA]
 
 const JobId = Uuid.pipe(Schema.brand("JobId"))
@@ -30,6 +37,25 @@ const JobOwner = Schema.String.pipe(
 type JobOwner = typeof JobOwner.Type
 const JobStatus = Schema.Literal(...JobStatuses)
 const DlqReason = Schema.Literal(...DlqReasons)
+const DlqStatus = Schema.Literal(...DlqStatuses)
+
+// One delivery attempt of one run: when it ended and what went wrong (null: it succeeded).
+const JobAttempt = Schema.Struct({
+	run: Schema.Int,
+	attempt: Schema.Int,
+	at: Schema.DateTimeUtc,
+	error: Schema.NullOr(Schema.String),
+})
+type JobAttempt = typeof JobAttempt.Type
+
+// A jsonb column added later: a stored reply (JSON) from before it existed decodes with the default.
+const LaterJsonColumn = <S extends Schema.Schema.Any>(schema: S, fallback: () => Schema.Schema.Type<S>) =>
+	Model.Field({
+		select: schema,
+		insert: schema,
+		update: schema,
+		json: Schema.optionalWith(schema, { default: fallback }),
+	})
 
 // A nullable timestamptz: a Date from Postgres, an ISO string on the wire.
 const NullableTimestamp = Model.Field({
@@ -58,6 +84,9 @@ class Job extends Model.Class<Job>("Job")({
 	updatedAt: Model.DateTimeUpdateFromDate,
 	lastError: Schema.NullOr(Schema.String),
 	finishedAt: NullableTimestamp,
+	// What the last successful run answered (http.call: `{ status }`); null until then.
+	result: LaterJsonColumn(Schema.NullOr(Schema.Unknown), () => null),
+	attemptLog: LaterJsonColumn(Schema.Array(JobAttempt), () => []),
 }) {}
 
 class JobDlq extends Model.Class<JobDlq>("JobDlq")({
@@ -75,8 +104,27 @@ class JobDlq extends Model.Class<JobDlq>("JobDlq")({
 	ipAddress: Schema.NullOr(Schema.String),
 	userAgent: Schema.NullOr(Schema.String),
 	createdAt: Model.DateTimeInsertFromDate,
+	status: DlqStatus,
+	// Failed runs of the job; run numbers start at 0, so this is also the number of the next run.
+	failures: Schema.Int,
+	failedAt: Model.DateTimeInsertFromDate,
+	resolvedAt: NullableTimestamp,
 }) {}
 
 // --- [EXPORT]
 
-export { DlqReason, DlqReasons, NullableTimestamp, Job, JobDlq, JobId, JobOwner, JobStatus, JobStatuses }
+export {
+	AttemptLogLimit,
+	DlqReason,
+	DlqReasons,
+	DlqStatus,
+	DlqStatuses,
+	NullableTimestamp,
+	Job,
+	JobAttempt,
+	JobDlq,
+	JobId,
+	JobOwner,
+	JobStatus,
+	JobStatuses,
+}

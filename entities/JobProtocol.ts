@@ -32,11 +32,19 @@ class CancelJob extends Schema.Class<CancelJob>("CancelJob")({ requestKey: Schem
 	}
 }
 
-// What the job's workflow reports; `step` makes each report its own idempotent message.
+// What the job's workflow reports; `step` makes each report its own idempotent message. Fields added later have
+// defaults, so reports stored before them still decode.
 const JobEvent = Schema.Union(
 	Schema.TaggedStruct("Started", { executionId: Schema.String }),
-	Schema.TaggedStruct("Attempted", { attempt: Schema.Int, error: Schema.NullOr(Schema.String) }),
-	Schema.TaggedStruct("Succeeded", {}),
+	Schema.TaggedStruct("Attempted", {
+		attempt: Schema.Int,
+		error: Schema.NullOr(Schema.String),
+		run: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+		at: Schema.optionalWith(Schema.NullOr(Schema.DateTimeUtc), { default: () => null }),
+	}),
+	Schema.TaggedStruct("Succeeded", {
+		result: Schema.optionalWith(Schema.NullOr(Schema.Unknown), { default: () => null }),
+	}),
 	Schema.TaggedStruct("Failed", { reason: DlqReason, error: Schema.String }),
 	Schema.TaggedStruct("DeadLettered", {}),
 	Schema.TaggedStruct("Requeued", { executionId: Schema.String }),

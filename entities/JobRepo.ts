@@ -6,7 +6,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Option, Schema } from "effect"
 import type { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
-import { DlqReason, Job, JobDlq, JobOwner, JobStatus } from "./JobModel.ts"
+import { DlqReason, DlqStatus, Job, JobDlq, JobOwner, JobStatus } from "./JobModel.ts"
 import { KeysetPage } from "./KeysetPage.ts"
 import { TenantId } from "./Tenancy.ts"
 
@@ -27,16 +27,26 @@ const ListFilter = Schema.Struct({
 
 const classify = KeysetPage.settle
 
+const jsonText = Schema.encodeSync(Schema.parseJson())
+
 // --- [SERVICES]
 
 class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 	effect: Effect.gen(function* () {
 		const sql = yield* PgClient.PgClient
+		// The jsonb columns of a job row as parameters. Arrays go as JSON text: pg would send a JS array as a Postgres
+		// array literal. A null result stays SQL NULL.
+		const jsonColumns = <Row extends typeof Job.insert.Encoded | typeof Job.update.Encoded>(row: Row) => ({
+			...row,
+			payload: sql.json(row.payload),
+			result: row.result === null ? null : jsonText(row.result),
+			attemptLog: jsonText(row.attemptLog),
+		})
 		const insertMany = SqlSchema.findAll({
 			Request: Schema.Array(Job.insert),
 			Result: Job,
 			execute: (rows) =>
-				sql`INSERT INTO jobs ${sql.insert(rows.map((row) => ({ ...row, payload: sql.json(row.payload) })))}
+				sql`INSERT INTO jobs ${sql.insert(rows.map(jsonColumns))}
 					ON CONFLICT (app_id, owner, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING *`,
 		})
 		const findMany = SqlSchema.findAll({
@@ -54,7 +64,7 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 			Request: Job.update,
 			Result: Job,
 			execute: (row) =>
-				sql`UPDATE jobs SET ${sql.update({ ...row, payload: sql.json(row.payload) }, ["id", "appId"])}
+				sql`UPDATE jobs SET ${sql.update(jsonColumns(row), ["id", "appId"])}
 					WHERE id = ${row.id} AND app_id = ${row.appId} RETURNING *`,
 		})
 		const listJobs = SqlSchema.findAll({
@@ -76,27 +86,55 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 				sql`SELECT status, count(*)::int AS count FROM jobs
 					WHERE app_id = ${appId} AND ${sql.in("status", statuses)} GROUP BY status`,
 		})
-		const insertDlqMany = SqlSchema.findAll({
-			Request: Schema.Array(JobDlq.insert),
+		// One entry per job. A failure of another execution reopens the job's entry and counts one more failure; the
+		// same execution reporting again (its dead-letter step re-ran) changes nothing but the details.
+		const upsertDlqRow = SqlSchema.single({
+			Request: JobDlq.insert,
 			Result: JobDlq,
-			execute: (rows) =>
-				sql`INSERT INTO job_dlq ${sql.insert(rows.map((row) => ({ ...row, attempts: sql.json(row.attempts) })))}
-					ON CONFLICT (id) DO NOTHING RETURNING *`,
+			execute: (row) =>
+				sql`INSERT INTO job_dlq ${sql.insert({ ...row, attempts: sql.json(row.attempts) })}
+					ON CONFLICT (app_id, job_id) DO UPDATE SET
+						type = EXCLUDED.type,
+						error_reason = EXCLUDED.error_reason,
+						last_error = EXCLUDED.last_error,
+						attempts = EXCLUDED.attempts,
+						execution_id = EXCLUDED.execution_id,
+						request_id = EXCLUDED.request_id,
+						ip_address = EXCLUDED.ip_address,
+						user_agent = EXCLUDED.user_agent,
+						failures = job_dlq.failures
+							+ CASE WHEN job_dlq.execution_id IS DISTINCT FROM EXCLUDED.execution_id THEN 1 ELSE 0 END,
+						failed_at = CASE WHEN job_dlq.execution_id IS DISTINCT FROM EXCLUDED.execution_id
+							THEN now() ELSE job_dlq.failed_at END,
+						status = CASE WHEN job_dlq.execution_id IS DISTINCT FROM EXCLUDED.execution_id
+							THEN 'open' ELSE job_dlq.status END,
+						resolved_at = CASE WHEN job_dlq.execution_id IS DISTINCT FROM EXCLUDED.execution_id
+							THEN NULL ELSE job_dlq.resolved_at END
+					RETURNING *`,
+		})
+		const resolveDlqRow = SqlSchema.findAll({
+			Request: Schema.Struct({ appId: TenantId, jobId: Schema.UUID }),
+			Result: JobDlq,
+			execute: ({ appId, jobId }) =>
+				sql`UPDATE job_dlq SET status = 'resolved', resolved_at = now()
+					WHERE app_id = ${appId} AND job_id = ${jobId} AND status <> 'resolved' RETURNING *`,
 		})
 
 		const listDlqRows = SqlSchema.findAll({
 			Request: Schema.Struct({
 				appId: Schema.NullOr(TenantId),
 				reason: Schema.NullOr(DlqReason),
+				status: Schema.NullOr(DlqStatus),
 				type: Schema.NullOr(Schema.String),
 				limit: Schema.Int,
 				after: Schema.NullOr(KeysetPage.CursorKey),
 			}),
 			Result: JobDlq,
-			execute: ({ appId, reason, type, limit, after }) => sql`
+			execute: ({ appId, reason, status, type, limit, after }) => sql`
 				SELECT * FROM job_dlq WHERE ${sql.and([
 					...(appId === null ? [] : [sql`app_id = ${appId}`]),
 					...(reason === null ? [] : [sql`error_reason = ${reason}`]),
+					...(status === null ? [] : [sql`status = ${status}`]),
 					...(type === null ? [] : [sql`type = ${type}`]),
 					...(after === null ? [] : [sql`(created_at, id) > (${after[0]}::timestamptz, ${after[1]})`]),
 				])} ORDER BY created_at, id LIMIT ${limit}`,
@@ -110,13 +148,9 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 			Request: Schema.UUID,
 			Result: JobDlq,
 			execute: (id) =>
-				sql`UPDATE job_dlq SET retries = retries + 1, retried_at = now() WHERE id = ${id} RETURNING *`,
-		})
-		const countDlqRows = SqlSchema.single({
-			Request: Schema.Struct({ appId: TenantId, jobId: Schema.UUID }),
-			Result: Schema.Struct({ count: Schema.Int }),
-			execute: ({ appId, jobId }) =>
-				sql`SELECT count(*)::int AS count FROM job_dlq WHERE app_id = ${appId} AND job_id = ${jobId}`,
+				sql`UPDATE job_dlq SET retries = retries + 1, retried_at = now(),
+					status = CASE WHEN status = 'resolved' THEN status ELSE 'retrying' END
+					WHERE id = ${id} RETURNING *`,
 		})
 		const deleteDlqRow = SqlSchema.findOne({
 			Request: Schema.UUID,
@@ -185,19 +219,6 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 				classify(listJobs({ ...filter, limit: filter.limit + 1, after })),
 			).pipe(Effect.flatMap((rows) => KeysetPage.page(rows, filter.limit)))
 
-		// Entries carry deterministic ids: inserting one again (an activity that re-ran) is a no-op.
-		function insertDlq(row: typeof JobDlq.insert.Type): Effect.Effect<Option.Option<JobDlq>, StorageUnavailable>
-		function insertDlq(
-			rows: ReadonlyArray<typeof JobDlq.insert.Type>,
-		): Effect.Effect<ReadonlyArray<JobDlq>, StorageUnavailable>
-		function insertDlq(input: typeof JobDlq.insert.Type | ReadonlyArray<typeof JobDlq.insert.Type>) {
-			return Array.isArray(input)
-				? classify(insertDlqMany(input))
-				: classify(insertDlqMany([input as typeof JobDlq.insert.Type])).pipe(
-						Effect.map((rows) => Option.fromNullable(rows[0])),
-					)
-		}
-
 		return {
 			insert,
 			find,
@@ -208,10 +229,18 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 				classify(updateOne(row).pipe(Effect.catchTag("NoSuchElementException", Effect.die))).pipe(
 					Telemetry.span("JobRepo.update"),
 				),
-			insertDlq,
+			// The job's DLQ entry after a failure of `row.executionId` (new, reopened, or as it was for the same execution).
+			recordDlq: (row: typeof JobDlq.insert.Type) =>
+				classify(upsertDlqRow(row).pipe(Effect.catchTag("NoSuchElementException", Effect.die))).pipe(
+					Telemetry.span("JobRepo.recordDlq"),
+				),
+			// A run of the job succeeded: its entry, if it has one, is resolved.
+			resolveDlq: (appId: TenantId, jobId: string) =>
+				classify(resolveDlqRow({ appId, jobId })).pipe(Telemetry.span("JobRepo.resolveDlq")),
 			listDlq: (filter: {
 				readonly appId: TenantId | null
 				readonly reason: typeof DlqReason.Type | null
+				readonly status: typeof DlqStatus.Type | null
 				readonly type: string | null
 				readonly limit: number
 				readonly cursor: string | null
@@ -226,14 +255,6 @@ class JobRepo extends Effect.Service<JobRepo>()("entities/JobRepo", {
 			markDlqRetried: (id: string) =>
 				classify(markDlqRow(id).pipe(Effect.catchTag("NoSuchElementException", Effect.die))).pipe(
 					Telemetry.span("JobRepo.markDlqRetried"),
-				),
-			// How many times a job has failed into the DLQ: its next run number.
-			countDlqForJob: (appId: TenantId, jobId: string) =>
-				classify(
-					countDlqRows({ appId, jobId }).pipe(Effect.catchTag("NoSuchElementException", Effect.die)),
-				).pipe(
-					Effect.map((row) => row.count),
-					Telemetry.span("JobRepo.countDlqForJob"),
 				),
 			deleteDlq: (id: string) => classify(deleteDlqRow(id)).pipe(Telemetry.span("JobRepo.deleteDlq")),
 			withTransaction: sql.withTransaction,

@@ -4,10 +4,11 @@ import { Schema } from "effect"
 import { DlqEntryNotFound, DlqEntryView, DlqPage } from "../entities/DlqProtocol.ts"
 import { KeysetPage } from "../entities/KeysetPage.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
-import { DlqReason } from "../entities/JobModel.ts"
+import { DlqReason, DlqStatus } from "../entities/JobModel.ts"
 import { JobNotFound, JobView } from "../entities/JobProtocol.ts"
 import {
 	ExecutionDetail,
+	ExecutionFinished,
 	ExecutionNotFound,
 	ExecutionPage,
 	ExecutionStatus,
@@ -30,6 +31,7 @@ const ExecutionCursor = Schema.optional(
 
 const DlqParams = Schema.Struct({
 	reason: Schema.optional(DlqReason),
+	status: Schema.optional(DlqStatus),
 	type: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
 	tenant: Schema.optional(TenantRefParam),
 	limit: Limit,
@@ -88,13 +90,15 @@ const AdminJobsApi = HttpApiGroup.make("adminJobs")
 		HttpApiEndpoint.post("resumeWorkflow", "/workflows/:executionId/resume")
 			.setPath(ExecutionPath)
 			.addSuccess(ExecutionSummary)
-			.addError(ExecutionNotFound, { status: 404 }),
+			.addError(ExecutionNotFound, { status: 404 })
+			.addError(ExecutionFinished, { status: 409 }),
 	)
 	.add(
 		HttpApiEndpoint.post("interruptWorkflow", "/workflows/:executionId/interrupt")
 			.setPath(ExecutionPath)
 			.addSuccess(ExecutionSummary)
-			.addError(ExecutionNotFound, { status: 404 }),
+			.addError(ExecutionNotFound, { status: 404 })
+			.addError(ExecutionFinished, { status: 409 }),
 	)
 	.middleware(AdminAuth)
 	.prefix("/admin/v1")

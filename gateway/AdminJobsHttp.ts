@@ -32,6 +32,7 @@ const AdminJobsHttpLive = HttpApiBuilder.group(Api, "adminJobs", (handlers) =>
 							dlq("all").List({
 								tenantId,
 								reason: urlParams.reason ?? null,
+								status: urlParams.status ?? null,
 								type: urlParams.type ?? null,
 								limit: urlParams.limit,
 								cursor: urlParams.cursor ?? null,

@@ -12,6 +12,7 @@ import { identity } from "./0004_identity.ts"
 import { jobOwner } from "./0005_job_owner.ts"
 import { emailVerified } from "./0006_email_verified.ts"
 import { dlqDefect } from "./0007_dlq_defect.ts"
+import { dlqOnePerJob } from "./0008_dlq_one_per_job.ts"
 
 // --- [CONSTANTS]
 
@@ -26,6 +27,7 @@ const Migrations = {
 	"0005_job_owner": jobOwner,
 	"0006_email_verified": emailVerified,
 	"0007_dlq_defect": dlqDefect,
+	"0008_dlq_one_per_job": dlqOnePerJob,
 } as const
 
 // --- [FUNCTIONS]

@@ -17,6 +17,7 @@ import { IdentityEntitiesLive } from "../entities/UserSessionsEntity.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
 import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
+import { JobsConfig } from "../workflows/JobsConfig.ts"
 import { KeysReencryptLive } from "../workflows/KeysReencryptWorkflow.ts"
 import { MaintenanceLive } from "../workflows/Maintenance.ts"
 import { TenantDeleteWorkflowLive } from "../workflows/TenantDeleteWorkflow.ts"
@@ -51,7 +52,14 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	Layer.provideMerge(ClusterWorkflowEngine.layer),
 )
 
-const RunnerLive = RunnerEntitiesLive.pipe(Layer.provideMerge(RunnerClusterLive), Layer.provide(MigratorLive))
+// A JOBS_* setting that cannot be used (e.g. JOBS_FAULT_INJECTION outside tests) stops the start before anything runs.
+const JobsConfigChecked = Layer.effectDiscard(JobsConfig)
+
+const RunnerLive = RunnerEntitiesLive.pipe(
+	Layer.provideMerge(RunnerClusterLive),
+	Layer.provide(MigratorLive),
+	Layer.provide(JobsConfigChecked),
+)
 
 // --- [EXPORT]
 

@@ -15,6 +15,9 @@ const DestinationConfig = Config.array(Config.string(), "JOBS_HTTP_ALLOWED_HOSTS
 	Config.withDescription("Hosts (exact, comma-separated) an http.call job may reach even when not public"),
 )
 
+// What an operator can do about a host that is not public: list it.
+const AllowListHint = "only public addresses, or hosts the operator lists in JOBS_HTTP_ALLOWED_HOSTS, can be reached"
+
 // Not public: loopback, private, link-local, CGNAT, benchmarking, documentation, multicast, reserved, unspecified,
 // the 6to4 relay anycast.
 const nonPublicV4 = new BlockList()
@@ -121,6 +124,8 @@ const isPublicAddress = (address: string) =>
 const refuse = (host: string, why: string) =>
 	new DestinationNotAllowed({ message: `destination ${host} is not allowed: ${why}`, host })
 
+const refuseHost = (host: string, why: string) => refuse(host, `${why}; ${AllowListHint}`)
+
 const bare = (host: string) => host.replace(/^\[|\]$/g, "").toLowerCase()
 
 // A listed host lets its own name through (with or without a port in the list).
@@ -136,10 +141,12 @@ const check = (url: URL, allowedHosts: ReadonlyArray<string>) =>
 			? []
 			: yield* Effect.tryPromise({
 					try: () => lookup(host, { all: true, verbatim: true }),
-					catch: () => refuse(host, "its name does not resolve"),
+					catch: () => refuseHost(host, "its name does not resolve"),
 				})
 		yield* Effect.forEach(addresses, ({ address }) =>
-			isPublicAddress(address) ? Effect.void : Effect.fail(refuse(host, `${address} is not a public address`)),
+			isPublicAddress(address)
+				? Effect.void
+				: Effect.fail(refuseHost(host, `${address} is not a public address`)),
 		)
 		return allowed ? "allowed-host" : "public"
 	})
@@ -189,7 +196,7 @@ const guardedLookup = (options: {
 						: callback(null, usable[0]!.address, usable[0]!.family)
 					: callback(
 							new DestinationRefused({
-								message: `destination ${hostname} is not allowed: ${refusal}`,
+								message: `destination ${hostname} is not allowed: ${refusal}; ${AllowListHint}`,
 								host: hostname,
 								code: "EDESTINATIONREFUSED",
 							}),

@@ -5,7 +5,7 @@
 // (cancelled). When the job gives up, a DLQ entry (deterministic id: one per execution) records why.
 import { HttpClientRequest } from "@effect/platform"
 import { Activity, DurableClock, Workflow, WorkflowEngine } from "@effect/workflow"
-import { Duration, Effect, Either, Exit, Layer, Option, Schema } from "effect"
+import { DateTime, Duration, Effect, Either, Exit, Layer, Match, Option, Predicate, Schema } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Destination } from "./Destination.ts"
 import { DeliveryFailed, HttpCallWorkflow, JobFailed } from "./HttpCallProtocol.ts"
@@ -44,14 +44,48 @@ const failure = (
 	retryInMillis = 0,
 ) => new DeliveryFailed({ reason, message, retryable, status, retryInMillis })
 
+// Each attempt's error says what happened in that attempt, not the job's verdict (which is the DLQ reason).
 const classify = (status: number) =>
 	status >= 200 && status < 300
 		? Either.right(status)
 		: status === 410
-			? Either.left(failure("NonRetryable", "the destination answered 410 Gone", false, status))
+			? Either.left(failure("NonRetryable", "410 Gone from the destination (not retried)", false, status))
 			: status >= 400 && status < 500 && status !== 408 && status !== 429
-				? Either.left(failure("NonRetryable", `the destination answered ${status}`, false, status))
-				: Either.left(failure("MaxAttemptsExceeded", `the destination answered ${status}`, true, status))
+				? Either.left(failure("NonRetryable", `${status} from the destination (not retried)`, false, status))
+				: Either.left(failure("MaxAttemptsExceeded", `${status} from the destination`, true, status))
+
+const property = (value: unknown, name: string): unknown =>
+	Predicate.isObject(value) && name in value ? (value as Record<string, unknown>)[name] : undefined
+
+// The socket error under a failed request, in words: `connection refused by 127.0.0.1:8080`. A connection tried on
+// several addresses fails with an AggregateError: its first error speaks for it.
+const describeTransport = (cause: unknown, host: string): string => {
+	const error =
+		Predicate.isObject(cause) && Array.isArray(property(cause, "errors"))
+			? (property(cause, "errors") as ReadonlyArray<unknown>)[0]
+			: cause
+	const code = String(property(error, "code") ?? "")
+	const address = property(error, "address")
+	const peer =
+		address === undefined
+			? host
+			: `${String(address)}${property(error, "port") === undefined ? "" : `:${String(property(error, "port"))}`}`
+	return Match.value(code).pipe(
+		Match.when("ECONNREFUSED", () => `connection refused by ${peer}`),
+		Match.when("ECONNRESET", () => `connection reset by ${peer}`),
+		Match.when("EPIPE", () => `connection closed by ${peer} while sending`),
+		Match.when(Match.is("ENOTFOUND", "EAI_AGAIN", "EAI_NONAME"), () => `${host} does not resolve`),
+		Match.when(Match.is("ETIMEDOUT", "ECONNABORTED"), () => `connecting to ${peer} timed out`),
+		Match.when(Match.is("EHOSTUNREACH", "ENETUNREACH"), () => `${peer} is unreachable`),
+		Match.when(
+			(value) => /CERT|TLS|SSL|SELF_SIGNED/.test(value),
+			() => `TLS with ${host} failed: ${String(property(error, "message") ?? code)}`,
+		),
+		Match.orElse(
+			() => `request to ${host} failed: ${String(property(error, "message") ?? (code || "unknown error"))}`,
+		),
+	)
+}
 
 // --- [LAYERS]
 
@@ -60,11 +94,15 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 		const config = yield* Effect.orDie(JobsConfig)
 		const allowedHosts = yield* Effect.orDie(Destination.config)
 		const outbound = yield* OutboundHttp
-		const { report, deadLetter, cancelled, cancel } = yield* makeJobReporter({
+		const { report, succeed, deadLetter, cancelled, cancel } = yield* makeJobReporter({
 			...payload,
 			type: "http.call",
 			executionId,
 		})
+		const host = Option.getOrElse(
+			Option.liftThrowable(() => new URL(payload.request.url).host)(),
+			() => "the destination",
+		)
 		const attemptOnce = Effect.gen(function* () {
 			const attempt = yield* Activity.CurrentAttempt
 			yield* Effect.filterOrFail(
@@ -90,23 +128,32 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 				Effect.timeoutFail({
 					duration: config.httpTimeout,
 					onTimeout: () =>
-						failure("Timeout", `no answer within ${Duration.format(config.httpTimeout)}`, true, null),
+						failure("Timeout", `timed out after ${Duration.format(config.httpTimeout)}`, true, null),
 				}),
 				Effect.catchTag("DestinationRefused", (refused) =>
 					Effect.fail(failure("ValidationFailed", refused.message, false, null)),
 				),
 				Effect.catchTag("RequestError", (error) =>
-					Effect.fail(failure("MaxAttemptsExceeded", `request failed: ${error.reason}`, true, null)),
+					Effect.fail(failure("MaxAttemptsExceeded", describeTransport(error.cause, host), true, null)),
 				),
 				Effect.catchTag("ResponseError", (error) =>
-					Effect.fail(failure("MaxAttemptsExceeded", `response failed: ${error.reason}`, true, null)),
+					Effect.fail(
+						failure(
+							"MaxAttemptsExceeded",
+							`the answer from ${host} broke off: ${describeTransport(error.cause, host)}`,
+							true,
+							null,
+						),
+					),
 				),
 				Effect.either,
 			)
 			const result = Either.flatMap(outcome, ({ status }) => classify(status))
 			yield* report(`attempt-${attempt}`, {
 				_tag: "Attempted",
+				run: payload.run,
 				attempt,
+				at: yield* DateTime.now,
 				error: Either.match(result, { onLeft: (error) => error.message, onRight: () => null }),
 			})
 			// Before the next attempt: Retry-After (capped), then the backoff of that attempt.
@@ -146,13 +193,25 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 					Effect.logError("http.call attempt crashed", defect).pipe(
 						Effect.zipRight(
 							Effect.flatMap(Activity.CurrentAttempt, (attempt) =>
-								Effect.fail(
-									failure(
-										"WorkerLost",
-										"the attempt crashed",
-										true,
-										null,
-										backoff(attempt + 1, config.httpBackoffBase, config.httpBackoffCap),
+								Effect.flatMap(DateTime.now, (now) =>
+									report(`attempt-${attempt}`, {
+										_tag: "Attempted",
+										run: payload.run,
+										attempt,
+										at: now,
+										error: "the attempt crashed (see the runner's log)",
+									}),
+								).pipe(
+									Effect.zipRight(
+										Effect.fail(
+											failure(
+												"WorkerLost",
+												"the attempt crashed",
+												true,
+												null,
+												backoff(attempt + 1, config.httpBackoffBase, config.httpBackoffCap),
+											),
+										),
 									),
 								),
 							),
@@ -184,11 +243,7 @@ const HttpCallWorkflowLive = HttpCallWorkflow.toLayer((payload, executionId) =>
 			)
 		const delivered = yield* Effect.either(attempts(1))
 		return yield* Either.match(delivered, {
-			onRight: (result) =>
-				Activity.make({
-					name: "succeed",
-					execute: Effect.asVoid(report("succeed", { _tag: "Succeeded" })),
-				}).pipe(Effect.as(result)),
+			onRight: (result) => Activity.make({ name: "succeed", execute: succeed(result) }).pipe(Effect.as(result)),
 			onLeft: (error) => {
 				const reason = error.retryable && error.reason !== "Timeout" ? "MaxAttemptsExceeded" : error.reason
 				// A cancelled job ends here: nothing to dead-letter, its status already says what happened.

@@ -1,6 +1,7 @@
 // What every job workflow does around its own work: report each step to the job's entity (idempotent messages, one
-// per step and run; a late report to a cancelled job is ignored) and, when it gives up, dead-letter the job: a DLQ
-// entry with a deterministic id (one per execution, so a re-run activity adds nothing) between the Failed and
+// per step and run; a late report to a cancelled job is ignored); when it succeeds, record the result and resolve the
+// job's DLQ entry if a retry brought it here; when it gives up, dead-letter the job: the job's one DLQ entry (created,
+// or reopened with one more failure; the same execution reporting again adds nothing) between the Failed and
 // DeadLettered reports.
 import { Effect, Option, Schedule } from "effect"
 import { type DlqReason, JobDlq, JobId } from "../entities/JobModel.ts"
@@ -34,7 +35,7 @@ const makeJobReporter = (execution: {
 			Effect.gen(function* () {
 				const failed = yield* report("fail", { _tag: "Failed", reason, error: message })
 				yield* repo
-					.insertDlq(
+					.recordDlq(
 						JobDlq.insert.make({
 							id: deterministicId("dlq", execution.executionId),
 							appId: execution.tenantId,
@@ -53,11 +54,30 @@ const makeJobReporter = (execution: {
 							requestId: execution.meta.requestId,
 							ipAddress: execution.meta.ip,
 							userAgent: execution.meta.userAgent,
+							status: "open",
+							failures: 1,
+							resolvedAt: null,
 						}),
 					)
 					.pipe(Effect.orDie)
 				yield* report("dead-letter", { _tag: "DeadLettered" })
 			})
+		// The entry is resolved only when the job did succeed (a report to a job cancelled meanwhile changes nothing).
+		const succeed = (result: unknown) =>
+			report("succeed", { _tag: "Succeeded", result }).pipe(
+				Effect.flatMap((reported) =>
+					Effect.when(
+						repo
+							.resolveDlq(execution.tenantId, execution.jobId)
+							.pipe(
+								Effect.retry({ times: 10, schedule: Schedule.exponential("200 millis") }),
+								Effect.orDie,
+							),
+						() => Option.isSome(reported),
+					),
+				),
+				Effect.asVoid,
+			)
 		// Checked before each attempt: a cancelled job stops at the next step instead of running on to the DLQ.
 		// A job whose entity cannot be reached right now (its runner just died) counts as not cancelled: the check must
 		// never turn an attempt into a defect.
@@ -72,7 +92,7 @@ const makeJobReporter = (execution: {
 			Effect.catchTag("InvalidTransition", () => Effect.void),
 			Effect.catchAllCause((cause) => Effect.logWarning("could not cancel an interrupted job", cause)),
 		)
-		return { report, deadLetter, cancelled, cancel } as const
+		return { report, succeed, deadLetter, cancelled, cancel } as const
 	})
 
 // --- [EXPORT]

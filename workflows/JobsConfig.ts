@@ -1,5 +1,6 @@
-// Settings of job execution (JOBS_*): retry schedule and timeout of `http.call`, retention and the DLQ watcher.
-import { Config } from "effect"
+// Settings of job execution (JOBS_*): retry schedule and timeout of `http.call`, retention and the DLQ watcher, and the
+// test-only fault injection, which is refused (a start-up error naming it) unless NODE_ENV is `test`.
+import { Config, ConfigError, Either } from "effect"
 
 // --- [CONSTANTS]
 
@@ -44,10 +45,22 @@ const JobsConfig = Config.all({
 		Config.withDefault(10),
 		Config.withDescription("Open DLQ entries above which dlq.watch raises an alert"),
 	),
-	faultInjection: Config.string("JOBS_FAULT_INJECTION").pipe(
-		Config.withDefault(""),
+	faultInjection: Config.all({
+		steps: Config.string("JOBS_FAULT_INJECTION").pipe(Config.withDefault("")),
+		environment: Config.string("NODE_ENV").pipe(Config.withDefault("")),
+	}).pipe(
+		Config.mapOrFail(({ steps, environment }) =>
+			steps === "" || environment === "test"
+				? Either.right(steps)
+				: Either.left(
+						ConfigError.InvalidData(
+							["JOBS_FAULT_INJECTION"],
+							"it makes jobs fail on purpose and is accepted only in tests (NODE_ENV=test); unset it",
+						),
+					),
+		),
 		Config.withDescription(
-			"Test only: `<job type>:<step>` makes that step fail (e.g. tenant.delete:complete); `…:defect` makes it die",
+			"Test only (NODE_ENV=test): `<job type>:<step>` makes that step fail (e.g. tenant.delete:complete); `…:defect` makes it die",
 		),
 	),
 })

@@ -1,10 +1,12 @@
 // Cluster-wide periodic work, run by ClusterCron so that exactly one runner does each run, however many runners exist.
-// jobs.purge (seed H1) deletes finished jobs older than JOBS_RETENTION, in batches. It then deletes the @effect/cluster
-// journal of workflow executions and Job entities whose job row is gone, which the library never deletes itself; a
-// journal a live job still relies on for idempotency is kept. dlq.watch (seed H2) retries entries whose reason is
-// retryable, up to JOBS_DLQ_AUTO_RETRIES per job. It raises an alert (a warning log and an `events` row) when entries
-// arrived since its last run or the open ones pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row. It first
-// dead-letters, with reason Defect, jobs whose workflow died with a defect and so left no DLQ entry.
+// jobs.purge (seed H1) deletes finished jobs older than JOBS_RETENTION, in batches (a succeeded job together with its
+// resolved DLQ entry; a job whose entry is open or retrying stays). It then deletes the @effect/cluster journal of
+// workflow executions and Job entities whose job row is gone, which the library never deletes itself; a journal a live
+// job still relies on for idempotency is kept. dlq.watch (seed H2) first dead-letters, with reason Defect, jobs whose
+// workflow died with a defect and so left no DLQ entry. It retries open entries whose reason is retryable while the
+// job has failed at most JOBS_DLQ_AUTO_RETRIES times, and raises an alert (a warning log and an `events` row) when jobs
+// failed into the DLQ since its last run or the open entries pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an
+// `events` row.
 import { ClusterCron, Snowflake } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
 import { Cron, DateTime, Duration, Effect, Layer, Schedule, Schema } from "effect"
@@ -24,7 +26,7 @@ const RetryableReasons = ["MaxAttemptsExceeded", "Timeout", "WorkerLost"] as con
 // --- [SCHEMA]
 
 const Deleted = Schema.Array(Schema.Struct({ id: Schema.Unknown }))
-const Ids = Schema.Array(Schema.Struct({ id: Schema.String }))
+const Retryable = Schema.Array(Schema.Struct({ id: Schema.String, failures: Schema.Int }))
 const Counts = Schema.Array(Schema.Struct({ arrived: Schema.Int, open: Schema.Int }))
 const Orphans = Schema.Array(
 	Schema.Struct({
@@ -60,6 +62,16 @@ const purge = Effect.gen(function* () {
 			Effect.map((rows) => rows.length),
 			Effect.orDie,
 		)
+	// A resolved DLQ entry (a retry succeeded) goes with its job; an open or retrying one keeps the job.
+	const resolvedEntries = yield* drain(
+		config.purgeBatch,
+		counted(sql`
+			DELETE FROM job_dlq WHERE id IN (
+				SELECT d.id FROM job_dlq d JOIN jobs j ON j.id = d.job_id AND j.app_id = d.app_id
+				WHERE d.status = 'resolved' AND j.status = 'succeeded' AND j.finished_at < ${DateTime.toDate(cutoff)}
+				LIMIT ${config.purgeBatch}
+			) RETURNING id`),
+	)
 	const jobs = yield* drain(
 		config.purgeBatch,
 		counted(sql`
@@ -107,7 +119,12 @@ const purge = Effect.gen(function* () {
 		),
 		replies AS (DELETE FROM cluster_replies WHERE request_id IN (SELECT id FROM doomed))
 		DELETE FROM cluster_messages WHERE id IN (SELECT id FROM doomed) RETURNING id`)
-	yield* Events.emit("jobs.purge", { jobs, journal: journal + cron, cutoff: DateTime.formatIso(cutoff) })
+	yield* Events.emit("jobs.purge", {
+		jobs,
+		resolvedEntries,
+		journal: journal + cron,
+		cutoff: DateTime.formatIso(cutoff),
+	})
 	yield* Effect.logInfo(
 		`jobs.purge: ${jobs} jobs and ${journal + cron} journal messages older than ${DateTime.formatIso(cutoff)}`,
 	)
@@ -150,16 +167,17 @@ const watch = Effect.gen(function* () {
 		)
 		return deadLettered.reduce((sum, one) => sum + one, 0)
 	})
+	// One retry per failure: the request key names the failure it answers.
 	const retryable = yield* sql`
-		SELECT d.id FROM job_dlq d
-		WHERE d.retries = 0 AND ${sql.in("d.error_reason", RetryableReasons)}
-			AND (SELECT count(*) FROM job_dlq other WHERE other.job_id = d.job_id) <= ${config.dlqAutoRetries}
-		ORDER BY d.created_at LIMIT 100`.pipe(Effect.flatMap(Schema.decodeUnknown(Ids)), Effect.orDie)
+		SELECT d.id, d.failures FROM job_dlq d
+		WHERE d.status = 'open' AND ${sql.in("d.error_reason", RetryableReasons)}
+			AND d.failures <= ${config.dlqAutoRetries}
+		ORDER BY d.failed_at LIMIT 100`.pipe(Effect.flatMap(Schema.decodeUnknown(Retryable)), Effect.orDie)
 	const retried = yield* Effect.forEach(
 		retryable,
-		({ id }) =>
+		({ id, failures }) =>
 			entries(id)
-				.Retry(new DlqCommand({ requestKey: `dlq.watch:${id}` }))
+				.Retry(new DlqCommand({ requestKey: `dlq.watch:${id}:${failures}` }))
 				.pipe(
 					Effect.as(1),
 					Effect.catchAll((error) =>
@@ -170,9 +188,9 @@ const watch = Effect.gen(function* () {
 	)
 	const [counts] = yield* sql`
 		SELECT
-			(SELECT count(*)::int FROM job_dlq WHERE created_at > coalesce(
+			(SELECT count(*)::int FROM job_dlq WHERE failed_at > coalesce(
 				(SELECT max(created_at) FROM events WHERE type = 'dlq.watch'), '-infinity'::timestamptz)) AS arrived,
-			(SELECT count(*)::int FROM job_dlq WHERE retries = 0) AS open`.pipe(
+			(SELECT count(*)::int FROM job_dlq WHERE status = 'open') AS open`.pipe(
 		Effect.flatMap(Schema.decodeUnknown(Counts)),
 		Effect.orDie,
 	)

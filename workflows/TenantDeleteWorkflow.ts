@@ -43,7 +43,11 @@ const TenantDeleteWorkflowLive = TenantDeleteWorkflow.toLayer((payload, executio
 		const config = yield* Effect.orDie(JobsConfig)
 		const sql = (yield* PgClient.PgClient).withoutTransforms()
 		const tenant = (yield* Tenant.client)(payload.tenantId)
-		const { report, deadLetter } = yield* makeJobReporter({ ...payload, type: "tenant.delete", executionId })
+		const { report, succeed, deadLetter } = yield* makeJobReporter({
+			...payload,
+			type: "tenant.delete",
+			executionId,
+		})
 		const fail = (message: string) => new JobFailed({ reason: "NonRetryable", message })
 		const transition = (operation: TenantOperation) =>
 			tenant
@@ -119,7 +123,7 @@ const TenantDeleteWorkflowLive = TenantDeleteWorkflow.toLayer((payload, executio
 				error: JobFailed,
 				execute: Effect.zipRight(injected("complete"), transition("complete-delete")),
 			})
-			yield* Activity.make({ name: "succeed", execute: Effect.asVoid(report("succeed", { _tag: "Succeeded" })) })
+			yield* Activity.make({ name: "succeed", execute: succeed({ removedRows }) })
 			return { removedRows }
 		}).pipe(
 			Effect.catchTag("JobFailed", (error) =>

@@ -1,17 +1,25 @@
 // Handlers of the WorkflowInspector entity. Each execution is read from the library's journal. Its `run` message
 // gives the payload and, through its reply, the outcome. Its `activity` messages, one per attempt, give each step with
 // its error and timing; times come from the snowflake ids. The job and DLQ rows linked to the execution come from our
-// own tables. Payload header values are redacted: engineers debug the flow, not the credentials in it.
+// own tables. Payload header values are redacted: engineers debug the flow, not the credentials in it. Only an
+// execution that has not finished can be resumed or interrupted (ExecutionFinished otherwise).
 import { Snowflake } from "@effect/cluster"
 import type { Statement } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { DateTime, Effect, Match, Option, Schema } from "effect"
+import { DateTime, Effect, Match, Option, Predicate, Schema } from "effect"
+import { toDlqEntryView } from "../entities/DlqProtocol.ts"
+import { JobDlq } from "../entities/JobModel.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { HttpCallWorkflow } from "./HttpCallProtocol.ts"
 import { KeysReencryptWorkflow } from "./KeysReencryptProtocol.ts"
 import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"
-import { ExecutionNotFound, ExecutionSummary, WorkflowInspector } from "./WorkflowInspectorProtocol.ts"
+import {
+	ExecutionFinished,
+	ExecutionNotFound,
+	ExecutionSummary,
+	WorkflowInspector,
+} from "./WorkflowInspectorProtocol.ts"
 
 // --- [CONSTANTS]
 
@@ -126,6 +134,34 @@ const summaryOf = (row: typeof RunRow.Type): typeof ExecutionSummary.Type => {
 	}
 }
 
+const property = (value: unknown, name: string): unknown =>
+	Predicate.isObject(value) && name in value ? (value as Record<string, unknown>)[name] : undefined
+
+const textOf = (value: unknown): string | null =>
+	typeof value === "string"
+		? value
+		: typeof property(value, "message") === "string"
+			? String(property(value, "message"))
+			: value === undefined || value === null
+				? null
+				: String(value)
+
+// The first failure or defect of an encoded Cause, in words (a DeliveryFailed's message, a defect's message).
+const causeMessage = (cause: unknown): string | null =>
+	Match.value(property(cause, "_tag")).pipe(
+		Match.when("Fail", () => textOf(property(cause, "error") ?? property(cause, "failure"))),
+		Match.when("Die", () => textOf(property(cause, "defect"))),
+		Match.when("Interrupt", () => "interrupted"),
+		Match.when(Match.is("Sequential", "Parallel"), () =>
+			Option.getOrNull(
+				Option.orElse(Option.fromNullable(causeMessage(property(cause, "left"))), () =>
+					Option.fromNullable(causeMessage(property(cause, "right"))),
+				),
+			),
+		),
+		Match.orElse(() => null),
+	)
+
 const attemptOf = (row: typeof ActivityRow.Type) => {
 	const exit = Option.flatMap(Option.fromNullable(row.reply), Schema.decodeUnknownOption(ReplyExit))
 	const outcome = Option.flatMap(exit, (reply) => Option.fromNullable(reply.value?.exit))
@@ -146,6 +182,7 @@ const attemptOf = (row: typeof ActivityRow.Type) => {
 			onNone: () => null,
 			onSome: (result) => result.cause ?? null,
 		}),
+		message: Option.getOrNull(Option.flatMap(outcome, (result) => Option.fromNullable(causeMessage(result.cause)))),
 		startedAt: timeOf(row.id),
 		finishedAt: row.replyId === null ? null : timeOf(row.replyId),
 	}
@@ -176,7 +213,17 @@ const WorkflowInspectorLive = WorkflowInspector.toLayer(
 			)
 		const control = (executionId: string, action: "resume" | "interrupt") =>
 			Effect.gen(function* () {
-				const run = yield* findRun(executionId)
+				const run = yield* findRun(executionId).pipe(
+					Effect.filterOrFail(
+						(found) => found.status !== "succeeded" && found.status !== "failed",
+						(found) =>
+							new ExecutionFinished({
+								message: `execution ${executionId} has already ${found.status}: there is nothing to ${action}`,
+								executionId,
+								status: found.status,
+							}),
+					),
+				)
 				const workflow = Workflows[run.entityType.replace(/^Workflow\//, "") as keyof typeof Workflows]
 				yield* Option.match(Option.fromNullable(workflow), {
 					onNone: () =>
@@ -221,6 +268,10 @@ const WorkflowInspectorLive = WorkflowInspector.toLayer(
 				Effect.gen(function* () {
 					const run = yield* findRun(payload.executionId)
 					const summary = summaryOf(run)
+					const exit = Option.flatMap(
+						Option.fromNullable(run.reply),
+						Schema.decodeUnknownOption(ReplyExit),
+					).pipe(Option.flatMap((reply) => Option.fromNullable(reply.value?.exit)))
 					const activities = yield* sql`SELECT m.id::text AS "id", m.tag AS "tag", m.payload AS "payload",
 							r.payload AS "reply", r.id::text AS "replyId"
 						FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
@@ -239,17 +290,22 @@ const WorkflowInspectorLive = WorkflowInspector.toLayer(
 					const job =
 						summary.jobId === null || summary.tenantId === null
 							? []
-							: yield* typed`SELECT id, type, status, attempts, execution_id, last_error, request_id, created_at, finished_at
+							: yield* typed`SELECT id, type, status, attempts, attempt_log, result, execution_id, last_error,
+								request_id, created_at, finished_at
 							FROM jobs WHERE id = ${summary.jobId} AND app_id = ${summary.tenantId}`
-					const deadLetters = yield* typed`SELECT id, job_id, error_reason, last_error, retries, created_at
-						FROM job_dlq WHERE execution_id = ${run.entityId}`
+					// The job's one entry (it names the job's latest failed execution), else one naming this execution.
+					const deadLetters = yield* typed`SELECT * FROM job_dlq WHERE ${
+						summary.jobId === null || summary.tenantId === null
+							? typed`execution_id = ${run.entityId}`
+							: typed`(app_id = ${summary.tenantId} AND job_id = ${summary.jobId}) OR execution_id = ${run.entityId}`
+					}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(JobDlq))))
 					return {
 						...summary,
 						payload: redactHeaders(Option.getOrNull(Schema.decodeUnknownOption(Json)(run.payload))),
-						result: Option.getOrNull(
-							Option.flatMap(Option.fromNullable(run.reply), Schema.decodeUnknownOption(ReplyExit)).pipe(
-								Option.flatMap((reply) => Option.fromNullable(reply.value?.exit)),
-							),
+						result: Option.getOrNull(exit),
+						failure: Option.getOrNull(
+							// Only a failure carries a cause.
+							Option.flatMap(exit, (outcome) => Option.fromNullable(causeMessage(outcome.cause))),
 						),
 						activities: [...byName].map(([name, attempts]) => ({
 							name,
@@ -257,7 +313,7 @@ const WorkflowInspectorLive = WorkflowInspector.toLayer(
 							attempts,
 						})),
 						job: job[0] ?? null,
-						deadLetters,
+						deadLetters: deadLetters.map(toDlqEntryView),
 					}
 				}).pipe(
 					Effect.catchTag("ParseError", Effect.die),

@@ -4,6 +4,7 @@
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
+import { DlqEntryView } from "../entities/DlqProtocol.ts"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 
 // --- [SCHEMA]
@@ -25,6 +26,8 @@ const ActivityAttempt = Schema.Struct({
 	attempt: Schema.Int,
 	status: Schema.Literal("running", "succeeded", "failed"),
 	error: Schema.NullOr(Schema.Unknown),
+	// The error in words (`503 from the destination`); null when the attempt did not fail.
+	message: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
 	startedAt: Schema.DateTimeUtc,
 	finishedAt: Schema.NullOr(Schema.DateTimeUtc),
 })
@@ -39,9 +42,12 @@ const ExecutionDetail = Schema.Struct({
 	...ExecutionSummary.fields,
 	payload: Schema.Unknown,
 	result: Schema.NullOr(Schema.Unknown),
+	// Why the execution failed, in words; null unless it failed.
+	failure: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
 	activities: Schema.Array(ActivityRecord),
 	job: Schema.NullOr(Schema.Unknown),
-	deadLetters: Schema.Array(Schema.Unknown),
+	// The DLQ entry of the execution's job (one per job), if it has one.
+	deadLetters: Schema.Array(DlqEntryView),
 })
 
 const ExecutionFilter = Schema.Struct({
@@ -62,6 +68,13 @@ class ExecutionNotFound extends Schema.TaggedError<ExecutionNotFound>()("Executi
 	message: Schema.String,
 }) {}
 
+// Resume or interrupt of an execution that has already finished (succeeded or failed): there is nothing to act on.
+class ExecutionFinished extends Schema.TaggedError<ExecutionFinished>()("ExecutionFinished", {
+	message: Schema.String,
+	executionId: Schema.String,
+	status: ExecutionStatus,
+}) {}
+
 // --- [PROTOCOL]
 
 const WorkflowInspector = Entity.make("WorkflowInspector", [
@@ -74,12 +87,12 @@ const WorkflowInspector = Entity.make("WorkflowInspector", [
 	Rpc.make("Resume", {
 		payload: { executionId: Schema.String },
 		success: ExecutionSummary,
-		error: Schema.Union(ExecutionNotFound, StorageUnavailable),
+		error: Schema.Union(ExecutionNotFound, ExecutionFinished, StorageUnavailable),
 	}),
 	Rpc.make("Interrupt", {
 		payload: { executionId: Schema.String },
 		success: ExecutionSummary,
-		error: Schema.Union(ExecutionNotFound, StorageUnavailable),
+		error: Schema.Union(ExecutionNotFound, ExecutionFinished, StorageUnavailable),
 	}),
 ])
 
@@ -89,6 +102,7 @@ export {
 	ActivityRecord,
 	ExecutionDetail,
 	ExecutionFilter,
+	ExecutionFinished,
 	ExecutionNotFound,
 	ExecutionPage,
 	ExecutionStatus,

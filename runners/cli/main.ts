@@ -2,10 +2,10 @@
 // their typed clients (DATABASE_URL required). Exit codes: 0 done, 1 refused or failed, 2 usage error. It exits
 // explicitly once the command has finished: cluster client sockets can otherwise keep the process alive.
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Data, Duration, Effect, Either, Layer, Match, Option, ParseResult, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Either, Layer, Match, Option, ParseResult, Predicate, Schema } from "effect"
 import { isIP } from "node:net"
 import { parseArgs } from "node:util"
-import { DlqReason } from "../../entities/JobModel.ts"
+import { DlqReason, DlqStatus } from "../../entities/JobModel.ts"
 import { TenantId } from "../../entities/Tenancy.ts"
 import { TenantSettings, TenantSlug } from "../../entities/TenantModel.ts"
 import {
@@ -46,11 +46,12 @@ const Usage = [
 	"                                          failed at the tenant (needs the gateways' REDIS_URL / REDIS_KEY_PREFIX)",
 	"",
 	"  workflows list [--name N] [--status S] [--tenant ID|SLUG]   executions, newest first",
-	"  workflows show <executionId>            payload, activities with attempts and timing, job, DLQ",
-	"  workflows resume <executionId>          resume a suspended execution",
-	"  workflows interrupt <executionId>       interrupt a running execution",
+	"  workflows show <executionId>            payload, result, activities with attempts, errors and timing, DLQ",
+	"  workflows resume <executionId>          resume a suspended execution (refused once it has finished)",
+	"  workflows interrupt <executionId>       interrupt a running execution (refused once it has finished)",
 	"",
-	"  dlq list [--reason R] [--type T] [--tenant ID|SLUG]   dead-lettered jobs",
+	"  dlq list [--reason R] [--status open|retrying|resolved] [--type T] [--tenant ID|SLUG]",
+	"                                          dead-lettered jobs, one entry per job",
 	"  dlq retry <id>                          start a new execution of the entry's job",
 	"  dlq drop <id>                           delete the entry",
 	"",
@@ -68,6 +69,7 @@ const CommandTimeout = Duration.seconds(60)
 const DlqListFilter = Schema.Struct({
 	tenantId: Schema.NullOr(Schema.UUID),
 	reason: Schema.NullOr(DlqReason),
+	status: Schema.NullOr(DlqStatus),
 	type: Schema.NullOr(Schema.String),
 	limit: Schema.Int,
 	cursor: Schema.NullOr(Schema.String),
@@ -120,6 +122,18 @@ const renderTenant = (json: boolean) => (tenant: TenantView) =>
 					]),
 				),
 			)
+
+const jsonText = Schema.encodeSync(Schema.parseJson())
+
+// An execution's outcome on one line: what it returned, why it failed, or that it has not finished.
+const resultLine = (result: unknown, failure: string | null) =>
+	failure !== null
+		? `failed: ${failure}`
+		: Predicate.isObject(result) && "value" in result
+			? jsonText(result.value)
+			: result === null
+				? "- (not finished)"
+				: jsonText(result)
 
 // What to run for argv: a usage error or a help request fails before anything connects; otherwise the command,
 // whose success is the text to print. An id names the Tenant entity directly; any other key is looked up as a slug.
@@ -363,11 +377,16 @@ const command = (argv: ReadonlyArray<string>) =>
 													["request:", encoded.requestId ?? "-"],
 													["started:", encoded.startedAt],
 													["finished:", encoded.finishedAt ?? "-"],
-													["dead letters:", String(encoded.deadLetters.length)],
+													["payload:", jsonText(encoded.payload)],
+													["result:", resultLine(encoded.result, encoded.failure ?? null)],
+													...encoded.deadLetters.map((entry) => [
+														"dead letter:",
+														`${entry.id} ${entry.status}, ${entry.reason}, ${entry.failures} failed run(s), ${entry.retries} retries: ${entry.lastError ?? "-"}`,
+													]),
 												]),
 												"",
 												table([
-													["ACTIVITY", "ATTEMPT", "STATUS", "STARTED", "FINISHED"],
+													["ACTIVITY", "ATTEMPT", "STATUS", "STARTED", "FINISHED", "ERROR"],
 													...encoded.activities.flatMap((activity) =>
 														activity.attempts.map((attempt) => [
 															`${activity.compensation ? "(compensation) " : ""}${activity.name}`,
@@ -375,6 +394,7 @@ const command = (argv: ReadonlyArray<string>) =>
 															attempt.status,
 															attempt.startedAt,
 															attempt.finishedAt ?? "-",
+															attempt.message ?? "-",
 														]),
 													),
 												]),
@@ -406,6 +426,7 @@ const command = (argv: ReadonlyArray<string>) =>
 						Schema.decodeUnknown(DlqListFilter)({
 							tenantId,
 							reason: values.reason ?? null,
+							status: values.status ?? null,
 							type: values.type ?? null,
 							limit,
 							cursor: values.cursor ?? null,
@@ -427,18 +448,22 @@ const command = (argv: ReadonlyArray<string>) =>
 														"JOB",
 														"TYPE",
 														"REASON",
+														"STATUS",
+														"FAILURES",
 														"RETRIES",
-														"CREATED",
+														"FAILED",
 														"LAST ERROR",
 													],
 													...encoded.items.map((entry) => [
 														entry.id,
-														entry.appId,
+														entry.tenantId,
 														entry.jobId,
 														entry.type,
-														entry.errorReason,
+														entry.reason,
+														entry.status,
+														String(entry.failures),
 														String(entry.retries),
-														entry.createdAt,
+														entry.failedAt,
 														entry.lastError ?? "-",
 													]),
 												]),
@@ -538,6 +563,7 @@ command(process.argv.slice(2)).pipe(
 		UsageError: (error) => write(process.stderr, `UsageError: ${error.message}\n\n${Usage}`).pipe(Effect.as(2)),
 		InvalidArgument: (error) => write(process.stderr, `InvalidArgument: ${error.message}`).pipe(Effect.as(2)),
 		ExecutionNotFound: (error) => write(process.stderr, `ExecutionNotFound: ${error.message}`).pipe(Effect.as(1)),
+		ExecutionFinished: (error) => write(process.stderr, `ExecutionFinished: ${error.message}`).pipe(Effect.as(1)),
 		DlqEntryNotFound: (error) => write(process.stderr, `DlqEntryNotFound: ${error.message}`).pipe(Effect.as(1)),
 		JobNotFound: (error) => write(process.stderr, `JobNotFound: ${error.message}`).pipe(Effect.as(1)),
 		StorageUnavailable: (error) => write(process.stderr, `StorageUnavailable: ${error.message}`).pipe(Effect.as(1)),

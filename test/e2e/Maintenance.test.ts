@@ -48,6 +48,9 @@ type DlqRow = {
 	readonly id: string
 	readonly retries: number
 	readonly error_reason: string
+	readonly failures: number
+	readonly status: string
+	readonly failed_at: Date
 	readonly created_at: Date
 }
 
@@ -87,6 +90,8 @@ const baseEnv = (url: string): Record<string, string> => ({
 	JOBS_DLQ_AUTO_RETRIES: "1",
 	// A tenant deletion dies with a defect in its remove-rows step: it leaves no DLQ entry of its own.
 	JOBS_FAULT_INJECTION: "tenant.delete:remove-rows:defect",
+	// Fault injection is refused outside tests.
+	NODE_ENV: "test",
 })
 
 const handle = (request: IncomingMessage, response: ServerResponse) => {
@@ -147,9 +152,10 @@ const settle = async (id: string, timeoutMs = 60_000) => {
 }
 
 const dlqRows = (jobId: string) =>
-	query<DlqRow>("SELECT id, retries, error_reason, created_at FROM job_dlq WHERE job_id = $1 ORDER BY created_at", [
-		jobId,
-	])
+	query<DlqRow>(
+		"SELECT id, retries, error_reason, failures, status, failed_at, created_at FROM job_dlq WHERE job_id = $1 ORDER BY created_at",
+		[jobId],
+	)
 
 const journalOf = (executionId: string) =>
 	query<{ count: number }>(
@@ -282,26 +288,26 @@ describe("e2e: maintenance crons", () => {
 	}, 90_000)
 
 	it("dlq.watch retries a MaxAttemptsExceeded entry once (auto retries 1), never a NonRetryable one, and raises an alert", async () => {
-		// The first entry is retried (retries 1); the new run fails again and leaves a second entry.
+		// The job's one entry is retried (retries 1); the new run fails again and reopens it (failures 2).
 		const retriedOnce = await waitFor(
 			async () => {
 				const rows = await dlqRows(failing.id)
-				return rows.length === 2 && rows[0]?.retries === 1
+				return (
+					rows.length === 1 && rows[0]?.retries === 1 && rows[0]?.failures === 2 && rows[0]?.status === "open"
+				)
 			},
 			60_000,
 			500,
 		)
 		expect(retriedOnce, String(encodeJson(await dlqRows(failing.id)))).toBe(true)
-		const second = (await dlqRows(failing.id))[1] as DlqRow
-		expect(second.error_reason).toBe("MaxAttemptsExceeded")
-		// Three more watcher runs after the second entry arrived: none of them retries it.
-		expect(await waitFor(async () => (await eventCount("dlq.watch", second.created_at)) >= 3, 30_000, 500)).toBe(
+		const reopened = (await dlqRows(failing.id))[0] as DlqRow
+		// Three more watcher runs after the second failure: none of them retries it (auto retries: 1).
+		expect(await waitFor(async () => (await eventCount("dlq.watch", reopened.failed_at)) >= 3, 30_000, 500)).toBe(
 			true,
 		)
 		const rows = await dlqRows(failing.id)
-		expect(rows.map((row) => [row.error_reason, row.retries])).toEqual([
-			["MaxAttemptsExceeded", 1],
-			["MaxAttemptsExceeded", 0],
+		expect(rows.map((row) => [row.id, row.error_reason, row.retries, row.failures, row.status])).toEqual([
+			[reopened.id, "MaxAttemptsExceeded", 1, 2, "open"],
 		])
 		expect((await readJob(failing.id)).status).toBe("dead_lettered")
 		const runs = await query<{ count: number }>(
@@ -312,7 +318,9 @@ describe("e2e: maintenance crons", () => {
 		expect(deliveries.filter((delivery) => delivery.tag === "failing").length).toBeGreaterThanOrEqual(4)
 
 		// The 410 entry was there for all of those runs and stays as it was.
-		expect((await dlqRows(gone.id)).map((row) => [row.error_reason, row.retries])).toEqual([["NonRetryable", 0]])
+		expect((await dlqRows(gone.id)).map((row) => [row.error_reason, row.retries, row.status])).toEqual([
+			["NonRetryable", 0, "open"],
+		])
 		expect(deliveries.filter((delivery) => delivery.tag === "gone")).toHaveLength(1)
 
 		const alerts = await query<{ payload: { arrived: number; open: number } }>(
@@ -454,6 +462,10 @@ describe("e2e: maintenance crons", () => {
 		expect(shown.output).toContain(executionId)
 		expect(shown.output).toContain("deliver")
 		expect(shown.output).toContain("dead-letter")
+		// Text output: the payload, the outcome, and each attempt's own error.
+		expect(shown.output).toMatch(/^payload:\s+\{.*"url":/m)
+		expect(shown.output).toMatch(/^result:\s+failed: /m)
+		expect(shown.output).toContain("503 from the destination")
 
 		const dlq = await cli(["dlq", "list"])
 		expect(dlq.code, dlq.output).toBe(0)

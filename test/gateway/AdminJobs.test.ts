@@ -25,14 +25,25 @@ type JobBody = {
 	readonly executionId: string | null
 	readonly attempts: number
 	readonly finishedAt: string | null
+	readonly result: unknown
+	readonly attemptLog: ReadonlyArray<{
+		readonly run: number
+		readonly attempt: number
+		readonly at: string
+		readonly error: string | null
+	}>
 }
 
 type DlqEntry = {
 	readonly id: string
-	readonly appId: string
+	readonly tenantId: string
 	readonly jobId: string
 	readonly type: string
-	readonly errorReason: string
+	readonly reason: string
+	readonly status: string
+	readonly failures: number
+	readonly failedAt: string
+	readonly resolvedAt: string | null
 	readonly lastError: string | null
 	readonly executionId: string | null
 	readonly retries: number
@@ -56,6 +67,7 @@ type Attempt = {
 	readonly attempt: number
 	readonly status: string
 	readonly error: unknown
+	readonly message: string | null
 	readonly startedAt: string
 	readonly finishedAt: string | null
 }
@@ -63,13 +75,14 @@ type Attempt = {
 type ExecutionDetail = Execution & {
 	readonly payload: unknown
 	readonly result: unknown
+	readonly failure: string | null
 	readonly activities: ReadonlyArray<{
 		readonly name: string
 		readonly compensation: boolean
 		readonly attempts: ReadonlyArray<Attempt>
 	}>
 	readonly job: Record<string, unknown> | null
-	readonly deadLetters: ReadonlyArray<Record<string, unknown>>
+	readonly deadLetters: ReadonlyArray<DlqEntry>
 }
 
 type Page<A> = { readonly items: ReadonlyArray<A>; readonly nextCursor: string | null }
@@ -268,30 +281,30 @@ describe("admin: dlq and workflows", () => {
 			expect(all.every((entry) => entry.type === "http.call")).toBe(true)
 			const byJob = new Map(all.map((entry) => [entry.jobId, entry]))
 			expect(byJob.get(switchable.id)).toMatchObject({
-				appId: tenantA,
+				tenantId: tenantA,
 				type: "http.call",
-				errorReason: "MaxAttemptsExceeded",
+				reason: "MaxAttemptsExceeded",
+				status: "open",
+				failures: 1,
 				executionId: switchable.executionId,
 				retries: 0,
 				retriedAt: null,
+				resolvedAt: null,
 			})
-			expect(byJob.get(switchable.id)?.lastError).toContain("503")
-			expect(byJob.get(goneA.id)).toMatchObject({
-				appId: tenantA,
-				errorReason: "NonRetryable",
-				reason: "NonRetryable",
-				retries: 0,
-			})
-			expect(byJob.get(failingB.id)).toMatchObject({ appId: tenantB, errorReason: "MaxAttemptsExceeded" })
+			expect(byJob.get(switchable.id)?.lastError).toBe("503 from the destination")
+			expect(byJob.get(goneA.id)).toMatchObject({ tenantId: tenantA, reason: "NonRetryable", retries: 0 })
+			expect(byJob.get(failingB.id)).toMatchObject({ tenantId: tenantB, reason: "MaxAttemptsExceeded" })
+			// One reason field, and the tenant as `tenantId`.
+			expect(all.filter((entry) => "errorReason" in entry || "appId" in entry)).toEqual([])
 
 			const nonRetryable = await dlqOf("reason=NonRetryable")
-			expect(nonRetryable.every((entry) => entry.errorReason === "NonRetryable")).toBe(true)
+			expect(nonRetryable.every((entry) => entry.reason === "NonRetryable")).toBe(true)
 			expect(nonRetryable.map((entry) => entry.jobId)).toContain(goneA.id)
 			expect(nonRetryable.map((entry) => entry.jobId)).not.toContain(switchable.id)
 
 			const ofB = await dlqOf(`tenant=${tenantB}`)
 			expect(ofB.map((entry) => entry.jobId)).toEqual([failingB.id])
-			expect(ofB.every((entry) => entry.appId === tenantB)).toBe(true)
+			expect(ofB.every((entry) => entry.tenantId === tenantB)).toBe(true)
 
 			const ofA = await dlqOf(`tenant=${tenantA}&reason=MaxAttemptsExceeded`)
 			expect(ofA.map((entry) => entry.jobId)).toEqual([switchable.id])
@@ -320,7 +333,13 @@ describe("admin: dlq and workflows", () => {
 				headers: { "x-request-id": "dlq-retry-1" },
 			})
 			expect(retried.status, String(encodeJson(retried.body))).toBe(200)
-			expect(retried.body.entry).toMatchObject({ id: entry.id, jobId: switchable.id, retries: 1 })
+			expect(retried.body.entry).toMatchObject({
+				id: entry.id,
+				tenantId: tenantA,
+				jobId: switchable.id,
+				retries: 1,
+				status: "retrying",
+			})
 			expect(retried.body.entry.retriedAt).not.toBeNull()
 			expect(retried.body.job).toMatchObject({ id: switchable.id, status: "queued" })
 			expect(retried.body.job.executionId).not.toBeNull()
@@ -329,12 +348,24 @@ describe("admin: dlq and workflows", () => {
 			const job = await settle(tenantA, switchable.id)
 			expect(job.status).toBe("succeeded")
 			expect(job.executionId).toBe(retried.body.job.executionId)
+			// The destination's answer, and every attempt of both runs with what went wrong in it.
+			expect(job.result).toEqual({ status: 200 })
+			expect(job.attemptLog.map(({ run, attempt, error }) => [run, attempt, error])).toEqual([
+				[0, 1, "503 from the destination"],
+				[0, 2, "503 from the destination"],
+				[1, 1, null],
+			])
+			expect(job.attemptLog.every((entry) => !Number.isNaN(Date.parse(entry.at)))).toBe(true)
 			const deliveredOk = deliveries.filter((delivery) => delivery.tag === "retry-me")
 			// Two failed attempts of the first run, then one delivery of the new run.
 			expect(deliveredOk).toHaveLength(3)
 
-			// The entry stays (it records the failed run) with retries 1; no new entry appeared for the job.
-			expect(await entryOf(switchable.id, tenantA)).toMatchObject({ id: entry.id, retries: 1 })
+			// The entry stays (it records the failed run) with retries 1, resolved by the retry's success; no new entry
+			// appeared for the job.
+			const resolved = await entryOf(switchable.id, tenantA)
+			expect(resolved).toMatchObject({ id: entry.id, retries: 1, failures: 1, status: "resolved" })
+			expect(resolved.resolvedAt).not.toBeNull()
+			expect((await dlqOf(`tenant=${tenantA}&status=open`)).map((one) => one.jobId)).not.toContain(switchable.id)
 
 			// The job is marked succeeded by the workflow's last activity, just before the execution itself completes.
 			const executionsOfJob = async () =>
@@ -365,7 +396,12 @@ describe("admin: dlq and workflows", () => {
 			const entry = await entryOf(goneA.id, tenantA)
 			const dropped = await adminJson<DlqEntry>(`/dlq/${entry.id}`, { method: "DELETE" })
 			expect(dropped.status).toBe(200)
-			expect(dropped.body).toMatchObject({ id: entry.id, jobId: goneA.id, errorReason: "NonRetryable" })
+			expect(dropped.body).toMatchObject({
+				id: entry.id,
+				tenantId: tenantA,
+				jobId: goneA.id,
+				reason: "NonRetryable",
+			})
 			const again = await adminJson<ErrorBody>(`/dlq/${entry.id}`, { method: "DELETE" })
 			expect(again.status).toBe(404)
 			expect(again.body).toMatchObject({ _tag: "DlqEntryNotFound" })
@@ -396,6 +432,31 @@ describe("admin: dlq and workflows", () => {
 				expect(drop.body).toMatchObject({ _tag: "DlqEntryNotFound" })
 			}
 		})
+
+		it("a retried job that fails again reopens its one entry (failures 2), with no second entry", async () => {
+			const entry = await entryOf(failingB.id, tenantB)
+			const retried = await adminJson<{ entry: DlqEntry; job: JobBody }>(`/dlq/${entry.id}/retry`, {
+				method: "POST",
+			})
+			expect(retried.status, String(encodeJson(retried.body))).toBe(200)
+			expect(retried.body.entry).toMatchObject({ id: entry.id, tenantId: tenantB, status: "retrying" })
+			const reopened = await waitFor(async () => {
+				const current = await entryOf(failingB.id, tenantB)
+				return current.status === "open" && current.failures === 2
+			}, 45_000)
+			expect(reopened, String(encodeJson(await dlqOf(`tenant=${tenantB}`)))).toBe(true)
+			const current = await entryOf(failingB.id, tenantB)
+			expect(current).toMatchObject({
+				id: entry.id,
+				reason: "MaxAttemptsExceeded",
+				retries: 1,
+				executionId: retried.body.job.executionId,
+				resolvedAt: null,
+			})
+			expect(Date.parse(current.failedAt)).toBeGreaterThan(Date.parse(entry.failedAt))
+			expect((await settle(tenantB, failingB.id)).status).toBe("dead_lettered")
+			expect(await query("SELECT id FROM job_dlq WHERE job_id = $1", [failingB.id])).toEqual([{ id: entry.id }])
+		}, 90_000)
 	})
 
 	describe("workflows", () => {
@@ -424,7 +485,9 @@ describe("admin: dlq and workflows", () => {
 			expect(succeeded.map((execution) => execution.jobId)).not.toContain(goneA.id)
 
 			const ofB = await executionsOf(`tenant=${tenantB}`)
+			// Both runs of B's one job (the DLQ retry above started the second).
 			expect(ofB.map(({ workflow, tenantId, jobId }) => ({ workflow, tenantId, jobId }))).toEqual([
+				{ workflow: "HttpCall", tenantId: tenantB, jobId: failingB.id },
 				{ workflow: "HttpCall", tenantId: tenantB, jobId: failingB.id },
 			])
 			expect(await executionsOf(`tenant=${tenantB}&status=succeeded`)).toEqual([])
@@ -476,6 +539,7 @@ describe("admin: dlq and workflows", () => {
 				request: { url: target("/switch", "retry-me"), headers: { authorization: "[redacted]" } },
 			})
 			expect(detail.result).not.toBeNull()
+			expect(detail.failure).toBe("503 from the destination")
 			const names = detail.activities.map((activity) => activity.name)
 			expect(names).toEqual(expect.arrayContaining(["start", "deliver", "dead-letter"]))
 			expect(names).not.toContain("succeed")
@@ -489,10 +553,14 @@ describe("admin: dlq and workflows", () => {
 				true,
 			)
 			expect(String(encodeJson(deliver?.attempts[0]?.error))).toContain("503")
+			expect(deliver?.attempts.map((attempt) => attempt.message)).toEqual([
+				"503 from the destination",
+				"503 from the destination",
+			])
 			const deadLetter = detail.activities.find((activity) => activity.name === "dead-letter")
 			expect(deadLetter?.attempts.map((attempt) => attempt.status)).toEqual(["succeeded"])
 			expect(detail.job).toMatchObject({ id: switchable.id, type: "http.call" })
-			expect(detail.deadLetters).toEqual([expect.objectContaining({ id: entry.id })])
+			expect(detail.deadLetters).toEqual([expect.objectContaining({ id: entry.id, tenantId: tenantA })])
 
 			// The redaction holds for every admin view of the job, and the destination did receive the real header.
 			const lists = await Promise.all([
@@ -579,13 +647,25 @@ describe("admin: dlq and workflows", () => {
 			expect((await getJob(tenantA, job.id)).status).toBe("cancelled")
 		}, 90_000)
 
-		it("resume of a finished execution answers 200 with its unchanged summary", async () => {
-			const resumed = await adminJson<Execution>(`/workflows/${failingB.executionId}/resume`, { method: "POST" })
-			expect(resumed.status, String(encodeJson(resumed.body))).toBe(200)
-			expect(resumed.body).toMatchObject({ executionId: failingB.executionId, status: "failed" })
-			await sleep(1_000)
-			expect((await getJob(tenantB, failingB.id)).status).toBe("dead_lettered")
-			expect(deliveries.filter((delivery) => delivery.tag === "fail-b")).toHaveLength(2)
+		it("resume or interrupt of a finished execution → 409 ExecutionFinished; nothing runs again", async () => {
+			const succeeded = (await getJob(tenantA, switchable.id)).executionId
+			for (const [executionId, status] of [
+				[goneA.executionId, "failed"],
+				[succeeded, "succeeded"],
+			] as const) {
+				for (const action of ["resume", "interrupt"]) {
+					const answer = await adminJson<ErrorBody & { executionId: string; status: string }>(
+						`/workflows/${executionId}/${action}`,
+						{ method: "POST" },
+					)
+					expect(answer.status, `${action} ${status}`).toBe(409)
+					expect(answer.body).toMatchObject({ _tag: "ExecutionFinished", executionId, status })
+					expect(answer.body.message).toContain(`already ${status}`)
+				}
+			}
+			expect((await getJob(tenantA, goneA.id)).status).toBe("dead_lettered")
+			expect((await getJob(tenantA, switchable.id)).status).toBe("succeeded")
+			expect(deliveries.filter((delivery) => delivery.tag === "gone-a")).toHaveLength(1)
 		})
 	})
 

@@ -9,7 +9,7 @@ import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
-import { sleep, waitFor } from "../fixtures/Processes.ts"
+import { freePort, sleep, waitFor } from "../fixtures/Processes.ts"
 import { adminCall, authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
 
 // --- [CONSTANTS]
@@ -32,6 +32,13 @@ type JobBody = {
 	readonly owner: string
 	readonly ownerKeyId: string | null
 	readonly lastError: string | null
+	readonly result: unknown
+	readonly attemptLog: ReadonlyArray<{
+		readonly run: number
+		readonly attempt: number
+		readonly at: string
+		readonly error: string | null
+	}>
 	readonly requestId: string | null
 	readonly createdAt: string
 	readonly updatedAt: string
@@ -241,11 +248,18 @@ describe("jobs", () => {
 	describe("delivery", () => {
 		it("a flaky destination (503, once with Retry-After) succeeds after retries with one idempotency key", async () => {
 			const submitted = await submitOne(httpCall(target("/flaky", "flaky")))
-			expect(submitted.body).toMatchObject({ type: "http.call", attempts: 0 })
+			expect(submitted.body).toMatchObject({ type: "http.call", attempts: 0, result: null, attemptLog: [] })
 			expect(["queued", "running"]).toContain(submitted.body.status)
 			const job = await settle(submitted.body.id)
 			expect(job.status).toBe("succeeded")
 			expect(job.attempts).toBeGreaterThanOrEqual(2)
+			// Each attempt with what happened in it; the result is the destination's status.
+			expect(job.attemptLog.map(({ run, attempt, error }) => [run, attempt, error])).toEqual([
+				[0, 1, "503 from the destination"],
+				[0, 2, "503 from the destination"],
+				[0, 3, null],
+			])
+			expect(job.result).toEqual({ status: 200 })
 			expect(job.finishedAt).not.toBeNull()
 			const seen = deliveriesOf("flaky")
 			expect(seen).toHaveLength(flakyFailures + 1)
@@ -260,7 +274,8 @@ describe("jobs", () => {
 			const submitted = await submitOne(httpCall(target("/gone", "gone")))
 			const job = await settle(submitted.body.id)
 			expect(job.status).toBe("dead_lettered")
-			expect(job.lastError).toContain("410")
+			expect(job.lastError).toBe("410 Gone from the destination (not retried)")
+			expect(job.result).toBeNull()
 			expect(await dlqRows(submitted.body.id)).toEqual([
 				expect.objectContaining({ error_reason: "NonRetryable", type: "http.call" }),
 			])
@@ -277,9 +292,29 @@ describe("jobs", () => {
 			const job = await settle(submitted.body.id, 55_000)
 			expect(job.status).toBe("dead_lettered")
 			expect(await dlqRows(submitted.body.id)).toEqual([expect.objectContaining({ error_reason: "Timeout" })])
+			expect(job.attemptLog.map((entry) => entry.error)).toEqual(
+				Array.from({ length: maxAttempts }, () => "timed out after 1s"),
+			)
 			const seen = deliveriesOf("hang")
 			expect(seen).toHaveLength(maxAttempts)
 			expect(new Set(seen.map((delivery) => delivery.idempotencyKey))).toEqual(new Set([submitted.body.id]))
+		}, 60_000)
+
+		it("a destination that refuses connections → each attempt says `connection refused by host:port` → DLQ", async () => {
+			const closedPort = await freePort()
+			const submitted = await submitOne(httpCall(`http://127.0.0.1:${closedPort}/nothing`))
+			const job = await settle(submitted.body.id)
+			expect(job.status).toBe("dead_lettered")
+			expect(job.attemptLog.map(({ attempt, error }) => [attempt, error])).toEqual(
+				Array.from({ length: maxAttempts }, (_, index) => [
+					index + 1,
+					`connection refused by 127.0.0.1:${closedPort}`,
+				]),
+			)
+			expect(job.lastError).toBe(`connection refused by 127.0.0.1:${closedPort}`)
+			expect(await dlqRows(submitted.body.id)).toEqual([
+				expect.objectContaining({ error_reason: "MaxAttemptsExceeded" }),
+			])
 		}, 60_000)
 
 		it("X-Request-Id reaches the job, its row, the workflow's run message, the DLQ row and the destination", async () => {
@@ -362,10 +397,12 @@ describe("jobs", () => {
 				attempts: 1,
 				dedupeKey: null,
 				lastError: null,
+				result: { status: 200 },
 				requestId: submitted.body.requestId,
 				createdAt: submitted.body.createdAt,
 			})
 			expect(fetched.body.finishedAt).not.toBeNull()
+			expect(fetched.body.attemptLog).toEqual([{ run: 0, attempt: 1, at: expect.any(String), error: null }])
 			expect(Object.keys(fetched.body)).not.toContain("payload")
 		}, 60_000)
 
@@ -503,6 +540,8 @@ describe("jobs", () => {
 				const response = await submit(httpCall(url))
 				expect(response.status, url).toBe(400)
 				expect(response.body, url).toMatchObject({ _tag: "DestinationNotAllowed" })
+				// It tells the operator which setting lets a non-public host through.
+				expect((response.body as ErrorBody).message, url).toContain("JOBS_HTTP_ALLOWED_HOSTS")
 			}
 			await sleep(1_000)
 			expect(deliveriesOf("denied")).toEqual([])

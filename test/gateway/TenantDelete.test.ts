@@ -401,6 +401,8 @@ describe("tenant.delete", () => {
 			platform = await startPlatform({
 				JOBS_HTTP_ALLOWED_HOSTS: "127.0.0.1",
 				JOBS_FAULT_INJECTION: "tenant.delete:complete",
+				// Fault injection is refused outside tests.
+				NODE_ENV: "test",
 			})
 			expect(platform.ready).toBe(true)
 			api = client(platform)
@@ -433,7 +435,13 @@ describe("tenant.delete", () => {
 				`/dlq?tenant=${tenant}&type=tenant.delete`,
 			)
 			expect(dlq.body.items).toEqual([
-				expect.objectContaining({ jobId: accepted.jobId, type: "tenant.delete", errorReason: "NonRetryable" }),
+				expect.objectContaining({
+					jobId: accepted.jobId,
+					tenantId: tenant,
+					type: "tenant.delete",
+					reason: "NonRetryable",
+					status: "open",
+				}),
 			])
 
 			const executions = await api.executionsOf(`name=TenantDelete&tenant=${tenant}`)

@@ -4,13 +4,16 @@ import { NodeContext } from "@effect/platform-node"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer, Redacted, String } from "effect"
 import { ApiKeyStatuses, SessionEndReasons, SessionStatuses } from "../../entities/IdentityModel.ts"
-import { DlqReasons, JobStatuses } from "../../entities/JobModel.ts"
+import { DlqReasons, DlqStatuses, JobStatuses } from "../../entities/JobModel.ts"
 import { TenantStatuses } from "../../entities/TenantModel.ts"
 import { UserStatuses } from "../../entities/UserModel.ts"
 import { initial } from "../../migrations/0001_initial.ts"
 import { jobs } from "../../migrations/0002_jobs.ts"
 import { oauthProviders } from "../../migrations/0003_oauth_providers.ts"
 import { identity } from "../../migrations/0004_identity.ts"
+import { jobOwner } from "../../migrations/0005_job_owner.ts"
+import { emailVerified } from "../../migrations/0006_email_verified.ts"
+import { dlqDefect } from "../../migrations/0007_dlq_defect.ts"
 import { migrate } from "../../migrations/Migrator.ts"
 import { AuditOperations } from "../../entities/AuditLog.ts"
 import { TestDatabase } from "../fixtures/TestDatabase.ts"
@@ -58,12 +61,14 @@ describe("Migrator", () => {
 						"5_job_owner",
 						"6_email_verified",
 						"7_dlq_defect",
+						"8_dlq_one_per_job",
 					])
 					expect(second).toEqual([])
 					expect(yield* constraint("apps_status_check")).toEqual([...TenantStatuses])
 					expect(yield* constraint("users_status_check")).toEqual([...UserStatuses])
 					expect(yield* constraint("jobs_status_check")).toEqual([...JobStatuses])
 					expect(yield* constraint("job_dlq_error_reason_check")).toEqual([...DlqReasons])
+					expect(yield* constraint("job_dlq_status_check")).toEqual([...DlqStatuses])
 					expect(yield* constraint("audit_logs_operation_check")).toEqual([...AuditOperations])
 					expect(yield* constraint("sessions_status_check")).toEqual([...SessionStatuses])
 					expect(yield* constraint("sessions_end_reason_check")).toEqual([...SessionEndReasons])
@@ -97,10 +102,10 @@ describe("Migrator", () => {
 			withDatabase(
 				Effect.gen(function* () {
 					const results = yield* Effect.all([migrate, migrate, migrate], { concurrency: "unbounded" })
-					expect(results.flat().length).toBe(7)
+					expect(results.flat().length).toBe(8)
 					const sql = yield* SqlClient.SqlClient
 					const rows = yield* sql<{ count: number }>`SELECT count(*)::int AS count FROM effect_sql_migrations`
-					expect(rows[0]?.count).toBe(7)
+					expect(rows[0]?.count).toBe(8)
 				}),
 			),
 		60_000,
@@ -159,6 +164,7 @@ describe("Migrator", () => {
 						"5_job_owner",
 						"6_email_verified",
 						"7_dlq_defect",
+						"8_dlq_one_per_job",
 					])
 					const rows = yield* sql<{ owner: string; ownerKeyId: string | null }>`
 						SELECT owner, owner_key_id FROM jobs WHERE id = ${oldJob}`
@@ -169,6 +175,87 @@ describe("Migrator", () => {
 					const sameOwner = yield* sql`INSERT INTO jobs (id, app_id, owner, type, status, payload, dedupe_key)
 						VALUES (${crypto.randomUUID()}, ${appId}, ${owner}, 'http.call', 'queued', '{}'::jsonb, 'k')`.pipe(Effect.flip)
 					expect(sameOwner._tag).toBe("SqlError")
+				}),
+			),
+		60_000,
+	)
+
+	it.live(
+		"0008: a job's several DLQ rows become one (the newest, with every failure and retry counted); its status follows the job",
+		() =>
+			withDatabase(
+				Effect.gen(function* () {
+					yield* PgMigrator.run({
+						loader: PgMigrator.fromRecord({
+							"0001_initial": initial,
+							"0002_jobs": jobs,
+							"0003_oauth_providers": oauthProviders,
+							"0004_identity": identity,
+							"0005_job_owner": jobOwner,
+							"0006_email_verified": emailVerified,
+							"0007_dlq_defect": dlqDefect,
+						}),
+					}).pipe(Effect.provide(NodeContext.layer))
+					const sql = yield* SqlClient.SqlClient
+					const appId = crypto.randomUUID()
+					// retried twice and now succeeded; failed once, retried, running again; failed once, untouched.
+					const [healed, retrying, failed] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()]
+					const [first, second, third] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()]
+					yield* sql`INSERT INTO apps (id, slug, name, status) VALUES (${appId}, 'acme', 'Acme', 'active')`
+					yield* sql`INSERT INTO jobs (id, app_id, type, status, payload, finished_at) VALUES
+						(${healed}, ${appId}, 'http.call', 'succeeded', '{}'::jsonb, now()),
+						(${retrying}, ${appId}, 'http.call', 'running', '{}'::jsonb, NULL),
+						(${failed}, ${appId}, 'http.call', 'dead_lettered', '{}'::jsonb, now())`
+					yield* sql`INSERT INTO job_dlq (id, app_id, job_id, type, error_reason, last_error, execution_id,
+							retries, retried_at, created_at) VALUES
+						(${first}, ${appId}, ${healed}, 'http.call', 'Timeout', 'first', 'e1', 1, now() - interval '50 minutes', now() - interval '1 hour'),
+						(${second}, ${appId}, ${healed}, 'http.call', 'MaxAttemptsExceeded', 'second', 'e2', 1, now() - interval '20 minutes', now() - interval '30 minutes'),
+						(${third}, ${appId}, ${retrying}, 'http.call', 'Timeout', 'only', 'e3', 1, now() - interval '5 minutes', now() - interval '10 minutes'),
+						(${crypto.randomUUID()}, ${appId}, ${failed}, 'http.call', 'NonRetryable', '410', 'e4', 0, NULL, now() - interval '10 minutes')`
+					expect((yield* migrate).map(([id, name]) => `${id}_${name}`)).toEqual(["8_dlq_one_per_job"])
+					const rows = yield* sql<{
+						id: string
+						jobId: string
+						errorReason: string
+						lastError: string
+						executionId: string
+						failures: number
+						retries: number
+						status: string
+						resolved: boolean
+						firstCreated: boolean
+					}>`SELECT id, job_id, error_reason, last_error, execution_id, failures, retries, status,
+							resolved_at IS NOT NULL AS resolved, created_at < now() - interval '59 minutes' AS first_created
+						FROM job_dlq ORDER BY last_error`
+					expect(rows).toEqual([
+						expect.objectContaining({
+							jobId: failed,
+							failures: 1,
+							retries: 0,
+							status: "open",
+							resolved: false,
+						}),
+						expect.objectContaining({ jobId: retrying, id: third, failures: 1, status: "retrying" }),
+						{
+							id: second,
+							jobId: healed,
+							errorReason: "MaxAttemptsExceeded",
+							lastError: "second",
+							executionId: "e2",
+							failures: 2,
+							retries: 2,
+							status: "resolved",
+							resolved: true,
+							firstCreated: true,
+						},
+					])
+					// From now on a job has one entry.
+					const duplicate = yield* sql`INSERT INTO job_dlq (id, app_id, job_id, type, error_reason)
+						VALUES (${crypto.randomUUID()}, ${appId}, ${failed}, 'http.call', 'Timeout')`.pipe(Effect.flip)
+					expect(duplicate._tag).toBe("SqlError")
+					const jobRows = yield* sql<{ result: unknown; attemptLog: unknown }>`
+						SELECT result, attempt_log FROM jobs WHERE id = ${failed}`
+					expect(jobRows).toEqual([{ result: null, attemptLog: [] }])
 				}),
 			),
 		60_000,

@@ -22,6 +22,7 @@ const Pinned: Record<string, string> = {
 	"0005_job_owner": "f9fe9534b882998e4b90dc9c00289bb4ece6ccb6ba20eaa26ec1a938d9ccde14",
 	"0006_email_verified": "9afd337e46fef4d3282731263c46ea5849dbe1599a15c043fed431caa9d10bd7",
 	"0007_dlq_defect": "44ea44160e81c3c8e74b9e960013849ed61b4cbc0a854322db30aa76ad49d652",
+	"0008_dlq_one_per_job": "d2b0a9c0fa0bc2713f4a40028eeab9645fb06e585d6bbb1245cc9e3d865ae0cc",
 }
 
 const Names = Object.keys(Migrations)
