@@ -2,6 +2,7 @@
 // CHECK constraint come from the same array (seed C2, G9).
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
+import { NullableTimestamp } from "./ModelFields.ts"
 import { TenantId, Uuid } from "./Tenancy.ts"
 
 // --- [CONSTANTS]
@@ -30,14 +31,6 @@ const JobOwner = Schema.String.pipe(
 type JobOwner = typeof JobOwner.Type
 const JobStatus = Schema.Literal(...JobStatuses)
 const DlqReason = Schema.Literal(...DlqReasons)
-
-// A nullable timestamptz: a Date from Postgres, an ISO string on the wire.
-const NullableTimestamp = Model.Field({
-	select: Schema.NullOr(Model.DateTimeFromDate),
-	insert: Schema.NullOr(Model.DateTimeFromDate),
-	update: Schema.NullOr(Model.DateTimeFromDate),
-	json: Schema.NullOr(Schema.DateTimeUtc),
-})
 
 class Job extends Model.Class<Job>("Job")({
 	id: Model.GeneratedByApp(JobId),
@@ -79,4 +72,4 @@ class JobDlq extends Model.Class<JobDlq>("JobDlq")({
 
 // --- [EXPORT]
 
-export { DlqReason, DlqReasons, NullableTimestamp, Job, JobDlq, JobId, JobOwner, JobStatus, JobStatuses }
+export { DlqReason, DlqReasons, Job, JobDlq, JobId, JobOwner, JobStatus, JobStatuses }
