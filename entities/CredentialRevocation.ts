@@ -11,7 +11,7 @@ import {
 	CredentialsRevoked,
 	CredentialsRevokedChannel,
 	CredentialStoreId,
-} from "./UserSessionsProtocol.ts"
+} from "./CredentialDirectoryProtocol.ts"
 
 // --- [FUNCTIONS]
 

@@ -1,7 +1,10 @@
 // Rows of identity: sessions, API keys and linked provider identities, each tenant-scoped by `app_id`. The status and
 // reason lists are the single source of the Schema literals and the SQL CHECKs (seed C1–C3). Credentials are stored
-// only as SHA-256 hashes; the plaintext exists once, in the response that hands it out.
+// only as SHA-256 hashes (`Model.Sensitive`: never in a json variant); the plaintext exists once, in the response that
+// hands it out. Each Model's `json` variant is its view over HTTP and RPC.
+import { Model } from "@effect/sql"
 import { Schema } from "effect"
+import { NotInJson, NullableTimestamp, Timestamp } from "./ModelFields.ts"
 import { TenantId, Uuid } from "./Tenancy.ts"
 import { UserId } from "./UserModel.ts"
 
@@ -27,64 +30,63 @@ type SessionStatus = typeof SessionStatus.Type
 const SessionEndReason = Schema.Literal(...SessionEndReasons)
 type SessionEndReason = typeof SessionEndReason.Type
 const ApiKeyStatus = Schema.Literal(...ApiKeyStatuses)
+type ApiKeyStatus = typeof ApiKeyStatus.Type
 
 const TokenHash = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
 
-const SessionRow = Schema.Struct({
-	id: SessionId,
-	appId: TenantId,
+class Session extends Model.Class<Session>("Session")({
+	id: Model.GeneratedByApp(SessionId),
+	appId: NotInJson(TenantId),
 	userId: UserId,
-	tokenHash: TokenHash,
+	tokenHash: Model.Sensitive(TokenHash),
 	status: SessionStatus,
 	endReason: Schema.NullOr(SessionEndReason),
 	provider: Schema.NullOr(Schema.String),
 	ipAddress: Schema.NullOr(Schema.String),
 	userAgent: Schema.NullOr(Schema.String),
-	createdAt: Schema.DateTimeUtcFromDate,
-	lastUsedAt: Schema.DateTimeUtcFromDate,
-	expiresAt: Schema.DateTimeUtcFromDate,
-	endedAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
-})
-type SessionRow = typeof SessionRow.Type
+	createdAt: Model.DateTimeInsertFromDate,
+	lastUsedAt: Timestamp,
+	expiresAt: Timestamp,
+	endedAt: NotInJson(Schema.NullOr(Model.DateTimeFromDate)),
+}) {}
 
-const ApiKeyRow = Schema.Struct({
-	id: ApiKeyId,
-	appId: TenantId,
-	userId: UserId,
+class ApiKey extends Model.Class<ApiKey>("ApiKey")({
+	id: Model.GeneratedByApp(ApiKeyId),
+	appId: NotInJson(TenantId),
+	userId: NotInJson(UserId),
 	name: Schema.String,
 	prefix: Schema.String,
-	keyHash: TokenHash,
+	keyHash: Model.Sensitive(TokenHash),
 	status: ApiKeyStatus,
-	expiresAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
-	lastUsedAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
+	expiresAt: NullableTimestamp,
+	lastUsedAt: NullableTimestamp,
 	replacedBy: Schema.NullOr(ApiKeyId),
-	createdAt: Schema.DateTimeUtcFromDate,
-	revokedAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
-})
-type ApiKeyRow = typeof ApiKeyRow.Type
+	createdAt: Model.DateTimeInsertFromDate,
+	revokedAt: NotInJson(Schema.NullOr(Model.DateTimeFromDate)),
+}) {}
 
-const IdentityRow = Schema.Struct({
-	appId: TenantId,
-	userId: UserId,
+class Identity extends Model.Class<Identity>("Identity")({
+	appId: NotInJson(TenantId),
+	userId: NotInJson(UserId),
 	provider: Schema.String,
 	subject: Schema.String,
 	email: Schema.NullOr(Schema.String),
-	createdAt: Schema.DateTimeUtcFromDate,
-})
-type IdentityRow = typeof IdentityRow.Type
+	createdAt: Model.DateTimeInsertFromDate,
+}) {}
 
 // --- [EXPORT]
 
 export {
+	ApiKey,
 	ApiKeyId,
 	ApiKeyPrefix,
-	ApiKeyRow,
+	ApiKeyStatus,
 	ApiKeyStatuses,
-	IdentityRow,
+	Identity,
+	Session,
 	SessionEndReason,
 	SessionEndReasons,
 	SessionId,
-	SessionRow,
 	SessionStatus,
 	SessionStatuses,
 	SessionTokenPrefix,

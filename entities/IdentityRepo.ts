@@ -5,32 +5,12 @@ import { SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Schema } from "effect"
 import { Telemetry } from "../platform/Telemetry.ts"
-import {
-	ApiKeyId,
-	ApiKeyRow,
-	IdentityRow,
-	SessionEndReason,
-	SessionId,
-	SessionRow,
-	SessionStatus,
-} from "./IdentityModel.ts"
+import { ApiKey, ApiKeyId, Identity, Session, SessionEndReason, SessionId, SessionStatus } from "./IdentityModel.ts"
 import { KeysetPage } from "./KeysetPage.ts"
 import { TenantId } from "./Tenancy.ts"
-import { UserId, UserStatus } from "./UserModel.ts"
+import { User, UserId, UserStatus } from "./UserModel.ts"
 
 // --- [SCHEMA]
-
-const UserRow = Schema.Struct({
-	id: UserId,
-	appId: TenantId,
-	email: Schema.NullOr(Schema.String),
-	emailVerified: Schema.Boolean,
-	displayName: Schema.NullOr(Schema.String),
-	status: UserStatus,
-	createdAt: Schema.DateTimeUtcFromDate,
-	updatedAt: Schema.DateTimeUtcFromDate,
-})
-type UserRow = typeof UserRow.Type
 
 const Scoped = Schema.Struct({ appId: TenantId, userId: UserId })
 
@@ -41,7 +21,7 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 		const sql = yield* PgClient.PgClient
 		const findUser = SqlSchema.findOne({
 			Request: Scoped,
-			Result: UserRow,
+			Result: User,
 			execute: ({ appId, userId }) => sql`SELECT * FROM users WHERE app_id = ${appId} AND id = ${userId}`,
 		})
 		const insertUser = SqlSchema.single({
@@ -52,7 +32,7 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				emailVerified: Schema.Boolean,
 				displayName: Schema.NullOr(Schema.String),
 			}),
-			Result: UserRow,
+			Result: User,
 			execute: (row) => sql`
 				INSERT INTO users ${sql.insert({ ...row, status: "active" })}
 				ON CONFLICT (id) DO UPDATE SET updated_at = users.updated_at RETURNING *`,
@@ -66,20 +46,20 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				displayName: Schema.NullOr(Schema.String),
 				status: UserStatus,
 			}),
-			Result: UserRow,
+			Result: User,
 			execute: ({ appId, id, ...changes }) => sql`
 				UPDATE users SET ${sql.update(changes)}, updated_at = now()
 				WHERE app_id = ${appId} AND id = ${id} RETURNING *`,
 		})
 		const findIdentity = SqlSchema.findOne({
 			Request: Schema.Struct({ appId: TenantId, provider: Schema.String, subject: Schema.String }),
-			Result: IdentityRow,
+			Result: Identity,
 			execute: ({ appId, provider, subject }) =>
 				sql`SELECT * FROM identities WHERE app_id = ${appId} AND provider = ${provider} AND subject = ${subject}`,
 		})
 		const listIdentities = SqlSchema.findAll({
 			Request: Scoped,
-			Result: IdentityRow,
+			Result: Identity,
 			execute: ({ appId, userId }) =>
 				sql`SELECT * FROM identities WHERE app_id = ${appId} AND user_id = ${userId} ORDER BY created_at, provider`,
 		})
@@ -91,12 +71,12 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				subject: Schema.String,
 				email: Schema.NullOr(Schema.String),
 			}),
-			Result: IdentityRow,
+			Result: Identity,
 			execute: (row) => sql`INSERT INTO identities ${sql.insert(row)} ON CONFLICT DO NOTHING RETURNING *`,
 		})
 		const deleteIdentity = SqlSchema.findOne({
 			Request: Schema.Struct({ appId: TenantId, userId: UserId, provider: Schema.String }),
-			Result: IdentityRow,
+			Result: Identity,
 			execute: ({ appId, userId, provider }) => sql`
 				DELETE FROM identities WHERE app_id = ${appId} AND user_id = ${userId} AND provider = ${provider}
 				RETURNING *`,
@@ -113,14 +93,14 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				userAgent: Schema.NullOr(Schema.String),
 				expiresAt: Schema.DateTimeUtcFromDate,
 			}),
-			Result: SessionRow,
+			Result: Session,
 			execute: (row) => sql`
 				INSERT INTO sessions ${sql.insert(row)}
 				ON CONFLICT (id) DO UPDATE SET id = sessions.id RETURNING *`,
 		})
 		const liveSessions = SqlSchema.findAll({
 			Request: Scoped,
-			Result: SessionRow,
+			Result: Session,
 			execute: ({ appId, userId }) => sql`
 				SELECT * FROM sessions WHERE app_id = ${appId} AND user_id = ${userId}
 					AND status IN ('pending_mfa', 'active')
@@ -134,14 +114,14 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				to: SessionStatus,
 				reason: SessionEndReason,
 			}),
-			Result: SessionRow,
+			Result: Session,
 			execute: ({ appId, id, from, to, reason }) => sql`
 				UPDATE sessions SET status = ${to}, end_reason = ${reason}, ended_at = now()
 				WHERE app_id = ${appId} AND id = ${id} AND status IN ${sql.in(from)} RETURNING *`,
 		})
 		const resolveSession = SqlSchema.findOne({
 			Request: Schema.Struct({ appId: TenantId, tokenHash: Schema.String, idleSeconds: Schema.Number }),
-			Result: SessionRow,
+			Result: Session,
 			execute: ({ appId, tokenHash, idleSeconds }) => sql`
 				SELECT * FROM sessions WHERE app_id = ${appId} AND token_hash = ${tokenHash} AND status = 'active'
 					AND expires_at > now() AND last_used_at > now() - make_interval(secs => ${idleSeconds})`,
@@ -162,26 +142,26 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				keyHash: Schema.String,
 				expiresAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
 			}),
-			Result: ApiKeyRow,
+			Result: ApiKey,
 			execute: (row) => sql`
 				INSERT INTO api_keys ${sql.insert({ ...row, status: "active" })}
 				ON CONFLICT (id) DO UPDATE SET id = api_keys.id RETURNING *`,
 		})
 		const listApiKeys = SqlSchema.findAll({
 			Request: Scoped,
-			Result: ApiKeyRow,
+			Result: ApiKey,
 			execute: ({ appId, userId }) =>
 				sql`SELECT * FROM api_keys WHERE app_id = ${appId} AND user_id = ${userId} ORDER BY created_at, id`,
 		})
 		const findApiKey = SqlSchema.findOne({
 			Request: Schema.Struct({ appId: TenantId, userId: UserId, id: ApiKeyId }),
-			Result: ApiKeyRow,
+			Result: ApiKey,
 			execute: ({ appId, userId, id }) =>
 				sql`SELECT * FROM api_keys WHERE app_id = ${appId} AND user_id = ${userId} AND id = ${id}`,
 		})
 		const revokeApiKey = SqlSchema.findOne({
 			Request: Schema.Struct({ appId: TenantId, userId: UserId, id: ApiKeyId }),
-			Result: ApiKeyRow,
+			Result: ApiKey,
 			execute: ({ appId, userId, id }) => sql`
 				UPDATE api_keys SET status = 'revoked', revoked_at = now()
 				WHERE app_id = ${appId} AND user_id = ${userId} AND id = ${id} AND status = 'active' RETURNING *`,
@@ -195,7 +175,7 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				replacedBy: ApiKeyId,
 				graceSeconds: Schema.Number,
 			}),
-			Result: ApiKeyRow,
+			Result: ApiKey,
 			execute: ({ appId, userId, id, replacedBy, graceSeconds }) => sql`
 				UPDATE api_keys SET replaced_by = ${replacedBy},
 					expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + make_interval(secs => ${graceSeconds}))
@@ -204,7 +184,7 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 		})
 		const resolveApiKey = SqlSchema.findOne({
 			Request: Schema.Struct({ appId: TenantId, keyHash: Schema.String }),
-			Result: ApiKeyRow,
+			Result: ApiKey,
 			execute: ({ appId, keyHash }) => sql`
 				SELECT k.* FROM api_keys k JOIN users u ON u.app_id = k.app_id AND u.id = k.user_id
 				WHERE k.app_id = ${appId} AND k.key_hash = ${keyHash} AND k.status = 'active'
@@ -217,7 +197,7 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 		})
 		const revokeAllApiKeys = SqlSchema.findAll({
 			Request: Scoped,
-			Result: ApiKeyRow,
+			Result: ApiKey,
 			execute: ({ appId, userId }) => sql`
 				UPDATE api_keys SET status = 'revoked', revoked_at = now()
 				WHERE app_id = ${appId} AND user_id = ${userId} AND status = 'active' RETURNING *`,
@@ -289,4 +269,4 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 
 // --- [EXPORT]
 
-export { IdentityRepo, UserRow }
+export { IdentityRepo }

@@ -3,6 +3,7 @@
 // CHECK constraint come from the same array (seed C2, G9).
 import { Model } from "@effect/sql"
 import { Schema } from "effect"
+import { NullableTimestamp } from "./ModelFields.ts"
 import { TenantId, Uuid } from "./Tenancy.ts"
 
 // --- [CONSTANTS]
@@ -56,14 +57,6 @@ const LaterJsonColumn = <S extends Schema.Schema.Any>(schema: S, fallback: () =>
 		update: schema,
 		json: Schema.optionalWith(schema, { default: fallback }),
 	})
-
-// A nullable timestamptz: a Date from Postgres, an ISO string on the wire.
-const NullableTimestamp = Model.Field({
-	select: Schema.NullOr(Model.DateTimeFromDate),
-	insert: Schema.NullOr(Model.DateTimeFromDate),
-	update: Schema.NullOr(Model.DateTimeFromDate),
-	json: Schema.NullOr(Schema.DateTimeUtc),
-})
 
 class Job extends Model.Class<Job>("Job")({
 	id: Model.GeneratedByApp(JobId),
@@ -119,7 +112,6 @@ export {
 	DlqReasons,
 	DlqStatus,
 	DlqStatuses,
-	NullableTimestamp,
 	Job,
 	JobAttempt,
 	JobDlq,

@@ -10,7 +10,7 @@ import { RequestContext, RequestMeta } from "../platform/RequestContext.ts"
 import { orStorageUnavailable, StorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { announceRevoked } from "./CredentialRevocation.ts"
-import { SessionEndReason, SessionId, SessionRow, type SessionStatus } from "./IdentityModel.ts"
+import { Session, SessionEndReason, SessionId, type SessionStatus } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
 import type { TenantId } from "./Tenancy.ts"
@@ -45,13 +45,13 @@ const EndAudit: Record<SessionEndReason, AuditOperation> = {
 // --- [SCHEMA]
 
 const AbsentSession = Schema.TaggedStruct("Absent", {})
-const StoredSession = Schema.TaggedStruct("Stored", { session: SessionRow })
+const StoredSession = Schema.TaggedStruct("Stored", { session: Session })
 const SessionState = Schema.Union(AbsentSession, StoredSession)
 type SessionState = typeof SessionState.Type
 
 class OpenSession extends Schema.TaggedRequest<OpenSession>()("OpenSession", {
 	failure: Schema.Union(InvalidTransition, StorageUnavailable),
-	success: SessionRow,
+	success: Session,
 	payload: {
 		userId: UserId,
 		tokenHash: Schema.String,
@@ -63,7 +63,7 @@ class OpenSession extends Schema.TaggedRequest<OpenSession>()("OpenSession", {
 
 class EndSession extends Schema.TaggedRequest<EndSession>()("EndSession", {
 	failure: Schema.Union(InvalidTransition, StorageUnavailable),
-	success: SessionRow,
+	success: Session,
 	payload: { operation: Schema.Literal("revoke", "expire"), reason: SessionEndReason, meta: RequestMeta },
 }) {}
 
@@ -92,7 +92,7 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 			const sql = yield* PgClient.PgClient
 			const cache = yield* Cache
 			const audited = <E>(
-				write: Effect.Effect<SessionRow, E>,
+				write: Effect.Effect<Session, E>,
 				operation: AuditOperation,
 				meta: RequestMeta,
 				details: Record<string, unknown>,

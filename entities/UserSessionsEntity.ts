@@ -1,39 +1,32 @@
 // Handlers of UserSessions (one instance per `<tenantId>/<userId>`, single-threaded: the one writer of this user's
-// sessions, keys, identities and profile, so the session cap cannot be raced) and of CredentialDirectory (lookups by
-// hash, unbounded concurrency, read-only but for last-use stamps). Session machines are restored from Postgres on
-// demand, so passivation or failover loses nothing.
+// sessions, keys, identities and profile, so the session cap cannot be raced). Session machines are restored from
+// Postgres on demand, so passivation or failover loses nothing. Rows are answered as they are: the reply schemas are
+// the Models' json variants, which leave hashes and bookkeeping columns out.
 import { Entity } from "@effect/cluster"
 import { Machine } from "@effect/experimental"
 import { PgClient } from "@effect/sql-pg"
-import { Array, DateTime, Duration, Effect, Layer, Option, Schema, Scope, SynchronizedRef } from "effect"
+import { Array, DateTime, Duration, Effect, Option, Schema, Scope, SynchronizedRef } from "effect"
 import { AuditLog, type AuditOperation } from "./AuditLog.ts"
 import { Cache } from "../platform/Cache.ts"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
-import type { ApiKeyRow, IdentityRow, SessionEndReason, SessionId, SessionRow } from "./IdentityModel.ts"
-import { IdentityRepo, type UserRow } from "./IdentityRepo.ts"
+import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
+import { IdentityRepo } from "./IdentityRepo.ts"
 import { EndSession, OpenSession, SessionMachine } from "./SessionMachine.ts"
 import { SessionPolicy } from "./SessionConfig.ts"
 import { TenantId } from "./Tenancy.ts"
 import { UserId } from "./UserModel.ts"
 import {
 	ApiKeyNotFound,
-	type ApiKeyView,
-	CredentialDirectory,
-	CredentialInvalid,
 	IdentityNotFound,
 	IdentityTaken,
-	type IdentityView,
 	LastIdentity,
-	type Principal,
 	SessionNotFound,
-	type SessionView,
 	UserDeactivated,
 	UserNotFound,
 	UserSessions,
-	type UserView,
 	type VerifiedClaims,
 } from "./UserSessionsProtocol.ts"
 
@@ -42,47 +35,6 @@ import {
 const UserAddress = Schema.TemplateLiteralParser(TenantId, "/", UserId)
 
 // --- [FUNCTIONS]
-
-const sessionView = (row: SessionRow): SessionView => ({
-	id: row.id,
-	userId: row.userId,
-	status: row.status,
-	endReason: row.endReason,
-	provider: row.provider,
-	ipAddress: row.ipAddress,
-	userAgent: row.userAgent,
-	createdAt: row.createdAt,
-	lastUsedAt: row.lastUsedAt,
-	expiresAt: row.expiresAt,
-})
-
-const apiKeyView = (row: ApiKeyRow): ApiKeyView => ({
-	id: row.id,
-	name: row.name,
-	prefix: row.prefix,
-	status: row.status,
-	expiresAt: row.expiresAt,
-	lastUsedAt: row.lastUsedAt,
-	replacedBy: row.replacedBy,
-	createdAt: row.createdAt,
-})
-
-const userView = (row: UserRow): UserView => ({
-	id: row.id,
-	email: row.email,
-	emailVerified: row.emailVerified,
-	displayName: row.displayName,
-	status: row.status,
-	createdAt: row.createdAt,
-	updatedAt: row.updatedAt,
-})
-
-const identityView = (row: IdentityRow): IdentityView => ({
-	provider: row.provider,
-	subject: row.subject,
-	email: row.email,
-	createdAt: row.createdAt,
-})
 
 const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
 	RequestContextHeaders.fromHeaders(request.headers)
@@ -101,7 +53,7 @@ const UserSessionsLive = UserSessions.toLayer(
 		const actors = yield* SynchronizedRef.make(new Map<SessionId, Machine.Actor<typeof SessionMachine>>())
 
 		// The machine of one session, booted once per entity instance from what Postgres holds.
-		const actorOf = (sessionId: SessionId, stored: Option.Option<SessionRow>) =>
+		const actorOf = (sessionId: SessionId, stored: Option.Option<Session>) =>
 			SynchronizedRef.modifyEffect(actors, (booted) =>
 				Option.match(Option.fromNullable(booted.get(sessionId)), {
 					onSome: (actor) => Effect.succeed([actor, booted] as const),
@@ -122,12 +74,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						),
 				}),
 			)
-		const end = (
-			session: SessionRow,
-			operation: "revoke" | "expire",
-			reason: SessionEndReason,
-			meta: RequestMeta,
-		) =>
+		const end = (session: Session, operation: "revoke" | "expire", reason: SessionEndReason, meta: RequestMeta) =>
 			actorOf(session.id, Option.some(session)).pipe(
 				Effect.flatMap((actor) => actor.send(new EndSession({ operation, reason, meta }))),
 				Effect.tap(() =>
@@ -196,7 +143,7 @@ const UserSessionsLive = UserSessions.toLayer(
 					),
 				),
 			)
-		const keyOf = (keyId: ApiKeyRow["id"]) =>
+		const keyOf = (keyId: ApiKeyId) =>
 			repo.findApiKey(tenantId, userId, keyId).pipe(
 				Effect.flatMap(
 					Option.match({
@@ -264,7 +211,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						audited("create", "user", userId, meta, { provider: claims.provider }),
 						() => created,
 					)
-					return userView(row)
+					return row
 				}).pipe(span("Open")),
 			CreateSession: (request) =>
 				Effect.gen(function* () {
@@ -295,14 +242,10 @@ const UserSessionsLive = UserSessions.toLayer(
 						others.slice(0, Math.max(0, others.length - (cap - 1))),
 						(row) => end(row, "revoke", "evicted", meta),
 					)
-					return { session: sessionView(created), revoked: evicted.map((row) => row.tokenHash) }
+					return { session: created, revoked: evicted.map((row) => row.tokenHash) }
 				}).pipe(span("CreateSession")),
 			ListSessions: (request) =>
-				user.pipe(
-					Effect.zipRight(live(metaOf(request))),
-					Effect.map((rows) => rows.map(sessionView).reverse()),
-					span("ListSessions"),
-				),
+				user.pipe(Effect.zipRight(live(metaOf(request))), Effect.map(Array.reverse), span("ListSessions")),
 			RevokeSession: (request) =>
 				Effect.gen(function* () {
 					const meta = metaOf(request)
@@ -311,7 +254,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						rows.find((row) => row.id === request.payload.sessionId),
 					).pipe(Effect.mapError(() => new SessionNotFound({ message: "session not found" })))
 					const ended = yield* end(session, "revoke", request.payload.reason, meta)
-					return { session: sessionView(ended), revoked: [ended.tokenHash] }
+					return { session: ended, revoked: [ended.tokenHash] }
 				}).pipe(span("RevokeSession")),
 			RevokeSessions: (request) =>
 				user.pipe(
@@ -319,7 +262,7 @@ const UserSessionsLive = UserSessions.toLayer(
 					Effect.map((ended) => ({ count: ended.length, revoked: ended.map((row) => row.tokenHash) })),
 					span("RevokeSessions"),
 				),
-			GetUser: () => user.pipe(Effect.map(userView), span("GetUser")),
+			GetUser: () => user.pipe(span("GetUser")),
 			UpdateUser: (request) =>
 				Effect.gen(function* () {
 					const current = yield* activeUser
@@ -343,7 +286,7 @@ const UserSessionsLive = UserSessions.toLayer(
 					yield* audited("update", "user", userId, metaOf(request), {
 						fields: Object.keys(request.payload).filter((key) => key === "email" || key === "displayName"),
 					})
-					return userView(updated)
+					return updated
 				}).pipe(span("UpdateUser")),
 			Deactivate: (request) =>
 				Effect.gen(function* () {
@@ -368,18 +311,14 @@ const UserSessionsLive = UserSessions.toLayer(
 						apiKeys: keys.length,
 					})
 					return {
-						user: userView(updated),
+						user: updated,
 						sessionsRevoked: sessions.length,
 						apiKeysRevoked: keys.length,
 						revoked: [...sessions.map((row) => row.tokenHash), ...keys.map((key) => key.keyHash)],
 					}
 				}).pipe(span("Deactivate")),
 			ListIdentities: () =>
-				activeUser.pipe(
-					Effect.zipRight(repo.listIdentities(tenantId, userId)),
-					Effect.map((rows) => rows.map(identityView)),
-					span("ListIdentities"),
-				),
+				activeUser.pipe(Effect.zipRight(repo.listIdentities(tenantId, userId)), span("ListIdentities")),
 			LinkIdentity: (request) =>
 				Effect.gen(function* () {
 					yield* activeUser
@@ -389,7 +328,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						audited("link", "identity", `${userId}/${identity.provider}`, metaOf(request)),
 						() => created,
 					)
-					return identityView(identity)
+					return identity
 				}).pipe(span("LinkIdentity")),
 			UnlinkIdentity: (request) =>
 				Effect.gen(function* () {
@@ -417,7 +356,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						),
 					)
 					yield* audited("unlink", "identity", `${userId}/${removed.provider}`, metaOf(request))
-					return identityView(removed)
+					return removed
 				}).pipe(span("UnlinkIdentity")),
 			CreateApiKey: (request) =>
 				Effect.gen(function* () {
@@ -432,14 +371,10 @@ const UserSessionsLive = UserSessions.toLayer(
 						expiresAt: request.payload.expiresAt,
 					})
 					yield* audited("create", "api_key", row.id, metaOf(request), { name: row.name, prefix: row.prefix })
-					return apiKeyView(row)
+					return row
 				}).pipe(span("CreateApiKey")),
 			ListApiKeys: () =>
-				activeUser.pipe(
-					Effect.zipRight(repo.listApiKeys(tenantId, userId)),
-					Effect.map((rows) => rows.map(apiKeyView)),
-					span("ListApiKeys"),
-				),
+				activeUser.pipe(Effect.zipRight(repo.listApiKeys(tenantId, userId)), span("ListApiKeys")),
 			RotateApiKey: (request) =>
 				Effect.gen(function* () {
 					yield* activeUser
@@ -470,7 +405,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						replacedBy: created.id,
 						gracePeriodSeconds: request.payload.gracePeriodSeconds,
 					})
-					return { key: apiKeyView(created), changed: [old.keyHash] }
+					return { key: created, changed: [old.keyHash] }
 				}).pipe(span("RotateApiKey")),
 			RevokeApiKey: (request) =>
 				Effect.gen(function* () {
@@ -486,75 +421,13 @@ const UserSessionsLive = UserSessions.toLayer(
 					)
 					yield* announceRevoked(tenantId, [revoked.keyHash])
 					yield* audited("revoke", "api_key", revoked.id, metaOf(request))
-					return { key: apiKeyView(revoked), revoked: [revoked.keyHash] }
+					return { key: revoked, revoked: [revoked.keyHash] }
 				}).pipe(span("RevokeApiKey")),
 		}
 	}),
 	{ maxIdleTime: "2 minutes" },
 )
 
-const CredentialDirectoryLive = CredentialDirectory.toLayer(
-	Effect.gen(function* () {
-		const address = yield* Entity.CurrentAddress
-		const tenantId = yield* Schema.decodeUnknown(TenantId)(address.entityId).pipe(Effect.orDie)
-		const repo = yield* IdentityRepo
-		const config = yield* SessionPolicy
-		const idleSeconds = Duration.toSeconds(config.idleTimeout)
-		const invalid = () => new CredentialInvalid({ message: "credential not valid" })
-		return {
-			Resolve: ({ payload }) =>
-				(payload.kind === "session"
-					? repo.resolveSession(tenantId, payload.tokenHash, idleSeconds).pipe(
-							Effect.map(
-								Option.map((row): Principal => ({
-									kind: "session",
-									tenantId,
-									userId: row.userId,
-									credentialId: row.id,
-									expiresAt: Math.min(
-										DateTime.toEpochMillis(row.expiresAt),
-										DateTime.toEpochMillis(row.lastUsedAt) + idleSeconds * 1000,
-									),
-								})),
-							),
-						)
-					: repo.resolveApiKey(tenantId, payload.tokenHash).pipe(
-							Effect.map(
-								Option.map((row): Principal => ({
-									kind: "apiKey",
-									tenantId,
-									userId: row.userId,
-									credentialId: row.id,
-									expiresAt: Option.getOrNull(
-										Option.map(Option.fromNullable(row.expiresAt), DateTime.toEpochMillis),
-									),
-								})),
-							),
-						)
-				).pipe(
-					Effect.flatMap(Option.match({ onNone: () => Effect.fail(invalid()), onSome: Effect.succeed })),
-					Telemetry.span("CredentialDirectory.Resolve", { tenantId }),
-				),
-			Touch: ({ payload }) =>
-				Effect.all(
-					[
-						Effect.when(repo.touchSessions(tenantId, payload.sessions), () => payload.sessions.length > 0),
-						Effect.when(repo.touchApiKeys(tenantId, payload.apiKeys), () => payload.apiKeys.length > 0),
-					],
-					{ discard: true },
-				).pipe(Telemetry.span("CredentialDirectory.Touch", { tenantId })),
-			FindIdentity: ({ payload }) =>
-				repo.findIdentity(tenantId, payload.provider, payload.subject).pipe(
-					Effect.map((found) => Option.getOrNull(Option.map(found, (identity) => identity.userId))),
-					Telemetry.span("CredentialDirectory.FindIdentity", { tenantId }),
-				),
-		}
-	}),
-	{ concurrency: "unbounded", maxIdleTime: "1 minute" },
-)
-
-const IdentityEntitiesLive = Layer.mergeAll(UserSessionsLive, CredentialDirectoryLive)
-
 // --- [EXPORT]
 
-export { IdentityEntitiesLive }
+export { UserSessionsLive }

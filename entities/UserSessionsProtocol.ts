@@ -1,95 +1,31 @@
-// Protocol of identity's entities. UserSessions (id `<tenantId>/<userId>`) is the single writer of one user: every
-// session (create with the per-tenant cap, revoke, expire), every API key, the profile, linked identities and
-// deactivation. CredentialDirectory (id `<tenantId>`) answers credential lookups by hash for the gateways' cache and
-// records last use; it never changes a status. Plaintext credentials never travel here: the gateway mints a token
-// and sends only its hash, so no message or reply table ever holds one.
+// Protocol of UserSessions (id `<tenantId>/<userId>`), the single writer of one user: every session (create with the
+// per-tenant cap, revoke, expire), every API key, the profile, linked identities and deactivation. Its views are the
+// Models' json variants: hashes are `Model.Sensitive` and travel only in `revoked`/`changed`. Plaintext credentials
+// never travel here: the gateway mints a token and sends only its hash, so no message or reply table ever holds one.
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
-import { PrimaryKey, Schema } from "effect"
+import { Schema } from "effect"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
-import { ApiKeyId, SessionEndReason, SessionId, SessionStatus, TokenHash } from "./IdentityModel.ts"
+import { ApiKey, ApiKeyId, Identity, Session, SessionEndReason, SessionId, TokenHash } from "./IdentityModel.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
 import { ProviderName } from "./OAuthProviderModel.ts"
-import { TenantId } from "./Tenancy.ts"
-import { UserId, UserStatus } from "./UserModel.ts"
-
-// --- [CONSTANTS]
-
-// Published on the cache service whenever credentials die (revoke, eviction, expiry, deactivation, key rotation's
-// end), before the entity replies; every gateway drops them from its in-process tier.
-const CredentialsRevokedChannel = "credentials.revoked"
-// The PersistedCache store of resolved credentials; the runner deletes its Redis entries on revocation.
-const CredentialStoreId = "credentials"
+import { User } from "./UserModel.ts"
 
 // --- [SCHEMA]
-
-const CredentialKind = Schema.Literal("session", "apiKey")
-type CredentialKind = typeof CredentialKind.Type
-
-// Who a valid credential speaks for. `expiresAt` (epoch ms) is the latest instant the gateway may accept it without
-// asking again: the session's absolute or idle deadline, or the key's expiry.
-const Principal = Schema.Struct({
-	kind: CredentialKind,
-	tenantId: TenantId,
-	userId: UserId,
-	credentialId: Schema.UUID,
-	expiresAt: Schema.NullOr(Schema.Number),
-})
-type Principal = typeof Principal.Type
-
-// `revoked`: the credentials are dead (gateways remember that); otherwise they only changed (a rotated key's expiry)
-// and gateways just drop their copies.
-const CredentialsRevoked = Schema.parseJson(
-	Schema.Struct({ tenantId: TenantId, hashes: Schema.Array(TokenHash), revoked: Schema.Boolean }),
-)
 
 // Hashes of the credentials a call ended, so the calling gateway applies the revocation before it answers.
 const Revoked = Schema.Array(TokenHash)
 
-const SessionView = Schema.Struct({
-	id: SessionId,
-	userId: UserId,
-	status: SessionStatus,
-	endReason: Schema.NullOr(SessionEndReason),
-	provider: Schema.NullOr(Schema.String),
-	ipAddress: Schema.NullOr(Schema.String),
-	userAgent: Schema.NullOr(Schema.String),
-	createdAt: Schema.DateTimeUtc,
-	lastUsedAt: Schema.DateTimeUtc,
-	expiresAt: Schema.DateTimeUtc,
-})
+const SessionView = Session.json
 type SessionView = typeof SessionView.Type
 
-const ApiKeyView = Schema.Struct({
-	id: ApiKeyId,
-	name: Schema.String,
-	prefix: Schema.String,
-	status: Schema.Literal("active", "revoked"),
-	expiresAt: Schema.NullOr(Schema.DateTimeUtc),
-	lastUsedAt: Schema.NullOr(Schema.DateTimeUtc),
-	replacedBy: Schema.NullOr(ApiKeyId),
-	createdAt: Schema.DateTimeUtc,
-})
+const ApiKeyView = ApiKey.json
 type ApiKeyView = typeof ApiKeyView.Type
 
-// `email` is verified by a provider only when `emailVerified`; one the user set is shown, never trusted.
-const UserView = Schema.Struct({
-	id: UserId,
-	email: Schema.NullOr(Schema.String),
-	emailVerified: Schema.Boolean,
-	displayName: Schema.NullOr(Schema.String),
-	status: UserStatus,
-	createdAt: Schema.DateTimeUtc,
-	updatedAt: Schema.DateTimeUtc,
-})
+const UserView = User.json
 type UserView = typeof UserView.Type
 
-const IdentityView = Schema.Struct({
-	provider: Schema.String,
-	subject: Schema.String,
-	email: Schema.NullOr(Schema.String),
-	createdAt: Schema.DateTimeUtc,
-})
+const IdentityView = Identity.json
 type IdentityView = typeof IdentityView.Type
 
 // What a provider vouched for, after the ID token was verified.
@@ -112,10 +48,6 @@ const ApiKeyName = Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100))
 
 // --- [ERRORS]
 
-class CredentialInvalid extends Schema.TaggedError<CredentialInvalid>()("CredentialInvalid", {
-	message: Schema.String,
-}) {}
-
 class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", { message: Schema.String }) {}
 
 class ApiKeyNotFound extends Schema.TaggedError<ApiKeyNotFound>()("ApiKeyNotFound", { message: Schema.String }) {}
@@ -137,19 +69,6 @@ class IdentityTaken extends Schema.TaggedError<IdentityTaken>()("IdentityTaken",
 
 // --- [PROTOCOL]
 
-// A PersistedCache key: the gateway's tenant (from X-App-Id) and the credential's hash. A credential of another
-// tenant is simply not found under this tenant. `epoch` (the gateway's pub/sub connection count) is part of the
-// in-process key but not of the shared one, so what was kept in memory before a Redis reconnect is not trusted after.
-class ResolveCredential extends Schema.TaggedRequest<ResolveCredential>()("ResolveCredential", {
-	failure: Schema.Union(CredentialInvalid, StorageUnavailable),
-	success: Principal,
-	payload: { tenantId: TenantId, kind: CredentialKind, tokenHash: TokenHash, epoch: Schema.Number },
-}) {
-	[PrimaryKey.symbol]() {
-		return credentialKey(this.tenantId, this.tokenHash)
-	}
-}
-
 const Failures = Schema.Union(UserNotFound, UserDeactivated, InvalidTransition, StorageUnavailable)
 
 const UserSessions = Entity.make("UserSessions", [
@@ -166,7 +85,7 @@ const UserSessions = Entity.make("UserSessions", [
 	}),
 	Rpc.make("ListSessions", { success: Schema.Array(SessionView), error: Failures }),
 	Rpc.make("RevokeSession", {
-		payload: { sessionId: SessionId, reason: Schema.Literal("logout", "revoked") },
+		payload: { sessionId: SessionId, reason: SessionEndReason.pipe(Schema.pickLiteral("logout", "revoked")) },
 		success: Schema.Struct({ session: SessionView, revoked: Revoked }),
 		error: Schema.Union(SessionNotFound, Failures),
 	}),
@@ -234,52 +153,18 @@ const UserSessions = Entity.make("UserSessions", [
 	}),
 ])
 
-// Stateless reads by hash (concurrency unbounded) and batched last-use updates; id = tenantId.
-const CredentialDirectory = Entity.make("CredentialDirectory", [
-	Rpc.make("Resolve", {
-		payload: { kind: CredentialKind, tokenHash: TokenHash },
-		success: Principal,
-		error: Schema.Union(CredentialInvalid, StorageUnavailable),
-	}),
-	Rpc.make("Touch", {
-		payload: { sessions: Schema.Array(SessionId), apiKeys: Schema.Array(ApiKeyId) },
-		error: StorageUnavailable,
-	}),
-	// Find the user a provider identity belongs to (sign-in); none → the caller opens a new user.
-	Rpc.make("FindIdentity", {
-		payload: { provider: Schema.String, subject: Schema.String },
-		success: Schema.NullOr(UserId),
-		error: StorageUnavailable,
-	}),
-])
-
-// --- [FUNCTIONS]
-
-function credentialKey(tenantId: TenantId, tokenHash: string) {
-	return `${tenantId}:${tokenHash}`
-}
-
 // --- [EXPORT]
 
 export {
 	ApiKeyName,
 	ApiKeyNotFound,
 	ApiKeyView,
-	CredentialDirectory,
-	CredentialInvalid,
-	CredentialKind,
-	credentialKey,
-	CredentialsRevoked,
-	CredentialsRevokedChannel,
-	CredentialStoreId,
 	DisplayName,
 	Email,
 	IdentityNotFound,
 	IdentityTaken,
 	IdentityView,
 	LastIdentity,
-	Principal,
-	ResolveCredential,
 	SessionNotFound,
 	SessionView,
 	UserDeactivated,

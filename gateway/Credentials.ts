@@ -20,7 +20,7 @@ import {
 	CredentialStoreId,
 	type Principal,
 	ResolveCredential,
-} from "../entities/UserSessionsProtocol.ts"
+} from "../entities/CredentialDirectoryProtocol.ts"
 import { Cache } from "../platform/Cache.ts"
 import { CachePersistenceLive } from "../platform/CachePersistence.ts"
 import { SecretToken } from "../platform/SecretToken.ts"

@@ -4,7 +4,7 @@
 // group that keeps presenting unknown credentials → 429 TooManyRequests.
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
-import type { Principal } from "../entities/UserSessionsProtocol.ts"
+import type { Principal } from "../entities/CredentialDirectoryProtocol.ts"
 import { isAdminToken } from "./AdminToken.ts"
 import { Credentials } from "./Credentials.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"

@@ -2,10 +2,11 @@
 // verified identity (opened on first sign-in), then a new session whose token is minted here. The token leaves this
 // process only in the response; only its hash goes to the entity.
 import { Effect } from "effect"
+import { CredentialDirectory } from "../entities/CredentialDirectoryProtocol.ts"
 import { SessionTokenPrefix, type SessionId } from "../entities/IdentityModel.ts"
 import { entityId, type TenantId } from "../entities/Tenancy.ts"
 import { UserId } from "../entities/UserModel.ts"
-import { CredentialDirectory, UserSessions, type VerifiedClaims } from "../entities/UserSessionsProtocol.ts"
+import { UserSessions, type VerifiedClaims } from "../entities/UserSessionsProtocol.ts"
 import { deterministicId } from "../platform/DeterministicId.ts"
 import { SecretToken } from "../platform/SecretToken.ts"
 import { Credentials } from "./Credentials.ts"

@@ -3,6 +3,7 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Layer } from "effect"
+import { CredentialDirectoryLive } from "../entities/CredentialDirectoryEntity.ts"
 import { DlqEntitiesLive } from "../entities/DlqEntity.ts"
 import { IdentityBrokerLive } from "../entities/IdentityBrokerEntity.ts"
 import { IdentityRepo } from "../entities/IdentityRepo.ts"
@@ -13,7 +14,7 @@ import { SessionPolicyLive } from "../entities/SessionConfig.ts"
 import { SocketEntityLive } from "../entities/SocketEntity.ts"
 import { TenantEntitiesLive } from "../entities/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/TenantRepo.ts"
-import { IdentityEntitiesLive } from "../entities/UserSessionsEntity.ts"
+import { UserSessionsLive } from "../entities/UserSessionsEntity.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
 import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
@@ -30,7 +31,8 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	TenantEntitiesLive,
 	JobEntitiesLive,
 	DlqEntitiesLive,
-	IdentityEntitiesLive,
+	UserSessionsLive,
+	CredentialDirectoryLive,
 	IdentityBrokerLive,
 	SocketEntityLive,
 	HttpCallWorkflowLive,

@@ -599,11 +599,28 @@ describe("sessions of a user", () => {
 		expect(new Set(sessions).size).toBe(4)
 	})
 
-	it("GET /v1/auth/session names the caller's own session and user", async () => {
+	it("GET /v1/auth/session names the caller's own session and user, with no hash or tenant column", async () => {
 		const current = await callJson<{ session: SessionView; user: UserView }>(slug, tokens[1] ?? "", "/auth/session")
 		expect(current.status).toBe(200)
 		expect(current.body.session).toMatchObject({ id: sessions[1], status: "active" })
 		expect(current.body.user).toMatchObject({ email: "sess@example.com" })
+		expect(Object.keys(current.body.session).sort()).toEqual(
+			[
+				"id",
+				"userId",
+				"status",
+				"endReason",
+				"provider",
+				"ipAddress",
+				"userAgent",
+				"createdAt",
+				"lastUsedAt",
+				"expiresAt",
+			].sort(),
+		)
+		expect(Object.keys(current.body.user).sort()).toEqual(
+			["id", "email", "emailVerified", "displayName", "status", "createdAt", "updatedAt"].sort(),
+		)
 	})
 
 	it("GET /v1/auth/sessions lists the caller's sessions and no other user's", async () => {
@@ -790,6 +807,9 @@ describe("API keys", () => {
 		const item = itemsOf(listed.body).find((key) => key.id === created.id)
 		expect(item).toMatchObject({ name: "ci", prefix: created.prefix, lastUsedAt: null, expiresAt: null })
 		expect(item).not.toHaveProperty("key")
+		expect(Object.keys(item ?? {}).sort()).toEqual(
+			["id", "name", "prefix", "status", "expiresAt", "lastUsedAt", "replacedBy", "createdAt"].sort(),
+		)
 	})
 
 	it("the key authenticates GET /v1/users/me as its user", async () => {
