@@ -39,7 +39,7 @@ const GatewayConfigRecipe = Config.all({
 		Config.withDescription("Retry-After sent with 503 answers"),
 	),
 	requestTimeout: Config.duration("GATEWAY_REQUEST_TIMEOUT").pipe(
-		Config.withDefault("15 seconds"),
+		Config.withDefault("30 seconds"),
 		Config.withDescription(
 			"A request still unanswered after this is answered 503 (persisted work goes on; a repeat with the same Idempotency-Key joins it)",
 		),

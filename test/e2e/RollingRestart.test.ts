@@ -121,7 +121,8 @@ describe("e2e: rolling restart under load", () => {
 			name: "rolling",
 			runners: ["runner-a", "runner-b"],
 			gateways: 2,
-			env: { JOBS_HTTP_ALLOWED_HOSTS: "127.0.0.1", LOG_LEVEL: "Warn" },
+			// The gateway answers before this client gives up (20 s), as an operator sets it below clients' timeouts.
+			env: { JOBS_HTTP_ALLOWED_HOSTS: "127.0.0.1", LOG_LEVEL: "Warn", GATEWAY_REQUEST_TIMEOUT: "15 seconds" },
 		})
 		expect(cluster.migrated.code, cluster.migrated.output).toBe(0)
 		expect(cluster.ready, cluster.output()).toBe(true)
