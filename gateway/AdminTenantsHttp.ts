@@ -17,6 +17,7 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { callEntity, PersistedCalls } from "./EntityCall.ts"
 import { entityKey } from "./IdempotencyKey.ts"
+import { pageOf } from "./ListPage.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { tenantIdOf as tenantRef } from "./TenantRef.ts"
 
@@ -106,9 +107,10 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 						Telemetry.span("AdminTenantsHttp.putOAuthProvider"),
 					),
 				)
-				.handle("listOAuthProviders", ({ path }) =>
+				.handle("listOAuthProviders", ({ path, urlParams }) =>
 					tenantIdOf(path.id).pipe(
 						Effect.flatMap((tenantId) => callEntity(tenants(tenantId).ListOAuthProviders())),
+						Effect.map((providers) => pageOf(providers, urlParams, (provider) => provider.provider)),
 						Telemetry.span("AdminTenantsHttp.listOAuthProviders"),
 					),
 				)

@@ -34,6 +34,7 @@ import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./JobsHttp.ts"
+import { OpenApiRouteLive } from "./OpenApiDocument.ts"
 import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./RealtimeConfig.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
@@ -269,7 +270,7 @@ const GatewayServerLive = Layer.unwrapEffect(
 	Effect.map(GatewayConfig, (config) =>
 		HttpApiBuilder.serve((app) => edge(config.retryAfterSeconds, config.trustedProxies)(idempotent(app))).pipe(
 			Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
-			Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+			Layer.provide(OpenApiRouteLive),
 			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),
 			Layer.provide(ApiLive),
 			HttpServer.withLogAddress,
