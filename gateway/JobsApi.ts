@@ -20,7 +20,7 @@ import { tenantRoute } from "./OpenApiDocument.ts"
 // The payload's schema is the kind's (decoded by the handler, so an unknown type is UnknownJobType, not a 400 of the
 // union); the document shows each submittable kind's.
 const PayloadDocumentation = Object.entries(JobPayloads).map(([kind, payload]) => {
-	const { $schema: _dialect, ...schema } = JSONSchema.make(Schema.encodedSchema(payload))
+	const { $schema: _dialect, ...schema } = JSONSchema.make(Schema.encodedBoundSchema(payload))
 	return { title: `${kind} payload`, ...schema }
 })
 

@@ -33,7 +33,7 @@ const AppIdSecurityScheme = {
 type Json = Readonly<Record<string, unknown>>
 
 // An operation of a tenant group: `X-App-Id` is required together with each credential it accepts.
-const tenantRoute = (operation: Record<string, any>): Record<string, any> => {
+const tenantRoute = (operation: Json): Json => {
 	const security = (operation["security"] ?? []) as ReadonlyArray<Json>
 	return {
 		...operation,
@@ -44,15 +44,20 @@ const tenantRoute = (operation: Record<string, any>): Record<string, any> => {
 	}
 }
 
-// Unknown fields are ignored on decode: a schema that forbids them would describe another server.
-const allowingExtraFields = (value: unknown): unknown =>
+// Unknown fields are ignored on decode: a schema that forbids them would describe another server. The generator marks
+// its `unknown`/`any` leaves with one fixed `$id` each; repeated in one document, an `$id` makes it invalid.
+const dropped = (key: string, field: unknown) =>
+	(key === "additionalProperties" && field === false) ||
+	(key === "$id" && typeof field === "string" && field.startsWith("/schemas/"))
+
+const portable = (value: unknown): unknown =>
 	Array.isArray(value)
-		? value.map(allowingExtraFields)
+		? value.map(portable)
 		: typeof value === "object" && value !== null
 			? Object.fromEntries(
 					Object.entries(value)
-						.filter(([key, field]) => !(key === "additionalProperties" && field === false))
-						.map(([key, field]) => [key, allowingExtraFields(field)]),
+						.filter(([key, field]) => !dropped(key, field))
+						.map(([key, field]) => [key, portable(field)]),
 				)
 			: value
 
@@ -74,8 +79,8 @@ const withIdempotencyKey = (item: Json): Json =>
 		),
 	)
 
-const documentTransform = (spec: Record<string, any>): Record<string, any> => {
-	const relaxed = allowingExtraFields(spec) as Record<string, any>
+const documentTransform = (spec: Json): Json => {
+	const relaxed = portable(spec) as Json
 	const components = (relaxed["components"] ?? {}) as Json
 	return {
 		...relaxed,
