@@ -53,6 +53,7 @@ import { TenantCache } from "./TenantCache.ts"
 import { TenantHttpLive } from "./TenantHttp.ts"
 import { TenantMiddlewareLive } from "./TenantMiddleware.ts"
 import { UsersHttpLive } from "./UsersHttp.ts"
+import { validationError } from "./ValidationMessages.ts"
 
 // --- [CONSTANTS]
 
@@ -141,17 +142,6 @@ const edge =
 			)
 		})
 
-const decodeIssues = (error: {
-	readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>
-}) =>
-	error.issues.map((issue) => ({
-		path: issue.path.map((segment) => (typeof segment === "number" ? segment : String(segment))),
-		// Never echo the offending value: it may be a credential put in the wrong place.
-		message: issue.message
-			.replace(/,? actual [\s\S]*$/, "")
-			.replace(/Unable to decode "[\s\S]*" into/, "Unable to decode the value into"),
-	}))
-
 // The deepest nesting of brackets outside strings in a JSON text (malformed text counts what it has).
 const jsonDepth = (text: string) =>
 	(text.match(JsonStructure) ?? []).reduce(
@@ -207,19 +197,7 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 		)
 		return yield* app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)))
 	}).pipe(
-		Effect.catchTag("HttpApiDecodeError", (error) => {
-			const issues = decodeIssues(error)
-			const first = issues[0]
-			return Effect.fail(
-				new ValidationError({
-					message:
-						first === undefined
-							? error.message
-							: `${first.path.length === 0 ? "request" : first.path.join(".")}: ${first.message}`,
-					issues,
-				}),
-			)
-		}),
+		Effect.catchTag("HttpApiDecodeError", (error) => Effect.fail(validationError(error.issues, error.message))),
 		Effect.catchTag("RouteNotFound", () => Effect.fail(new RouteNotFound({ message: "no such route" }))),
 		// Raised by endpoints and their middlewares (declared there), so not in the router's type.
 		Effect.tapError((error) =>

@@ -102,7 +102,7 @@ const call = async (
 				{ $ref: pointer("paths", path, method, "requestBody", "content", "application/json", "schema") },
 				values.body,
 			),
-		encodeJson(ajv.errors),
+		encodeJson(ajv.errors ?? null),
 	).toBe(true)
 	const server = new URL(document.servers[0]?.url ?? "/", documentUrl)
 	const response = await fetch(new URL(resolvedPath.replace(/^\//, ""), `${server.href.replace(/\/?$/, "/")}`), {
@@ -121,14 +121,14 @@ const call = async (
 // The answer's status is declared by the operation and its body is of the schema declared for that status.
 const expectDeclared = (method: string, path: string, answer: Answer & { readonly operation: Operation }) => {
 	const status = String(answer.status)
-	expect(Object.keys(answer.operation.responses), encodeJson(answer.body)).toContain(status)
+	expect(Object.keys(answer.operation.responses), encodeJson(answer.body ?? null)).toContain(status)
 	const schema = answer.operation.responses[status]?.content?.["application/json"]?.schema
 	expect(schema, `${method} ${path} ${status} declares a JSON body`).toBeDefined()
 	const valid = ajv.validate(
 		{ $ref: pointer("paths", path, method, "responses", status, "content", "application/json", "schema") },
 		answer.body,
 	)
-	expect(valid, `${encodeJson(ajv.errors)} in ${encodeJson(answer.body)}`).toBe(true)
+	expect(valid, `${encodeJson(ajv.errors ?? null)} in ${encodeJson(answer.body ?? null)}`).toBe(true)
 }
 
 beforeAll(async () => {
@@ -156,7 +156,7 @@ afterAll(async () => {
 describe("the OpenAPI document", () => {
 	it("is a valid OpenAPI 3.1 document with a summary for every operation and a server to call", async () => {
 		const result = await new Validator().validate(document as unknown as Json)
-		expect(result.errors ?? [], encodeJson(result.errors)).toEqual([])
+		expect(result.errors ?? [], encodeJson(result.errors ?? null)).toEqual([])
 		expect(result.valid).toBe(true)
 		const unsummarised = Object.entries(document.paths).flatMap(([path, item]) =>
 			Object.entries(item)
@@ -228,5 +228,64 @@ describe("the OpenAPI document", () => {
 		})
 		expect(submitted.status).toBe(202)
 		expectDeclared("post", "/v1/jobs", submitted)
+	})
+})
+
+describe("validation messages say what is wrong in plain words", () => {
+	it("an enum filter, an empty job array, a bad optional field and a wrong payload method", async () => {
+		const listed = await fetch(`${platform.baseUrl}/v1/jobs?status=bogus`, {
+			headers: { "x-app-id": "openapi-co", authorization: `Bearer ${platform.adminToken}` },
+		})
+		expect(listed.status).toBe(400)
+		expect(await listed.json()).toMatchObject({
+			_tag: "ValidationError",
+			message: "status: must be one of queued, running, succeeded, failed, dead_lettered, cancelled",
+			issues: [
+				{
+					path: ["status"],
+					message: "must be one of queued, running, succeeded, failed, dead_lettered, cancelled",
+				},
+			],
+		})
+		const submission = pointer("paths", "/v1/jobs", "post", "requestBody", "content", "application/json", "schema")
+		expect(ajv.validate({ $ref: submission }, []), "the document refuses an empty array too").toBe(false)
+		const submit = (body: string) =>
+			fetch(`${platform.baseUrl}/v1/jobs`, {
+				method: "POST",
+				headers: {
+					"x-app-id": "openapi-co",
+					authorization: `Bearer ${platform.adminToken}`,
+					"content-type": "application/json",
+				},
+				body,
+			}).then(async (response) => ({ status: response.status, body: (await response.json()) as Json }))
+		expect(await submit("[]")).toMatchObject({
+			status: 400,
+			body: {
+				_tag: "ValidationError",
+				message: "request: must be an object or a non-empty array (at least 1 item(s))",
+			},
+		})
+		const blankKey = await submit(
+			`{"type":"http.call","payload":{"url":"${platform.baseUrl}/health/live"},"dedupeKey":""}`,
+		)
+		expect(blankKey).toMatchObject({
+			status: 400,
+			body: { message: "dedupeKey: must be a string at least 1 character(s) long" },
+		})
+		expect(encodeJson(blankKey.body)).not.toContain("undefined")
+		const badMethod = await submit(
+			`{"type":"http.call","payload":{"url":"${platform.baseUrl}/health/live","method":"SECRET-VALUE"}}`,
+		)
+		expect(badMethod).toMatchObject({
+			status: 400,
+			body: {
+				message: "payload.method: must be one of GET, POST, PUT, PATCH, DELETE",
+				issues: [{ path: ["payload", "method"], message: "must be one of GET, POST, PUT, PATCH, DELETE" }],
+			},
+		})
+		expect(encodeJson(badMethod.body)).not.toContain("SECRET-VALUE")
+		const missing = await submit('{"payload":{}}')
+		expect(missing).toMatchObject({ status: 400, body: { message: "type: is required" } })
 	})
 })
