@@ -5,6 +5,10 @@
 import { HttpApi, HttpApiBuilder, HttpServerRequest, HttpServerResponse, OpenApi } from "@effect/platform"
 import { Config, Effect, Layer, Option } from "effect"
 
+// --- [TYPES]
+
+type Json = Readonly<Record<string, unknown>>
+
 // --- [CONSTANTS]
 
 const AppIdScheme = "appId"
@@ -29,8 +33,6 @@ const AppIdSecurityScheme = {
 }
 
 // --- [FUNCTIONS]
-
-type Json = Readonly<Record<string, unknown>>
 
 // An operation of a tenant group: `X-App-Id` is required together with each credential it accepts.
 const tenantRoute = (operation: Json): Json => {
