@@ -3,7 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { isIP } from "node:net"
 import { KeysetPage } from "../entities/KeysetPage.ts"
-import { PageParams } from "./ListPage.ts"
+import { Page, PageParams } from "./ListPage.ts"
 import { TenantName, TenantSettings, TenantSlug } from "../entities/TenantModel.ts"
 import { InvalidProvider } from "../entities/IdentityBrokerProtocol.ts"
 import { InvalidTransition } from "../entities/InvalidTransition.ts"
@@ -51,6 +51,8 @@ const DeletionAccepted = Schema.Struct({
 const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 	.add(
 		HttpApiEndpoint.post("create", "/tenants")
+			.annotate(OpenApi.Summary, "Create a tenant")
+			.annotate(OpenApi.Description, "Answers 201 once the tenant is active and usable on `/v1/` routes.")
 			.setPayload(
 				Schema.Struct({ slug: TenantSlug, name: TenantName, settings: Schema.optional(TenantSettings) }),
 			)
@@ -58,15 +60,23 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 			.addError(TenantSlugTaken, { status: 409 })
 			.addError(InvalidTransition, { status: 409 }),
 	)
-	.add(HttpApiEndpoint.get("list", "/tenants").setUrlParams(TenantPageParams).addSuccess(TenantPage))
+	.add(
+		HttpApiEndpoint.get("list", "/tenants")
+			.annotate(OpenApi.Summary, "List tenants")
+			.setUrlParams(TenantPageParams)
+			.addSuccess(TenantPage),
+	)
 	.add(
 		HttpApiEndpoint.get("get", "/tenants/:id")
+			.annotate(OpenApi.Summary, "Get a tenant")
+			.annotate(OpenApi.Description, "By id or slug.")
 			.setPath(TenantPath)
 			.addSuccess(TenantView)
 			.addError(TenantNotFound, { status: 404 }),
 	)
 	.add(
 		HttpApiEndpoint.patch("update", "/tenants/:id")
+			.annotate(OpenApi.Summary, "Update a tenant's name or settings")
 			.setPath(TenantPath)
 			.setPayload(Schema.Struct({ name: Schema.optional(TenantName), settings: Schema.optional(TenantSettings) }))
 			.addSuccess(TenantView)
@@ -75,6 +85,7 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 	)
 	.add(
 		HttpApiEndpoint.post("suspend", "/tenants/:id/suspend")
+			.annotate(OpenApi.Summary, "Suspend a tenant")
 			.setPath(TenantPath)
 			.addSuccess(TenantView)
 			.addError(TenantNotFound, { status: 404 })
@@ -82,6 +93,7 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 	)
 	.add(
 		HttpApiEndpoint.post("activate", "/tenants/:id/activate")
+			.annotate(OpenApi.Summary, "Activate a suspended tenant")
 			.setPath(TenantPath)
 			.addSuccess(TenantView)
 			.addError(TenantNotFound, { status: 404 })
@@ -89,6 +101,11 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 	)
 	.add(
 		HttpApiEndpoint.del("delete", "/tenants/:id")
+			.annotate(OpenApi.Summary, "Delete a tenant")
+			.annotate(
+				OpenApi.Description,
+				"202 with the id of the deletion job: the tenant stops answering at once, its data is removed by a workflow.",
+			)
 			.setPath(TenantPath)
 			.addSuccess(DeletionAccepted, { status: 202 })
 			.addError(TenantNotFound, { status: 404 })
@@ -96,6 +113,8 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 	)
 	.add(
 		HttpApiEndpoint.put("putOAuthProvider", "/tenants/:id/oauth-providers/:provider")
+			.annotate(OpenApi.Summary, "Configure an OAuth provider of a tenant")
+			.annotate(OpenApi.Description, "The client secret is stored encrypted and never returned.")
 			.setPath(ProviderPath)
 			.setPayload(PutOAuthProvider.pipe(Schema.omit("provider")))
 			.addSuccess(OAuthProviderView)
@@ -105,12 +124,16 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 	)
 	.add(
 		HttpApiEndpoint.get("listOAuthProviders", "/tenants/:id/oauth-providers")
+			.annotate(OpenApi.Summary, "List a tenant's OAuth providers")
+			.annotate(OpenApi.Description, "Paginated by provider name; secrets are never returned.")
 			.setPath(TenantPath)
-			.addSuccess(Schema.Array(OAuthProviderView))
+			.setUrlParams(PageParams)
+			.addSuccess(Page(OAuthProviderView))
 			.addError(TenantNotFound, { status: 404 }),
 	)
 	.add(
 		HttpApiEndpoint.del("deleteOAuthProvider", "/tenants/:id/oauth-providers/:provider")
+			.annotate(OpenApi.Summary, "Remove an OAuth provider of a tenant")
 			.setPath(ProviderPath)
 			.addSuccess(OAuthProviderView)
 			.addError(TenantNotFound, { status: 404 })

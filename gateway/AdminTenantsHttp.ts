@@ -19,6 +19,7 @@ import { Api } from "./Api.ts"
 import { callEntity, PersistedCalls } from "./EntityCall.ts"
 import { ServiceUnavailable } from "./HttpErrors.ts"
 import { entityKey } from "./IdempotencyKey.ts"
+import { pageOf } from "./ListPage.ts"
 import { LoginLimiter } from "./LoginLimiter.ts"
 import { TenantCache } from "./TenantCache.ts"
 import { tenantIdOf as tenantRef } from "./TenantRef.ts"
@@ -117,9 +118,10 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 						Telemetry.span("AdminTenantsHttp.putOAuthProvider"),
 					),
 				)
-				.handle("listOAuthProviders", ({ path }) =>
+				.handle("listOAuthProviders", ({ path, urlParams }) =>
 					tenantIdOf(path.id).pipe(
 						Effect.flatMap((tenantId) => callEntity(tenants(tenantId).ListOAuthProviders())),
+						Effect.map((providers) => pageOf(providers, urlParams, (provider) => provider.provider)),
 						Telemetry.span("AdminTenantsHttp.listOAuthProviders"),
 					),
 				)

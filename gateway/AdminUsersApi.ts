@@ -1,5 +1,5 @@
 // Operator endpoints for one user of a tenant (bearer ADMIN_TOKEN): list their live sessions, revoke them all.
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { TenantNotFound } from "../entities/TenantProtocol.ts"
 import { UserId } from "../entities/UserModel.ts"
@@ -16,12 +16,14 @@ const UserPath = Schema.Struct({ id: Schema.String, userId: UserId })
 const AdminUsersApi = HttpApiGroup.make("adminUsers")
 	.add(
 		HttpApiEndpoint.get("sessions", "/tenants/:id/users/:userId/sessions")
+			.annotate(OpenApi.Summary, "List a user's sessions")
 			.setPath(UserPath)
 			.setUrlParams(PageParams)
 			.addSuccess(Page(SessionView)),
 	)
 	.add(
 		HttpApiEndpoint.del("revokeSessions", "/tenants/:id/users/:userId/sessions")
+			.annotate(OpenApi.Summary, "Revoke all of a user's sessions")
 			.setPath(UserPath)
 			.addSuccess(Schema.Struct({ revoked: Schema.Int })),
 	)

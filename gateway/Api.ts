@@ -8,6 +8,7 @@ import { OAuthApi, SessionsApi } from "./AuthApi.ts"
 import { ChannelsApi } from "./ChannelsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { JobsApi } from "./JobsApi.ts"
+import { documentTransform } from "./OpenApiDocument.ts"
 import {
 	InternalError,
 	PayloadTooLarge,
@@ -44,6 +45,7 @@ const Api = HttpApi.make("platform")
 	.addError(IdempotencyKeyInUse)
 	.annotate(OpenApi.Title, "Effect Cluster Platform")
 	.annotate(OpenApi.Description, "Multi-tenant gateway: tenants, identity, realtime and durable jobs.")
+	.annotate(OpenApi.Transform, documentTransform)
 
 // --- [EXPORT]
 

@@ -14,6 +14,7 @@ import { TooManyAttempts } from "./LoginLimiter.ts"
 import { CodeChallenge } from "./PkceHandoff.ts"
 import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
 import { TenantMiddleware } from "./TenantMiddleware.ts"
+import { tenantRoute } from "./OpenApiDocument.ts"
 
 // --- [SCHEMA]
 
@@ -73,6 +74,7 @@ class RedirectNotAllowed extends Schema.TaggedError<RedirectNotAllowed>()(
 const OAuthApi = HttpApiGroup.make("oauth")
 	.add(
 		HttpApiEndpoint.get("start", "/auth/oauth/:provider/start")
+			.annotate(OpenApi.Summary, "Start an OAuth sign-in")
 			.setPath(ProviderPath)
 			.setUrlParams(StartParams)
 			.addSuccess(Redirect)
@@ -90,6 +92,7 @@ const OAuthApi = HttpApiGroup.make("oauth")
 	)
 	.add(
 		HttpApiEndpoint.get("callback", "/auth/oauth/:provider/callback")
+			.annotate(OpenApi.Summary, "Complete an OAuth sign-in")
 			.setPath(ProviderPath)
 			.setUrlParams(CallbackParams)
 			.addSuccess(SignedIn)
@@ -110,23 +113,50 @@ const OAuthApi = HttpApiGroup.make("oauth")
 const SessionsApi = HttpApiGroup.make("sessions")
 	.add(
 		HttpApiEndpoint.get("linkStart", "/auth/oauth/:provider/link/start")
+			.annotate(OpenApi.Summary, "Start linking another OAuth identity to the signed-in user")
 			.setPath(ProviderPath)
 			.setUrlParams(LinkParams)
 			.addSuccess(Redirect)
 			.addError(OAuthProviderNotFound, { status: 404 })
 			.addError(RedirectNotAllowed),
 	)
-	.add(HttpApiEndpoint.get("whoami", "/auth/whoami").addSuccess(WhoAmI))
-	.add(HttpApiEndpoint.get("current", "/auth/session").addSuccess(CurrentSession))
-	.add(HttpApiEndpoint.del("logout", "/auth/session").addSuccess(SessionView))
-	.add(HttpApiEndpoint.get("list", "/auth/sessions").setUrlParams(PageParams).addSuccess(Page(SessionView)))
+	.add(
+		HttpApiEndpoint.get("whoami", "/auth/whoami")
+			.annotate(OpenApi.Summary, "The principal of the credential")
+			.annotate(
+				OpenApi.Description,
+				"A user (session or API key) or the tenant's service principal (ADMIN_TOKEN).",
+			)
+			.addSuccess(WhoAmI),
+	)
+	.add(
+		HttpApiEndpoint.get("current", "/auth/session")
+			.annotate(OpenApi.Summary, "The current session")
+			.addSuccess(CurrentSession),
+	)
+	.add(
+		HttpApiEndpoint.del("logout", "/auth/session")
+			.annotate(OpenApi.Summary, "Sign out (revoke the current session)")
+			.addSuccess(SessionView),
+	)
+	.add(
+		HttpApiEndpoint.get("list", "/auth/sessions")
+			.annotate(OpenApi.Summary, "List the user's sessions")
+			.setUrlParams(PageParams)
+			.addSuccess(Page(SessionView)),
+	)
 	.add(
 		HttpApiEndpoint.del("revoke", "/auth/sessions/:id")
+			.annotate(OpenApi.Summary, "Revoke one of the user's sessions")
 			.setPath(SessionPath)
 			.addSuccess(SessionView)
 			.addError(SessionNotFound, { status: 404 }),
 	)
-	.add(HttpApiEndpoint.del("revokeOthers", "/auth/sessions").addSuccess(Schema.Struct({ revoked: Schema.Int })))
+	.add(
+		HttpApiEndpoint.del("revokeOthers", "/auth/sessions")
+			.annotate(OpenApi.Summary, "Revoke all the user's other sessions")
+			.addSuccess(Schema.Struct({ revoked: Schema.Int })),
+	)
 	.addError(InvalidTransition, { status: 409 })
 	.addError(MissingTenant)
 	.addError(TenantNotFound, { status: 404 })
@@ -134,6 +164,7 @@ const SessionsApi = HttpApiGroup.make("sessions")
 	.addError(ServiceUnavailable)
 	.middleware(PrincipalMiddleware)
 	.middleware(TenantMiddleware)
+	.annotateEndpoints(OpenApi.Transform, tenantRoute)
 	.prefix("/v1")
 
 // --- [EXPORT]

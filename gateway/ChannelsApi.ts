@@ -1,6 +1,6 @@
 // Server-side realtime over HTTP: broadcast to a channel of the caller's tenant (delivered to subscribers on every
 // gateway) and read a channel's presence. Needs a credential of the tenant (an API key for server-to-server use).
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { ChannelName, ChannelNotAllowed } from "../entities/SocketProtocol.ts"
 import { TenantNotFound } from "../entities/TenantProtocol.ts"
@@ -9,6 +9,7 @@ import { Page, PageParams } from "./ListPage.ts"
 import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
 import { PresenceMember, Present } from "./RealtimeFrames.ts"
 import { TenantMiddleware } from "./TenantMiddleware.ts"
+import { tenantRoute } from "./OpenApiDocument.ts"
 
 // --- [SCHEMA]
 
@@ -23,6 +24,8 @@ const Broadcasted = Schema.Struct({ channel: Schema.String, seq: Schema.Int })
 const ChannelsApi = HttpApiGroup.make("channels")
 	.add(
 		HttpApiEndpoint.post("broadcast", "/channels/:channel/broadcast")
+			.annotate(OpenApi.Summary, "Broadcast a message to a channel")
+			.annotate(OpenApi.Description, "Delivered to the channel's realtime subscribers on every gateway.")
 			.setPath(ChannelPath)
 			.setPayload(Broadcast)
 			.addSuccess(Broadcasted, { status: 202 })
@@ -31,6 +34,7 @@ const ChannelsApi = HttpApiGroup.make("channels")
 	)
 	.add(
 		HttpApiEndpoint.get("presence", "/channels/:channel/presence")
+			.annotate(OpenApi.Summary, "List who is present on a channel")
 			.setPath(ChannelPath)
 			.setUrlParams(PageParams)
 			.addSuccess(Page(PresenceMember))
@@ -42,6 +46,7 @@ const ChannelsApi = HttpApiGroup.make("channels")
 	.addError(ServiceUnavailable)
 	.middleware(PrincipalMiddleware)
 	.middleware(TenantMiddleware)
+	.annotateEndpoints(OpenApi.Transform, tenantRoute)
 	.prefix("/v1")
 
 // --- [EXPORT]

@@ -1,5 +1,5 @@
 // Liveness and readiness, for load balancers and orchestrators.
-import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 
 // --- [SCHEMA]
@@ -19,9 +19,19 @@ class NotReady extends Schema.TaggedError<NotReady>()(
 // --- [PROTOCOL]
 
 const HealthApi = HttpApiGroup.make("health")
-	.add(HttpApiEndpoint.get("live", "/health/live").addSuccess(Schema.Struct({ status: Schema.Literal("live") })))
+	.add(
+		HttpApiEndpoint.get("live", "/health/live")
+			.annotate(OpenApi.Summary, "Liveness")
+			.annotate(OpenApi.Description, "200 while the process runs.")
+			.addSuccess(Schema.Struct({ status: Schema.Literal("live") })),
+	)
 	.add(
 		HttpApiEndpoint.get("ready", "/health/ready")
+			.annotate(OpenApi.Summary, "Readiness")
+			.annotate(
+				OpenApi.Description,
+				"200 when Postgres answers and the cluster can route; else 503 naming the failing check.",
+			)
 			.addSuccess(Schema.Struct({ status: Schema.Literal("ready"), checks: Checks }))
 			.addError(NotReady),
 	)

@@ -15,11 +15,11 @@ import { Destination } from "../workflows/Destination.ts"
 import { JobPayloads, SubmittableJobType } from "../workflows/JobKinds.ts"
 import { Api } from "./Api.ts"
 import { callEntity } from "./EntityCall.ts"
-import { ValidationError } from "./HttpErrors.ts"
 import { entityKey } from "./IdempotencyKey.ts"
 import { Forbidden, type JobSubmission, UnknownJobType } from "./JobsApi.ts"
 import { type CallerPrincipal, CurrentPrincipal } from "./PrincipalMiddleware.ts"
 import { CurrentTenant } from "./TenantMiddleware.ts"
+import { validationError } from "./ValidationMessages.ts"
 
 // --- [FUNCTIONS]
 
@@ -53,16 +53,15 @@ const validate = (submission: typeof JobSubmission.Type, index: number | null, a
 			),
 		)
 		const payload = yield* Schema.decodeUnknown(JobPayloads[type])(submission.payload, { errors: "all" }).pipe(
-			Effect.mapError((error) => {
-				const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-					path: at(["payload", ...issue.path]),
-					message: issue.message,
-				}))
-				return new ValidationError({
-					message: `${issues[0]?.path.join(".") ?? "payload"}: ${issues[0]?.message ?? "invalid"}`,
-					issues,
-				})
-			}),
+			Effect.mapError((error) =>
+				validationError(
+					ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+						path: at(["payload", ...issue.path]),
+						message: issue.message,
+					})),
+					"payload: invalid",
+				),
+			),
 		)
 		yield* Destination.checkUrl(payload.url, allowedHosts)
 		return { type, payload: Schema.encodeSync(JobPayloads[type])(payload), dedupeKey: submission.dedupeKey ?? null }

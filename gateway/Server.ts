@@ -35,6 +35,7 @@ import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./JobsHttp.ts"
+import { OpenApiRouteLive } from "./OpenApiDocument.ts"
 import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./RealtimeConfig.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
@@ -55,6 +56,7 @@ import { TenantHttpLive } from "./TenantHttp.ts"
 import { TokenHttpLive } from "./TokenHttp.ts"
 import { TenantMiddlewareLive } from "./TenantMiddleware.ts"
 import { UsersHttpLive } from "./UsersHttp.ts"
+import { validationError } from "./ValidationMessages.ts"
 
 // --- [CONSTANTS]
 
@@ -192,17 +194,6 @@ const edge =
 			)
 		})
 
-const decodeIssues = (error: {
-	readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>
-}) =>
-	error.issues.map((issue) => ({
-		path: issue.path.map((segment) => (typeof segment === "number" ? segment : String(segment))),
-		// Never echo the offending value: it may be a credential put in the wrong place.
-		message: issue.message
-			.replace(/,? actual [\s\S]*$/, "")
-			.replace(/Unable to decode "[\s\S]*" into/, "Unable to decode the value into"),
-	}))
-
 // The deepest nesting of brackets outside strings in a JSON text (malformed text counts what it has).
 const jsonDepth = (text: string) =>
 	(text.match(JsonStructure) ?? []).reduce(
@@ -256,19 +247,7 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 		)
 		return yield* app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)))
 	}).pipe(
-		Effect.catchTag("HttpApiDecodeError", (error) => {
-			const issues = decodeIssues(error)
-			const first = issues[0]
-			return Effect.fail(
-				new ValidationError({
-					message:
-						first === undefined
-							? error.message
-							: `${first.path.length === 0 ? "request" : first.path.join(".")}: ${first.message}`,
-					issues,
-				}),
-			)
-		}),
+		Effect.catchTag("HttpApiDecodeError", (error) => Effect.fail(validationError(error.issues, error.message))),
 		Effect.catchTag("RouteNotFound", () => Effect.fail(new RouteNotFound({ message: "no such route" }))),
 		// Raised by endpoints and their middlewares (declared there), so not in the router's type.
 		Effect.tapError((error) =>
@@ -320,7 +299,7 @@ const GatewayServerLive = Layer.unwrapEffect(
 	Effect.map(GatewayConfig, (config) =>
 		HttpApiBuilder.serve((app) => edge(config)(cors(idempotent(app)))).pipe(
 			Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
-			Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+			Layer.provide(OpenApiRouteLive),
 			Layer.provide(HttpApiBuilder.middleware(Api, inputGuard(config.maxBodyBytes))),
 			Layer.provide(ApiLive),
 			HttpServer.withLogAddress,

@@ -82,7 +82,20 @@ describe("tenant OAuth providers and key re-encryption", () => {
 		const listed = await (await admin(`/tenants/${tenantId}/oauth-providers`)).text()
 		expect(listed).not.toContain("very-secret")
 		expect(listed).toContain("okta")
-		expect(await (await admin(`/tenants/${other.id}/oauth-providers`)).json()).toEqual([])
+		expect(await (await admin(`/tenants/${other.id}/oauth-providers`)).json()).toEqual({
+			items: [],
+			nextCursor: null,
+		})
+		const firstPage = (await (await admin(`/tenants/${tenantId}/oauth-providers?limit=2`)).json()) as {
+			items: ReadonlyArray<{ provider: string }>
+			nextCursor: string | null
+		}
+		expect(firstPage.items.map((item) => item.provider)).toEqual(["github", "google"])
+		expect(firstPage.nextCursor).toBe("google")
+		const secondPage = (await (
+			await admin(`/tenants/${tenantId}/oauth-providers?limit=2&cursor=${firstPage.nextCursor}`)
+		).json()) as { items: ReadonlyArray<{ provider: string }>; nextCursor: string | null }
+		expect(secondPage).toMatchObject({ items: [{ provider: "okta" }], nextCursor: null })
 		const rows = await envelopes()
 		expect(rows).toHaveLength(3)
 		for (const row of rows) {
