@@ -145,6 +145,7 @@ const AdminTenantsApi = HttpApiGroup.make("adminTenants")
 			.setUrlParams(LoginFailuresParams)
 			.addSuccess(Schema.Void, { status: 204 })
 			.addError(TenantNotFound, { status: 404 })
+			.annotate(OpenApi.Summary, "Clear a tenant's sign-in failure counters")
 			.annotate(
 				OpenApi.Description,
 				"Unblocks sign-ins: clears the failed-callback counters of the client group of `ip` (shared by all " +

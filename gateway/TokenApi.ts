@@ -5,6 +5,7 @@ import { Schema } from "effect"
 import { TenantNotFound } from "../entities/TenantProtocol.ts"
 import { SignedIn } from "./AuthApi.ts"
 import { MissingTenant, ServiceUnavailable, TooManyRequests } from "./HttpErrors.ts"
+import { tenantRoute } from "./OpenApiDocument.ts"
 import { CodeVerifier, InvalidGrant } from "./PkceHandoff.ts"
 import { TenantMiddleware } from "./TenantMiddleware.ts"
 
@@ -24,6 +25,7 @@ const TokenApi = HttpApiGroup.make("token")
 			.addSuccess(SignedIn)
 			.addError(InvalidGrant)
 			.addError(TooManyRequests)
+			.annotate(OpenApi.Summary, "Trade a one-time sign-in code for a session (PKCE hand-off)")
 			.annotate(
 				OpenApi.Description,
 				"PKCE hand-off: trades the one-time code the callback put on redirect_to (single use, bound to the " +
@@ -35,6 +37,7 @@ const TokenApi = HttpApiGroup.make("token")
 	.addError(TenantNotFound, { status: 404 })
 	.addError(ServiceUnavailable)
 	.middleware(TenantMiddleware)
+	.annotateEndpoints(OpenApi.Transform, tenantRoute)
 	.prefix("/v1")
 
 // --- [EXPORT]
