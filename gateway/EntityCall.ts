@@ -7,9 +7,10 @@ import { ServiceUnavailable } from "./HttpErrors.ts"
 
 // --- [CONSTANTS]
 
-// A backstop: an entity that cannot be reached (its runner died and the shard has not moved yet, or it keeps failing
-// to start) answers 503 after this long instead of holding the request open. Failover completes well within it.
-const EntityCallDeadline = "20 seconds"
+// A backstop for calls outside an HTTP request (realtime sockets): an entity that cannot be reached answers 503 after
+// this long. HTTP requests are bounded as a whole by GATEWAY_REQUEST_TIMEOUT at the edge, which is shorter; a bound
+// per call inside them would fail a bulk submission whose one message waited behind the others.
+const EntityCallDeadline = "60 seconds"
 
 // --- [FUNCTIONS]
 

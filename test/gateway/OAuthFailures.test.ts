@@ -240,7 +240,7 @@ describe("saving a provider checks its discovery", () => {
 			expect(body.message).toContain(reason)
 		}
 		const listed = await admin("GET", `/tenants/${tenant.id}/oauth-providers`)
-		expect(await listed.json()).toEqual([])
+		expect(await listed.json()).toEqual({ items: [], nextCursor: null })
 		const good = await admin(
 			"PUT",
 			`/tenants/${tenant.id}/oauth-providers/good`,
