@@ -2,15 +2,15 @@
 // page on one loopback port signs in through the gateway on another (and the fixture OpenID provider), trades the
 // one-time code for a session with a cross-origin fetch, reads /v1/users/me with the token and authenticates on the
 // realtime socket. A page of an origin the tenant does not allow is stopped by the browser's CORS check.
-import { existsSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { Schema } from "effect"
-import { chromium, type Browser } from "playwright-core"
+import { type Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
 import { freePort } from "../fixtures/Processes.ts"
 import { setUpTenant } from "../fixtures/SignIn.ts"
+import { hasChromium, launchChromium } from "../fixtures/Chromium.ts"
 
 // --- [TYPES]
 
@@ -28,8 +28,6 @@ type AppResult = {
 }
 
 // --- [CONSTANTS]
-
-const ChromiumPath = "/usr/bin/chromium"
 
 const encodeJson = Schema.encodeSync(Schema.parseJson())
 const decodeResult = Schema.decodeUnknownSync(Schema.parseJson())
@@ -127,7 +125,7 @@ const serve = async (page: () => string) => {
 
 // --- [SUITE]
 
-describe.skipIf(!existsSync(ChromiumPath))("a browser app on another origin (PKCE hand-off, CORS)", () => {
+describe.skipIf(!hasChromium())("a browser app on another origin (PKCE hand-off, CORS)", () => {
 	beforeAll(async () => {
 		idp = await startOidcProvider({ clients: [] })
 		platform = await startPlatform()
@@ -142,19 +140,7 @@ describe.skipIf(!existsSync(ChromiumPath))("a browser app on another origin (PKC
 		})
 		expect(made.putStatus).toBe(200)
 		tenantSlug = made.tenant.slug
-		browser = await chromium.launch({
-			executablePath: ChromiumPath,
-			args: [
-				"--headless",
-				"--no-sandbox",
-				"--disable-gpu",
-				"--disable-quic",
-				"--no-first-run",
-				"--disable-background-networking",
-				"--disable-component-update",
-				"--disable-sync",
-			],
-		})
+		browser = await launchChromium()
 	}, 120_000)
 
 	afterAll(async () => {

@@ -2,12 +2,13 @@
 // origin opens the realtime socket, authenticates with a session token, subscribes, and shows a message that a
 // server broadcast over HTTP.
 import { createServer, type Server } from "node:http"
-import { chromium, type Browser } from "playwright-core"
+import { type Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
 import { freePort } from "../fixtures/Processes.ts"
 import { authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
+import { launchChromium } from "../fixtures/Chromium.ts"
 
 // --- [CONSTANTS]
 
@@ -53,19 +54,7 @@ beforeAll(async () => {
 	)
 	await new Promise<void>((resolve) => pageServer.listen(port, "127.0.0.1", resolve))
 	pageUrl = `http://127.0.0.1:${port}/`
-	browser = await chromium.launch({
-		executablePath: "/usr/bin/chromium",
-		args: [
-			"--headless",
-			"--no-sandbox",
-			"--disable-gpu",
-			"--disable-quic",
-			"--no-first-run",
-			"--disable-background-networking",
-			"--disable-component-update",
-			"--disable-sync",
-		],
-	})
+	browser = await launchChromium()
 }, 120_000)
 
 afterAll(async () => {

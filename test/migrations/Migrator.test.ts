@@ -2,21 +2,20 @@ import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { NodeContext } from "@effect/platform-node"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Effect, Layer, Redacted, String } from "effect"
+import { Effect, Layer, Record, Redacted, String } from "effect"
 import { ApiKeyStatuses, SessionEndReasons, SessionStatuses } from "../../entities/IdentityModel.ts"
 import { DlqReasons, DlqStatuses, JobStatuses } from "../../entities/JobModel.ts"
 import { TenantStatuses } from "../../entities/TenantModel.ts"
 import { UserStatuses } from "../../entities/UserModel.ts"
-import { initial } from "../../migrations/0001_initial.ts"
-import { jobs } from "../../migrations/0002_jobs.ts"
-import { oauthProviders } from "../../migrations/0003_oauth_providers.ts"
-import { identity } from "../../migrations/0004_identity.ts"
-import { jobOwner } from "../../migrations/0005_job_owner.ts"
-import { emailVerified } from "../../migrations/0006_email_verified.ts"
-import { dlqDefect } from "../../migrations/0007_dlq_defect.ts"
-import { migrate } from "../../migrations/Migrator.ts"
+import { migrate, Migrations } from "../../migrations/Migrator.ts"
 import { AuditOperations } from "../../entities/AuditLog.ts"
 import { TestDatabase } from "../fixtures/TestDatabase.ts"
+
+// Applies the migrations up to and including `last`, as a database of that release has them.
+const migrateThrough = (last: string) =>
+	PgMigrator.run({
+		loader: PgMigrator.fromRecord(Record.filter(Migrations, (_, name) => name <= last)),
+	}).pipe(Effect.provide(NodeContext.layer))
 
 const withDatabase = <A, E>(body: Effect.Effect<A, E, SqlClient.SqlClient | PgClient.PgClient>) =>
 	Effect.scoped(
@@ -146,14 +145,7 @@ describe("Migrator", () => {
 		() =>
 			withDatabase(
 				Effect.gen(function* () {
-					yield* PgMigrator.run({
-						loader: PgMigrator.fromRecord({
-							"0001_initial": initial,
-							"0002_jobs": jobs,
-							"0003_oauth_providers": oauthProviders,
-							"0004_identity": identity,
-						}),
-					}).pipe(Effect.provide(NodeContext.layer))
+					yield* migrateThrough("0004_identity")
 					const sql = yield* SqlClient.SqlClient
 					const appId = crypto.randomUUID()
 					const oldJob = crypto.randomUUID()
@@ -185,17 +177,7 @@ describe("Migrator", () => {
 		() =>
 			withDatabase(
 				Effect.gen(function* () {
-					yield* PgMigrator.run({
-						loader: PgMigrator.fromRecord({
-							"0001_initial": initial,
-							"0002_jobs": jobs,
-							"0003_oauth_providers": oauthProviders,
-							"0004_identity": identity,
-							"0005_job_owner": jobOwner,
-							"0006_email_verified": emailVerified,
-							"0007_dlq_defect": dlqDefect,
-						}),
-					}).pipe(Effect.provide(NodeContext.layer))
+					yield* migrateThrough("0007_dlq_defect")
 					const sql = yield* SqlClient.SqlClient
 					const appId = crypto.randomUUID()
 					// retried twice and now succeeded; failed once, retried, running again; failed once, untouched.
