@@ -7,10 +7,10 @@ import { ServiceUnavailable } from "./HttpErrors.ts"
 
 // --- [CONSTANTS]
 
-// A backstop for calls outside an HTTP request (realtime sockets): an entity that cannot be reached answers 503 after
-// this long. HTTP requests are bounded as a whole by GATEWAY_REQUEST_TIMEOUT at the edge, which is shorter; a bound
-// per call inside them would fail a bulk submission whose one message waited behind the others.
-const EntityCallDeadline = "60 seconds"
+// Calls outside an HTTP request (realtime sockets) answer 503 after this long. HTTP requests are bounded as a whole by
+// GATEWAY_REQUEST_TIMEOUT at the edge; a bound per call inside them would fail a bulk submission whose one message
+// waited behind the others.
+const EntityCallDeadline = "20 seconds"
 
 // --- [FUNCTIONS]
 
@@ -37,7 +37,12 @@ const callEntity = <A, E, R>(
 	call.pipe(
 		Effect.catchIf(isInfrastructure<E>, (error) => unavailable(Cause.fail(error))),
 		Effect.catchAllDefect((defect) => unavailable(Cause.die(defect))),
-		// A persisted call is uninterruptible from the client: without this the deadline would wait for its reply.
+	)
+
+// For calls outside an HTTP request (a realtime socket's), which the edge's deadline does not bound. Disconnected: a
+// persisted call is uninterruptible from the client, and the deadline must not wait for its reply.
+const boundedCall = <A, E, R>(call: Effect.Effect<A, E, R>) =>
+	callEntity(call).pipe(
 		Effect.disconnect,
 		Effect.timeoutFail({
 			duration: EntityCallDeadline,
@@ -85,4 +90,4 @@ const PersistedCalls = Effect.gen(function* () {
 
 // --- [EXPORT]
 
-export { callEntity, PersistedCalls }
+export { boundedCall, callEntity, PersistedCalls }

@@ -31,7 +31,7 @@ import type { TenantView } from "../entities/TenantProtocol.ts"
 import { RequestContext } from "../platform/RequestContext.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Credentials } from "./Credentials.ts"
-import { callEntity } from "./EntityCall.ts"
+import { boundedCall } from "./EntityCall.ts"
 import { RealtimeConfig } from "./RealtimeConfig.ts"
 import {
 	AnyJson,
@@ -213,7 +213,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 					authenticated.pipe(
 						Effect.zipLeft(hub.remove(connection)),
 						Effect.flatMap((known) =>
-							Effect.when(callEntity(entity.Disconnect()).pipe(Effect.ignore), () => known),
+							Effect.when(boundedCall(entity.Disconnect()).pipe(Effect.ignore), () => known),
 						),
 						Effect.ignore,
 					),
@@ -224,7 +224,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 					.stateOf(connection)
 					.pipe(
 						Effect.flatMap((state) =>
-							callEntity(entity.Restore({ principal: state.principal, channels: [...state.channels] })),
+							boundedCall(entity.Restore({ principal: state.principal, channels: [...state.channels] })),
 						),
 					)
 				const restoring = <A, E, R>(call: () => Effect.Effect<A, E | UnknownConnection, R>) =>
@@ -285,7 +285,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 										// One call creates the entity, authenticated. It exists already only if an earlier
 										// attempt of this connection created it and then timed out here: that is the same.
 										Effect.zipRight(
-											callEntity(
+											boundedCall(
 												entity.Restore({ principal: socketPrincipal, channels: [] }),
 											).pipe(Effect.catchTag("InvalidTransition", () => Effect.void)),
 										),
@@ -339,7 +339,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 									Effect.zipRight(authenticated),
 									Effect.flatMap((known) =>
 										Effect.when(
-											restoring(() => callEntity(entity.Heartbeat())).pipe(
+											restoring(() => boundedCall(entity.Heartbeat())).pipe(
 												Effect.zipRight(hub.refreshPresence(connection)),
 												Effect.ignore,
 											),
@@ -357,7 +357,9 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 														"TooManySubscriptions",
 														`at most ${config.maxSubscriptions} channels per connection`,
 													)
-												: restoring(() => callEntity(entity.Subscribe({ channel: name }))).pipe(
+												: restoring(() =>
+														boundedCall(entity.Subscribe({ channel: name })),
+													).pipe(
 														Effect.zipRight(hub.subscribe(connection, name, self ?? false)),
 														Effect.flatMap((seq) =>
 															reply({ type: "subscribed", channel: name, seq }),
@@ -368,7 +370,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 								),
 							unsubscribe: ({ channel }) =>
 								withChannel(channel, (name) =>
-									restoring(() => callEntity(entity.Unsubscribe({ channel: name }))).pipe(
+									restoring(() => boundedCall(entity.Unsubscribe({ channel: name }))).pipe(
 										Effect.zipRight(hub.unsubscribe(connection, name)),
 										Effect.zipRight(reply({ type: "unsubscribed", channel: name })),
 									),
@@ -378,12 +380,12 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 							// (`published`) and gets the message itself only on a subscription with `self`.
 							publish: ({ channel, payload }) =>
 								withChannel(channel, (name) =>
-									callEntity(tenants.resolve(tenant.id)).pipe(
+									boundedCall(tenants.resolve(tenant.id)).pipe(
 										Effect.flatMap((current) =>
 											current.settings.realtimeClientPublish === "none"
 												? fail("Forbidden", "clients may not publish on this tenant's channels")
 												: restoring(() =>
-														callEntity(entity.AuthorizePublish({ channel: name })),
+														boundedCall(entity.AuthorizePublish({ channel: name })),
 													).pipe(
 														Effect.zipRight(hub.stateOf(connection)),
 														Effect.flatMap((state) =>
@@ -543,7 +545,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 					),
 					Effect.zipRight(authenticated),
 					Effect.flatMap((known) =>
-						Effect.when(restoring(() => callEntity(entity.MarkStale())).pipe(Effect.ignore), () => known),
+						Effect.when(restoring(() => boundedCall(entity.MarkStale())).pipe(Effect.ignore), () => known),
 					),
 					Effect.zipRight(connection.close(CloseCodes.stale, "heartbeat timeout")),
 					Effect.forkIn(scope),

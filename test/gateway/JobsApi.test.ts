@@ -234,7 +234,7 @@ beforeAll(async () => {
 		JOBS_HTTP_MAX_ATTEMPTS: String(maxAttempts),
 		// One request submits 1000 jobs here; on this loaded 2-core machine that can take longer than the default
 		// request deadline (30 s), which has its own tests (EdgeErrors, RollingRestart).
-		GATEWAY_REQUEST_TIMEOUT: "120 seconds",
+		GATEWAY_REQUEST_TIMEOUT: "5 minutes",
 	})
 	expect(platform.ready).toBe(true)
 	tenantA = await createTenant("jobs-a")
