@@ -81,6 +81,37 @@ const withIdempotencyKey = (item: Json): Json =>
 		),
 	)
 
+// The WebSocket route is served beside the HttpApi (it upgrades the connection), so the generator does not see it.
+const RealtimePath: Json = {
+	get: {
+		tags: ["realtime"],
+		operationId: "realtime.connect",
+		summary: "Open a realtime WebSocket",
+		description:
+			"Upgrades to a WebSocket. The tenant is the `app_id` query parameter (browsers cannot set headers on a " +
+			'WebSocket). The first frame must be `{ "type": "auth", "token": "<session token or API key>" }` within ' +
+			"REALTIME_AUTH_TIMEOUT, else close 4401. Client frames: subscribe, unsubscribe, publish, presence, ping; " +
+			"server frames: authenticated, message, presence_diff, error, pong, session_revoked (see the README).",
+		parameters: [
+			{
+				name: "app_id",
+				in: "query",
+				required: true,
+				schema: { type: "string" },
+				description: "The tenant, by id or slug.",
+			},
+		],
+		responses: {
+			"101": { description: "Switching Protocols: the connection is a WebSocket from here on" },
+			"400": { description: "MissingTenant" },
+			"404": { description: "TenantNotFound" },
+			"426": { description: "UpgradeRequired: not a WebSocket handshake" },
+			"429": { description: "TooManyRequests: too many connections from this address or user" },
+			"503": { description: "ServiceUnavailable" },
+		},
+	},
+}
+
 const documentTransform = (spec: Json): Json => {
 	const relaxed = portable(spec) as Json
 	const components = (relaxed["components"] ?? {}) as Json
@@ -91,9 +122,15 @@ const documentTransform = (spec: Json): Json => {
 			securitySchemes: { ...((components["securitySchemes"] ?? {}) as Json), [AppIdScheme]: AppIdSecurityScheme },
 			parameters: { ...((components["parameters"] ?? {}) as Json), IdempotencyKey: IdempotencyKeyParameter },
 		},
-		paths: Object.fromEntries(
-			Object.entries(relaxed["paths"] as Json).map(([path, item]) => [path, withIdempotencyKey(item as Json)]),
-		),
+		paths: {
+			...Object.fromEntries(
+				Object.entries(relaxed["paths"] as Json).map(([path, item]) => [
+					path,
+					withIdempotencyKey(item as Json),
+				]),
+			),
+			"/v1/realtime": RealtimePath,
+		},
 	}
 }
 

@@ -165,6 +165,8 @@ describe("the OpenAPI document", () => {
 		)
 		expect(unsummarised).toEqual([])
 		expect(document.servers[0]?.url).toBe(platform.baseUrl)
+		// The WebSocket route lives beside the HttpApi; the document still describes it.
+		expect(document.paths["/v1/realtime"]?.["get"]?.summary).toBe("Open a realtime WebSocket")
 	})
 
 	it("declares X-App-Id with the credential on tenant routes and Idempotency-Key on every mutating route", () => {
