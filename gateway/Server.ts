@@ -98,7 +98,7 @@ const bodyText = (response: HttpServerResponse.HttpServerResponse) =>
 // the client, so the wait is disconnected from the work: the answer never waits for an interruption to take effect, and
 // persisted work goes on to its end (its outcome is then what a repeat with the same Idempotency-Key gets).
 const withDeadline =
-	(deadline: Duration.DurationInput, request: HttpServerRequest.HttpServerRequest) =>
+	(deadline: Duration.DurationInput, retryAfterSeconds: number, request: HttpServerRequest.HttpServerRequest) =>
 	<E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
 		isWebSocket(request)
 			? app
@@ -114,7 +114,8 @@ const withDeadline =
 										_tag: "ServiceUnavailable",
 										message: "the platform did not answer in time; try again",
 									},
-									{ status: 503 },
+									// Set here too: a deadline's answer was once seen without the pre-response handler's header.
+									{ status: 503, headers: { "retry-after": String(retryAfterSeconds) } },
 								),
 							),
 					}),
@@ -145,7 +146,7 @@ const edge =
 				),
 			)
 			return yield* app.pipe(
-				withDeadline(options.requestTimeout, request),
+				withDeadline(options.requestTimeout, options.retryAfterSeconds, request),
 				Effect.tap((response) =>
 					Effect.when(
 						Effect.logWarning(`answered ${response.status}`, bodyText(response)),
