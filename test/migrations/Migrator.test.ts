@@ -72,23 +72,6 @@ describe("Migrator", () => {
 					expect(yield* constraint("sessions_status_check")).toEqual([...SessionStatuses])
 					expect(yield* constraint("sessions_end_reason_check")).toEqual([...SessionEndReasons])
 					expect(yield* constraint("api_keys_status_check")).toEqual([...ApiKeyStatuses])
-					expect(AuditOperations).toEqual(
-						expect.arrayContaining([
-							"create",
-							"update",
-							"delete",
-							"sign",
-							"upload",
-							"enroll",
-							"disable",
-							"suspend",
-							"activate",
-							"login",
-							"logout",
-							"revoke",
-							"rotate",
-						]),
-					)
 					expect(DlqReasons).toContain("ValidationFailed")
 				}),
 			),
