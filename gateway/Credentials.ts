@@ -31,6 +31,7 @@ import { GatewayConfig } from "./GatewayConfig.ts"
 import { ServiceUnavailable, Unauthorized } from "./HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
 import { RateLimiter } from "./RateLimiter.ts"
+import { shared } from "../platform/SharedLookup.ts"
 
 // --- [CONSTANTS]
 
@@ -191,7 +192,7 @@ class Credentials extends Effect.Service<Credentials>()("gateway/Credentials", {
 						)
 				const current = (found: Principal) => found.expiresAt === null || found.expiresAt > time
 				// Without pub/sub this process would not hear of revocations: ask the entity, keep nothing.
-				const resolve = (link.connected ? resolved.get(key) : lookup(key)).pipe(
+				const resolve = (link.connected ? shared(resolved.get(key)) : lookup(key)).pipe(
 					Effect.catchTags({
 						CredentialInvalid: unknown,
 						StorageUnavailable: unavailable,

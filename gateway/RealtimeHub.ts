@@ -3,7 +3,21 @@
 // every gateway, seed C5, numbered per channel by `seq`), presence kept only in the cache service with TTLs (seed
 // H8), and the revocation path (a revoked credential closes its sockets here, whichever gateway revoked it).
 // Channels are always addressed with their tenant, so tenants never share one, whatever the name.
-import { Data, Duration, Effect, HashMap, HashSet, Option, Schedule, Schema, STM, Stream, TMap, TRef } from "effect"
+import {
+	Data,
+	Duration,
+	Effect,
+	HashMap,
+	HashSet,
+	MutableHashMap,
+	Option,
+	Schedule,
+	Schema,
+	STM,
+	Stream,
+	TMap,
+	TRef,
+} from "effect"
 import type { SocketPrincipal } from "../entities/SocketProtocol.ts"
 import type { TenantId } from "../entities/Tenancy.ts"
 import { Cache } from "../platform/Cache.ts"
@@ -44,6 +58,11 @@ type ConnectionState = {
 
 // `self`: whether the connection's own publishes on the channel are delivered to it too.
 type Subscriber = { readonly connection: Connection; readonly since: number; readonly self: boolean }
+
+// A connection with client publishes in flight: the frames that arrived for it meanwhile, held until the publisher
+// has been told `published` (Redis may deliver the message to this gateway before it answers the publish), and then
+// written in their order.
+type PublishGate = { readonly publishing: number; readonly held: ReadonlyArray<string> }
 
 type Connection = {
 	readonly id: string
@@ -99,7 +118,50 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 		// Per tenant channel: the subscribed connections, each with the last `seq` it was told about when it
 		// subscribed (messages up to it may still be in flight from Redis; they are not delivered to it after that).
 		const subscribers = yield* TMap.empty<string, HashMap.HashMap<string, Subscriber>>()
+		const gates = MutableHashMap.empty<string, PublishGate>()
 		const now = Effect.clockWith((clock) => clock.currentTimeMillis)
+
+		// True when the frame was held for the connection (it has a publish in flight), false when it is to be sent now.
+		const held = (connection: Connection, frame: string) =>
+			Option.match(MutableHashMap.get(gates, connection.id), {
+				onNone: () => false,
+				onSome: (gate) => {
+					MutableHashMap.set(gates, connection.id, { ...gate, held: [...gate.held, frame] })
+					return true
+				},
+			})
+		const openGate = (connection: Connection) =>
+			Effect.sync(() =>
+				MutableHashMap.modifyAt(gates, connection.id, (gate) =>
+					Option.some(
+						Option.match(gate, {
+							onNone: () => ({ publishing: 1, held: [] }),
+							onSome: (open) => ({ ...open, publishing: open.publishing + 1 }),
+						}),
+					),
+				),
+			)
+		// The last publish in flight closes the gate and writes what was held, in one synchronous step with the
+		// delivery path, so nothing overtakes it.
+		const closeGate = (connection: Connection) =>
+			Effect.suspend(() =>
+				Option.match(MutableHashMap.get(gates, connection.id), {
+					onNone: () => Effect.void,
+					onSome: (gate) =>
+						gate.publishing > 1
+							? Effect.sync(() =>
+									MutableHashMap.set(gates, connection.id, {
+										...gate,
+										publishing: gate.publishing - 1,
+									}),
+								)
+							: Effect.sync(() => MutableHashMap.remove(gates, connection.id)).pipe(
+									Effect.zipRight(
+										Effect.forEach(gate.held, (frame) => connection.send(frame), { discard: true }),
+									),
+								),
+				}),
+			)
 
 		const localSubscribers = (key: string) =>
 			TMap.get(subscribers, key).pipe(
@@ -123,7 +185,10 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 										(seq > subscriber.since || Number.isNaN(seq)) &&
 										(subscriber.self || subscriber.connection.id !== origin),
 								)
-								const late = due.filter((subscriber) => !subscriber.connection.push(frame))
+								const late = due.filter(
+									(subscriber) =>
+										!held(subscriber.connection, frame) && !subscriber.connection.push(frame),
+								)
 								return Effect.forEach(late, (subscriber) => subscriber.connection.send(frame), {
 									discard: true,
 								})
@@ -431,24 +496,35 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 						),
 				),
 			// Numbers the message and sends it to every gateway; returns its `seq`. `origin`: the publishing connection
-			// (its subscriptions without `self` skip the message).
+			// (its subscriptions without `self` skip the message) and how it is told the `seq`: that answer reaches it
+			// before anything delivered meanwhile (its own message included).
 			publish: (
 				tenantId: TenantId,
 				channel: string,
 				payload: unknown,
 				from: MessageSender,
-				origin?: Connection,
+				origin?: {
+					readonly connection: Connection
+					readonly acknowledge: (seq: number) => Effect.Effect<void>
+				},
 			) =>
 				messageParts(channel, payload, from).pipe(
-					Effect.flatMap((parts) =>
-						cache.publishNumbered({
+					Effect.flatMap((parts) => {
+						const numbered = cache.publishNumbered({
 							counter: counterKey(tenantId, channel),
 							counterTtl: config.sequenceTtl,
 							channel: RealtimeChannel,
-							before: `${channelKey(tenantId, channel)} ${origin?.id ?? NoOrigin} ${parts.before}`,
+							before: `${channelKey(tenantId, channel)} ${origin?.connection.id ?? NoOrigin} ${parts.before}`,
 							after: parts.after,
-						}),
-					),
+						})
+						return origin === undefined
+							? numbered
+							: Effect.acquireUseRelease(
+									openGate(origin.connection),
+									() => numbered.pipe(Effect.tap(origin.acknowledge)),
+									() => closeGate(origin.connection),
+								)
+					}),
 					Telemetry.span("RealtimeHub.publish"),
 				),
 			join: (connection: Connection, channel: string, state: unknown) =>

@@ -396,23 +396,21 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 																		"send an auth frame first",
 																	),
 																onSome: (principal) =>
-																	hub
-																		.publish(
-																			tenant.id,
-																			name,
-																			payload,
-																			senderOf(principal),
+																	hub.publish(
+																		tenant.id,
+																		name,
+																		payload,
+																		senderOf(principal),
+																		{
 																			connection,
-																		)
-																		.pipe(
-																			Effect.flatMap((seq) =>
+																			acknowledge: (seq) =>
 																				reply({
 																					type: "published",
 																					channel: name,
 																					seq,
 																				}),
-																			),
-																		),
+																		},
+																	),
 															}),
 														),
 													),

@@ -34,6 +34,7 @@ import { Telemetry } from "../platform/Telemetry.ts"
 import { callEntity } from "./EntityCall.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { RateLimiter } from "./RateLimiter.ts"
+import { shared } from "../platform/SharedLookup.ts"
 
 // --- [CONSTANTS]
 
@@ -113,7 +114,7 @@ class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
 			resolve: (key: string) =>
 				entries.contains(key).pipe(
 					Effect.flatMap((known) => Effect.unless(limiter.spend, () => known)),
-					Effect.zipRight(entries.get(key)),
+					Effect.zipRight(shared(entries.get(key))),
 					Telemetry.span("TenantCache.resolve"),
 				),
 			// Only what this gateway already holds: no lookup, nothing spent (an entry being looked up, or a remembered
@@ -124,10 +125,10 @@ class TenantCache extends Effect.Service<TenantCache>()("gateway/TenantCache", {
 					.pipe(Effect.catchAllCause(() => Effect.succeed(Option.none<TenantView>()))),
 			// For authenticated callers (operators): the same entries, without spending an anonymous token.
 			resolveAuthenticated: (key: string) =>
-				entries.get(key).pipe(Telemetry.span("TenantCache.resolveAuthenticated")),
+				shared(entries.get(key)).pipe(Telemetry.span("TenantCache.resolveAuthenticated")),
 			// Fails with OAuthProviderNotFound unless the tenant has a provider of that name.
 			requireProvider: (tenantId: TenantId, provider: string) =>
-				providers.get(tenantId).pipe(
+				shared(providers.get(tenantId)).pipe(
 					Effect.filterOrFail(
 						(names) => names.has(provider),
 						() => new OAuthProviderNotFound({ message: `no provider '${provider}'` }),

@@ -9,6 +9,7 @@ import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platf
 import { Cache as EffectCache, Data, Duration, Effect, Exit, Redacted, Schema } from "effect"
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose"
 import { Telemetry } from "./Telemetry.ts"
+import { shared } from "./SharedLookup.ts"
 
 // --- [CONSTANTS]
 
@@ -250,7 +251,7 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 				readonly codeChallenge: string
 			},
 		) =>
-			discovered.get(issuer).pipe(
+			shared(discovered.get(issuer)).pipe(
 				Effect.map(({ metadata }) => {
 					const url = new URL(metadata.authorization_endpoint)
 					url.search = new URLSearchParams({
@@ -308,7 +309,7 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 			},
 		) =>
 			Effect.gen(function* () {
-				const { metadata, keys } = yield* discovered.get(issuer)
+				const { metadata, keys } = yield* shared(discovered.get(issuer))
 				const basic = (metadata.token_endpoint_auth_methods_supported ?? ["client_secret_basic"]).includes(
 					"client_secret_basic",
 				)
@@ -385,7 +386,7 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 				// A key id the cached JWKS lacks: the provider may have rotated its keys; fetch them again, once.
 				const current = (yield* unknownKeyId(tokens.id_token, keys))
 					? yield* discovered.refresh(issuer).pipe(
-							Effect.zipRight(discovered.get(issuer)),
+							Effect.zipRight(shared(discovered.get(issuer))),
 							Effect.map((fresh) => fresh.keys),
 						)
 					: keys
@@ -402,7 +403,7 @@ class OidcClient extends Effect.Service<OidcClient>()("platform/OidcClient", {
 		return {
 			authorizationUrl,
 			exchange,
-			discover: (issuer: string) => discovered.get(issuer),
+			discover: (issuer: string) => shared(discovered.get(issuer)),
 			probe: (issuer: string) => probeIssuer(client, issuer).pipe(Telemetry.span("OidcClient.probe")),
 		} as const
 	}),
