@@ -97,7 +97,7 @@ const boundaries = [
 		rules: {
 			"no-restricted-imports": boundary(noRunners, {
 				// Protocol, model and error files, and the shared ids/pagination/job-kind schemas and URL policy.
-				regex: "^(\\.\\./)+(entities|workflows)/(?!\\w+(Protocol|Model)\\.ts$|(Tenancy|InvalidTransition|KeysetPage|JobKinds|Destination)\\.ts$)",
+				regex: "^(\\.\\./)+(entities|workflows)/(?!(\\w+/)?\\w+(Protocol|Model)\\.ts$|(Tenancy|InvalidTransition|KeysetPage|JobKinds|Destination)\\.ts$)",
 				message:
 					"The gateway imports only protocol, model and error files of entities/ and workflows/, never a repo or a handler (their SQL must not load in the gateway).",
 			}),

@@ -5,7 +5,7 @@
 import { ClusterMetrics } from "@effect/cluster"
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, Logger, LogLevel, Metric, Schedule } from "effect"
-import { Tenant } from "../entities/TenantProtocol.ts"
+import { Tenant } from "../entities/tenant/TenantProtocol.ts"
 import { CacheLive } from "../platform/RedisCache.ts"
 import { CryptoLive } from "../platform/Crypto.ts"
 import { DatabaseLive } from "../platform/Database.ts"

@@ -1,4 +1,4 @@
-// Realtime (gateway/RealtimeSocket.ts, gateway/RealtimeHub.ts) against raw `ws` servers (bench/servers/RawWsHub.ts).
+// Realtime (gateway/realtime/RealtimeSocket.ts, gateway/realtime/RealtimeHub.ts) against raw `ws` servers (bench/servers/RawWsHub.ts).
 // A stack of its own: fresh database, migration, one runner and two gateways (A and B, all three with an inspector on
 // a free port so their heap can be read after a full GC), one tenant, fixture sessions inserted straight into Postgres
 // like bench/AuthBench.ts; and two RawWsHub processes (raw A and raw B) sharing one Redis channel.

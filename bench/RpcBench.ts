@@ -2,7 +2,7 @@
 // TenantDirectory.Resolve for one existing tenant on the runner; the baseline echoes frames of the same order of size
 // through a raw TCP server in another node process. Both sequentially (1 in flight) and with 50 in flight.
 import { ConfigProvider, Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
-import { TenantDirectory } from "../entities/TenantProtocol.ts"
+import { TenantDirectory } from "../entities/tenant/TenantProtocol.ts"
 import { DatabaseLive } from "../platform/Database.ts"
 import { ClientClusterLive } from "../platform/Cluster.ts"
 import { BenchSettings, closedLoop, fixed, interleave, type LoopResult, metric, ratioLine, sleep } from "./Harness.ts"

@@ -1,13 +1,13 @@
 // The gateway's whole HTTP surface as one HttpApi: its OpenAPI document is served at /openapi.json and must stay
 // true. Errors every route can answer are declared here once.
 import { HttpApi, OpenApi } from "@effect/platform"
-import { AdminJobsApi } from "./AdminJobsApi.ts"
-import { AdminTenantsApi } from "./AdminTenantsApi.ts"
-import { AdminUsersApi } from "./AdminUsersApi.ts"
-import { OAuthApi, SessionsApi } from "./AuthApi.ts"
-import { ChannelsApi } from "./ChannelsApi.ts"
+import { AdminJobsApi } from "./jobs/AdminJobsApi.ts"
+import { AdminTenantsApi } from "./tenant/AdminTenantsApi.ts"
+import { AdminUsersApi } from "./identity/AdminUsersApi.ts"
+import { OAuthApi, SessionsApi } from "./identity/AuthApi.ts"
+import { ChannelsApi } from "./realtime/ChannelsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
-import { JobsApi } from "./JobsApi.ts"
+import { JobsApi } from "./jobs/JobsApi.ts"
 import { documentTransform } from "./OpenApiDocument.ts"
 import {
 	InternalError,
@@ -18,9 +18,9 @@ import {
 	ValidationError,
 } from "./HttpErrors.ts"
 import { IdempotencyKeyInUse } from "./IdempotencyKey.ts"
-import { TenantApi } from "./TenantApi.ts"
-import { TokenApi } from "./TokenApi.ts"
-import { UsersApi } from "./UsersApi.ts"
+import { TenantApi } from "./tenant/TenantApi.ts"
+import { TokenApi } from "./identity/TokenApi.ts"
+import { UsersApi } from "./identity/UsersApi.ts"
 
 // --- [PROTOCOL]
 

@@ -7,10 +7,10 @@
 // page. Routes outside /v1/ get no CORS headers.
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, FiberRef, Option } from "effect"
-import type { TenantSettings } from "../entities/TenantModel.ts"
-import type { TenantView } from "../entities/TenantProtocol.ts"
-import { TenantCache } from "./TenantCache.ts"
-import { activeTenant } from "./TenantMiddleware.ts"
+import type { TenantSettings } from "../entities/tenant/TenantModel.ts"
+import type { TenantView } from "../entities/tenant/TenantProtocol.ts"
+import { TenantCache } from "./tenant/TenantCache.ts"
+import { activeTenant } from "./tenant/TenantMiddleware.ts"
 
 // --- [CONSTANTS]
 

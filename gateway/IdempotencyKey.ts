@@ -12,7 +12,7 @@ import { Duration, Effect, Either, Encoding, Match, MutableRef, Option, Schedule
 import { createHash } from "node:crypto"
 import { Cache } from "../platform/Cache.ts"
 import { NoStoreMark } from "./NoStore.ts"
-import { SessionCookieName } from "./PrincipalMiddleware.ts"
+import { SessionCookieName } from "./identity/PrincipalMiddleware.ts"
 
 // --- [CONSTANTS]
 

@@ -22,16 +22,23 @@ const violations = async (path: string, code: string) =>
 describe("lint boundaries", () => {
 	it("the gateway may not import a repo or a handler, only protocol, model and error files", async () => {
 		expect(
-			await violations("gateway/Planted.ts", 'import { TenantRepo } from "../entities/TenantRepo.ts"\n'),
+			await violations("gateway/Planted.ts", 'import { TenantRepo } from "../entities/tenant/TenantRepo.ts"\n'),
 		).toEqual(["no-restricted-imports"])
 		expect(
-			await violations("gateway/Planted.ts", 'import { JobEntityLive } from "../entities/JobEntity.ts"\n'),
+			await violations("gateway/Planted.ts", 'import { JobEntityLive } from "../entities/job/JobEntity.ts"\n'),
 		).toEqual(["no-restricted-imports"])
 		expect(
 			await violations(
 				"gateway/Planted.ts",
-				'import { Tenant } from "../entities/TenantProtocol.ts"\nimport { TenantView } from "../entities/TenantModel.ts"\n',
+				'import { Tenant } from "../entities/tenant/TenantProtocol.ts"\nimport { TenantView } from "../entities/tenant/TenantModel.ts"\n',
 			),
+		).toEqual([])
+		// The same from a domain folder of the gateway, two levels down.
+		expect(
+			await violations("gateway/jobs/Planted.ts", 'import { JobRepo } from "../../entities/job/JobRepo.ts"\n'),
+		).toEqual(["no-restricted-imports"])
+		expect(
+			await violations("gateway/jobs/Planted.ts", 'import { Job } from "../../entities/job/JobProtocol.ts"\n'),
 		).toEqual([])
 	})
 
@@ -43,10 +50,16 @@ describe("lint boundaries", () => {
 			"no-restricted-imports",
 		])
 		expect(
-			await violations("workflows/Planted.ts", 'import { TenantCache } from "../gateway/TenantCache.ts"\n'),
+			await violations(
+				"workflows/Planted.ts",
+				'import { TenantCache } from "../gateway/tenant/TenantCache.ts"\n',
+			),
 		).toEqual(["no-restricted-imports"])
 		expect(
-			await violations("migrations/0099_planted.ts", 'import { JobStatuses } from "../entities/JobModel.ts"\n'),
+			await violations(
+				"migrations/0099_planted.ts",
+				'import { JobStatuses } from "../entities/job/JobModel.ts"\n',
+			),
 		).toEqual(["no-restricted-imports"])
 		expect(await violations("runners/runner/Planted.ts", 'import { RunnerLive } from "../Runner.ts"\n')).toEqual([])
 	})

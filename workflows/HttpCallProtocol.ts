@@ -2,7 +2,7 @@
 // repeated submit never delivers twice and a DLQ retry is a new, linked execution. No handler code lives here.
 import { Workflow } from "@effect/workflow"
 import { Schema } from "effect"
-import { DlqReason } from "../entities/JobModel.ts"
+import { DlqReason } from "../entities/job/JobModel.ts"
 import { TenantId } from "../entities/Tenancy.ts"
 import { RequestMeta } from "../platform/RequestContext.ts"
 import { HttpCallPayload } from "./JobKinds.ts"

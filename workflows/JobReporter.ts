@@ -4,9 +4,9 @@
 // or reopened with one more failure; the same execution reporting again adds nothing) between the Failed and
 // DeadLettered reports.
 import { Effect, Option, Schedule } from "effect"
-import { type DlqReason, JobDlq, JobId } from "../entities/JobModel.ts"
-import { CancelJob, JobEntity, type JobEvent, RecordJobEvent } from "../entities/JobProtocol.ts"
-import { JobRepo } from "../entities/JobRepo.ts"
+import { type DlqReason, JobDlq, JobId } from "../entities/job/JobModel.ts"
+import { CancelJob, JobEntity, type JobEvent, RecordJobEvent } from "../entities/job/JobProtocol.ts"
+import { JobRepo } from "../entities/job/JobRepo.ts"
 import { entityId, type TenantId } from "../entities/Tenancy.ts"
 import { deterministicId } from "../platform/DeterministicId.ts"
 import type { RequestMeta } from "../platform/RequestContext.ts"

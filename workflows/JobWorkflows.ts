@@ -1,7 +1,7 @@
 // Which durable workflow runs each job type, and how a stored job becomes that workflow's payload for one run (the
 // job row's correlation fields become the payload's `meta`). Used by the Job entity to start, retry and cancel runs.
 import { Effect, Match, Schema } from "effect"
-import type { Job } from "../entities/JobModel.ts"
+import type { Job } from "../entities/job/JobModel.ts"
 import { HttpCallWorkflow } from "./HttpCallProtocol.ts"
 import { HttpCallPayload } from "./JobKinds.ts"
 import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"

@@ -4,7 +4,7 @@
 // key id, tampered) is reported by its key, never with its content.
 import { Activity } from "@effect/workflow"
 import { Effect, Layer, Match, Schema } from "effect"
-import { OAuthProviderRepo, secretBinding } from "../entities/OAuthProviderRepo.ts"
+import { OAuthProviderRepo, secretBinding } from "../entities/identity/OAuthProviderRepo.ts"
 import { Crypto } from "../platform/Crypto.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { KeyRotation, KeysReencryptWorkflow, ReencryptFailure, type ReencryptReport } from "./KeysReencryptProtocol.ts"

@@ -10,7 +10,7 @@
 import { ClusterCron, Snowflake } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
 import { Cron, DateTime, Duration, Effect, Layer, Schedule, Schema } from "effect"
-import { DlqCommand, DlqEntry } from "../entities/DlqProtocol.ts"
+import { DlqCommand, DlqEntry } from "../entities/job/DlqProtocol.ts"
 import { TenantId } from "../entities/Tenancy.ts"
 import { Events } from "../platform/Events.ts"
 import { RequestMeta } from "../platform/RequestContext.ts"

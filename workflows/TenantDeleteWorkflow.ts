@@ -5,7 +5,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Activity } from "@effect/workflow"
 import { Effect, Match, Schema } from "effect"
-import { Tenant, TransitionTenant, type TenantOperation } from "../entities/TenantProtocol.ts"
+import { Tenant, TransitionTenant, type TenantOperation } from "../entities/tenant/TenantProtocol.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { JobFailed } from "./HttpCallProtocol.ts"
 import { makeJobReporter } from "./JobReporter.ts"

@@ -4,7 +4,7 @@
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
-import { DlqEntryView } from "../entities/DlqProtocol.ts"
+import { DlqEntryView } from "../entities/job/DlqProtocol.ts"
 import { StorageUnavailable } from "../platform/StorageUnavailable.ts"
 
 // --- [SCHEMA]

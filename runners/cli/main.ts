@@ -5,9 +5,9 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Data, Duration, Effect, Either, Layer, Match, Option, ParseResult, Predicate, Schema } from "effect"
 import { isIP } from "node:net"
 import { parseArgs } from "node:util"
-import { DlqReason, DlqStatus } from "../../entities/JobModel.ts"
+import { DlqReason, DlqStatus } from "../../entities/job/JobModel.ts"
 import { TenantId } from "../../entities/Tenancy.ts"
-import { TenantSettings, TenantSlug } from "../../entities/TenantModel.ts"
+import { TenantSettings, TenantSlug } from "../../entities/tenant/TenantModel.ts"
 import {
 	CreateTenant,
 	Tenant,
@@ -15,11 +15,11 @@ import {
 	TenantPage,
 	TenantView,
 	TransitionTenant,
-} from "../../entities/TenantProtocol.ts"
-import { DlqCommand, DlqDirectory, DlqEntry, DlqPage } from "../../entities/DlqProtocol.ts"
+} from "../../entities/tenant/TenantProtocol.ts"
+import { DlqCommand, DlqDirectory, DlqEntry, DlqPage } from "../../entities/job/DlqProtocol.ts"
 import { CacheLive } from "../../platform/RedisCache.ts"
 import { DatabaseLive } from "../../platform/Database.ts"
-import { LoginLimiter } from "../../gateway/LoginLimiter.ts"
+import { LoginLimiter } from "../../gateway/identity/LoginLimiter.ts"
 import { LoggingStderrLive } from "../../platform/Logging.ts"
 import { KeyRotation } from "../../workflows/KeysReencryptProtocol.ts"
 import {

@@ -6,7 +6,7 @@ import { Redis } from "ioredis"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { exited, freePort, run, start, stopAll, testEncryptionKeys, waitFor } from "../fixtures/Processes.ts"
-import { TenantPage } from "../../entities/TenantProtocol.ts"
+import { TenantPage } from "../../entities/tenant/TenantProtocol.ts"
 import { createDatabase } from "../fixtures/TestDatabase.ts"
 
 const CliDeadlineMs = 90_000

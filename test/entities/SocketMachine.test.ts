@@ -7,8 +7,8 @@ import {
 	type SocketOperation,
 	type SocketState,
 	transition,
-} from "../../entities/SocketMachine.ts"
-import { type SocketPrincipal, SocketStatuses } from "../../entities/SocketProtocol.ts"
+} from "../../entities/realtime/SocketMachine.ts"
+import { type SocketPrincipal, SocketStatuses } from "../../entities/realtime/SocketProtocol.ts"
 
 // --- [CONSTANTS]
 

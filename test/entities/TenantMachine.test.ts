@@ -3,7 +3,7 @@ import { Machine } from "@effect/experimental"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Layer, Schema } from "effect"
 import { TenantId } from "../../entities/Tenancy.ts"
-import { TenantModel, TenantStatuses } from "../../entities/TenantModel.ts"
+import { TenantModel, TenantStatuses } from "../../entities/tenant/TenantModel.ts"
 import {
 	absent,
 	Apply,
@@ -13,9 +13,9 @@ import {
 	Provision,
 	TenantMachine,
 	Transitions,
-} from "../../entities/TenantMachine.ts"
-import { TenantOperation } from "../../entities/TenantProtocol.ts"
-import { TenantRepo } from "../../entities/TenantRepo.ts"
+} from "../../entities/tenant/TenantMachine.ts"
+import { TenantOperation } from "../../entities/tenant/TenantProtocol.ts"
+import { TenantRepo } from "../../entities/tenant/TenantRepo.ts"
 import { CacheMemory } from "../../platform/MemoryCache.ts"
 import { TestSqlLive } from "../fixtures/TestSql.ts"
 

@@ -855,7 +855,7 @@ describe("API keys", () => {
 		expect(await status(slug, rotated.key)).toBe(200)
 	}, 30_000)
 
-	// PRODUCT BUG (entities/IdentityRepo.ts retireApiKey): a key already replaced, still in its grace period, can be
+	// PRODUCT BUG (entities/identity/IdentityRepo.ts retireApiKey): a key already replaced, still in its grace period, can be
 	// rotated again. The second rotation answers 201, mints a second successor, overwrites `replacedBy`, and gives the
 	// new successor the OLD key's grace deadline as its expiry (RotateApiKey copies `old.expiresAt`, already cut to
 	// the grace end by the first rotation), so it silently dies when the grace ends.

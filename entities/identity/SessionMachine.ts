@@ -1,0 +1,192 @@
+// One session's lifecycle as a Machine: absent → active (or pending_mfa → active) → revoked | expired. Terminal states
+// accept nothing: a second revoke is InvalidTransition, never a silent success. Each transition is written with its
+// audit row in one transaction (compare-and-set on the status), then announced to every gateway, then answered.
+import { Machine } from "@effect/experimental"
+import { PgClient } from "@effect/sql-pg"
+import { DateTime, Effect, Match, Option, Schedule, Schema } from "effect"
+import { AuditLog, type AuditOperation } from "../AuditLog.ts"
+import { Cache } from "../../platform/Cache.ts"
+import { RequestContext, RequestMeta } from "../../platform/RequestContext.ts"
+import { orStorageUnavailable, StorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { Telemetry } from "../../platform/Telemetry.ts"
+import { announceRevoked } from "./CredentialRevocation.ts"
+import { Session, SessionEndReason, SessionId, type SessionStatus } from "./IdentityModel.ts"
+import { IdentityRepo } from "./IdentityRepo.ts"
+import { InvalidTransition } from "../InvalidTransition.ts"
+import type { TenantId } from "../Tenancy.ts"
+import { UserId } from "./UserModel.ts"
+
+// --- [CONSTANTS]
+
+const SessionOperations = ["open", "verify", "revoke", "expire"] as const
+type SessionOperation = (typeof SessionOperations)[number]
+
+// Which statuses each operation leaves from and where it goes; "absent" is a session not yet written.
+const SessionTransitions: Record<
+	SessionOperation,
+	{ readonly from: ReadonlyArray<SessionStatus | "absent">; readonly to: SessionStatus }
+> = {
+	open: { from: ["absent"], to: "active" },
+	verify: { from: ["pending_mfa"], to: "active" },
+	revoke: { from: ["pending_mfa", "active"], to: "revoked" },
+	expire: { from: ["pending_mfa", "active"], to: "expired" },
+}
+
+// The audit operation of each way a session ends.
+const EndAudit: Record<SessionEndReason, AuditOperation> = {
+	logout: "logout",
+	revoked: "revoke",
+	evicted: "evict",
+	deactivated: "deactivate",
+	idle: "revoke",
+	lifetime: "revoke",
+}
+
+// --- [SCHEMA]
+
+const AbsentSession = Schema.TaggedStruct("Absent", {})
+const StoredSession = Schema.TaggedStruct("Stored", { session: Session })
+const SessionState = Schema.Union(AbsentSession, StoredSession)
+type SessionState = typeof SessionState.Type
+
+class OpenSession extends Schema.TaggedRequest<OpenSession>()("OpenSession", {
+	failure: Schema.Union(InvalidTransition, StorageUnavailable),
+	success: Session,
+	payload: {
+		userId: UserId,
+		tokenHash: Schema.String,
+		provider: Schema.NullOr(Schema.String),
+		lifetimeSeconds: Schema.Number,
+		meta: RequestMeta,
+	},
+}) {}
+
+class EndSession extends Schema.TaggedRequest<EndSession>()("EndSession", {
+	failure: Schema.Union(InvalidTransition, StorageUnavailable),
+	success: Session,
+	payload: { operation: Schema.Literal("revoke", "expire"), reason: SessionEndReason, meta: RequestMeta },
+}) {}
+
+// --- [FUNCTIONS]
+
+const statusOf = (state: SessionState): SessionStatus | "absent" =>
+	Match.valueTags(state, { Absent: () => "absent" as const, Stored: ({ session }) => session.status })
+
+const allowed = (state: SessionState, operation: SessionOperation): Effect.Effect<SessionStatus, InvalidTransition> =>
+	SessionTransitions[operation].from.includes(statusOf(state))
+		? Effect.succeed(SessionTransitions[operation].to)
+		: Effect.fail(
+				new InvalidTransition({
+					message: `cannot ${operation} a session that is ${statusOf(state)}`,
+					from: statusOf(state),
+					operation,
+				}),
+			)
+
+// --- [SERVICES]
+
+const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: TenantId; readonly sessionId: SessionId }>()(
+	({ tenantId, sessionId }, previous) =>
+		Effect.gen(function* () {
+			const repo = yield* IdentityRepo
+			const sql = yield* PgClient.PgClient
+			const cache = yield* Cache
+			const audited = <E>(
+				write: Effect.Effect<Session, E>,
+				operation: AuditOperation,
+				meta: RequestMeta,
+				details: Record<string, unknown>,
+			) =>
+				repo
+					.withTransaction(
+						write.pipe(
+							Effect.tap((session) =>
+								AuditLog.record({
+									appId: tenantId,
+									actor: `user:${session.userId}`,
+									operation,
+									subjectType: "session",
+									subjectId: session.id,
+									details,
+								}),
+							),
+						),
+					)
+					.pipe(
+						orStorageUnavailable,
+						Effect.provideService(RequestContext, meta),
+						Effect.provideService(PgClient.PgClient, sql),
+					)
+			return Machine.procedures
+				.make<SessionState>(previous ?? { _tag: "Absent" }, {
+					identifier: `Session/${tenantId}/${sessionId}`,
+				})
+				.pipe(
+					Machine.procedures.add<OpenSession>()("OpenSession", ({ request, state }) =>
+						allowed(state, "open").pipe(
+							Effect.zipRight(DateTime.now),
+							Effect.flatMap((now) =>
+								audited(
+									repo.insertSession({
+										id: sessionId,
+										appId: tenantId,
+										userId: request.userId,
+										tokenHash: request.tokenHash,
+										status: "active",
+										provider: request.provider,
+										ipAddress: request.meta.ip,
+										userAgent: request.meta.userAgent,
+										expiresAt: DateTime.addDuration(now, `${request.lifetimeSeconds} seconds`),
+									}),
+									"login",
+									request.meta,
+									{ provider: request.provider },
+								),
+							),
+							Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
+						),
+					),
+					Machine.procedures.add<EndSession>()("EndSession", ({ request, state }) =>
+						allowed(state, request.operation).pipe(
+							Effect.flatMap((next) =>
+								audited(
+									repo
+										.endSession({
+											appId: tenantId,
+											id: sessionId,
+											from: ["pending_mfa", "active"],
+											to: next,
+											reason: request.reason,
+										})
+										.pipe(
+											// The row left the live statuses behind this machine's back: a bug, not an answer.
+											Effect.flatMap(
+												Option.match({
+													onNone: () =>
+														Effect.dieMessage(
+															`session ${sessionId} changed outside its entity`,
+														),
+													onSome: Effect.succeed,
+												}),
+											),
+										),
+									EndAudit[request.reason],
+									request.meta,
+									{ reason: request.reason },
+								),
+							),
+							Effect.tap((session) =>
+								announceRevoked(tenantId, [session.tokenHash]).pipe(
+									Effect.provideService(Cache, cache),
+								),
+							),
+							Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
+						),
+					),
+				)
+		}).pipe(Telemetry.span("SessionMachine.initialize")),
+).pipe(Machine.retry(Schedule.spaced("200 millis")))
+
+// --- [EXPORT]
+
+export { EndSession, OpenSession, SessionMachine }

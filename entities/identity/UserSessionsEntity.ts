@@ -1,0 +1,433 @@
+// Handlers of UserSessions (one instance per `<tenantId>/<userId>`, single-threaded: the one writer of this user's
+// sessions, keys, identities and profile, so the session cap cannot be raced). Session machines are restored from
+// Postgres on demand, so passivation or failover loses nothing. Rows are answered as they are: the reply schemas are
+// the Models' json variants, which leave hashes and bookkeeping columns out.
+import { Entity } from "@effect/cluster"
+import { Machine } from "@effect/experimental"
+import { PgClient } from "@effect/sql-pg"
+import { Array, DateTime, Duration, Effect, Option, Schema, Scope, SynchronizedRef } from "effect"
+import { AuditLog, type AuditOperation } from "../AuditLog.ts"
+import { Cache } from "../../platform/Cache.ts"
+import { RequestContext, RequestContextHeaders, type RequestMeta } from "../../platform/RequestContext.ts"
+import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { Telemetry } from "../../platform/Telemetry.ts"
+import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
+import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
+import { IdentityRepo } from "./IdentityRepo.ts"
+import { EndSession, OpenSession, SessionMachine } from "./SessionMachine.ts"
+import { SessionPolicy } from "./SessionConfig.ts"
+import { TenantId } from "../Tenancy.ts"
+import { UserId } from "./UserModel.ts"
+import {
+	ApiKeyNotFound,
+	IdentityNotFound,
+	IdentityTaken,
+	LastIdentity,
+	SessionNotFound,
+	UserDeactivated,
+	UserNotFound,
+	UserSessions,
+	type VerifiedClaims,
+} from "./UserSessionsProtocol.ts"
+
+// --- [SCHEMA]
+
+const UserAddress = Schema.TemplateLiteralParser(TenantId, "/", UserId)
+
+// --- [FUNCTIONS]
+
+const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
+	RequestContextHeaders.fromHeaders(request.headers)
+
+// --- [LAYERS]
+
+const UserSessionsLive = UserSessions.toLayer(
+	Effect.gen(function* () {
+		const address = yield* Entity.CurrentAddress
+		const [tenantId, , userId] = yield* Schema.decodeUnknown(UserAddress)(address.entityId).pipe(Effect.orDie)
+		const repo = yield* IdentityRepo
+		const sql = yield* PgClient.PgClient
+		const config = yield* SessionPolicy
+		const scope = yield* Effect.scope
+		const context = yield* Effect.context<IdentityRepo | Cache | PgClient.PgClient>()
+		const actors = yield* SynchronizedRef.make(new Map<SessionId, Machine.Actor<typeof SessionMachine>>())
+
+		// The machine of one session, booted once per entity instance from what Postgres holds.
+		const actorOf = (sessionId: SessionId, stored: Option.Option<Session>) =>
+			SynchronizedRef.modifyEffect(actors, (booted) =>
+				Option.match(Option.fromNullable(booted.get(sessionId)), {
+					onSome: (actor) => Effect.succeed([actor, booted] as const),
+					onNone: () =>
+						Machine.boot(
+							SessionMachine,
+							{ tenantId, sessionId },
+							{
+								previousState: Option.match(stored, {
+									onNone: () => ({ _tag: "Absent" }) as const,
+									onSome: (session) => ({ _tag: "Stored", session }) as const,
+								}),
+							},
+						).pipe(
+							Scope.extend(scope),
+							Effect.provide(context),
+							Effect.map((actor) => [actor, new Map(booted).set(sessionId, actor)] as const),
+						),
+				}),
+			)
+		const end = (session: Session, operation: "revoke" | "expire", reason: SessionEndReason, meta: RequestMeta) =>
+			actorOf(session.id, Option.some(session)).pipe(
+				Effect.flatMap((actor) => actor.send(new EndSession({ operation, reason, meta }))),
+				Effect.tap(() =>
+					SynchronizedRef.update(
+						actors,
+						(booted) => new Map([...booted].filter(([id]) => id !== session.id)),
+					),
+				),
+			)
+		const audited = (
+			operation: AuditOperation,
+			subjectType: string,
+			subjectId: string,
+			meta: RequestMeta,
+			details: Record<string, unknown> = {},
+		) =>
+			AuditLog.record({
+				appId: tenantId,
+				actor: `user:${userId}`,
+				operation,
+				subjectType,
+				subjectId,
+				details,
+			}).pipe(
+				orStorageUnavailable,
+				Effect.provideService(RequestContext, meta),
+				Effect.provideService(PgClient.PgClient, sql),
+			)
+		const user = repo.findUser(tenantId, userId).pipe(
+			Effect.flatMap(
+				Option.match({
+					onNone: () => Effect.fail(new UserNotFound({ message: "user not found" })),
+					onSome: Effect.succeed,
+				}),
+			),
+		)
+		const activeUser = user.pipe(
+			Effect.filterOrFail(
+				(row) => row.status === "active",
+				() => new UserDeactivated({ message: "the user is deactivated" }),
+			),
+		)
+		// The user's live sessions, oldest use first; those past a deadline are expired on the way.
+		const live = (meta: RequestMeta) =>
+			Effect.gen(function* () {
+				const now = yield* DateTime.now
+				const rows = yield* repo.liveSessions(tenantId, userId)
+				const idleCutoff = DateTime.subtractDuration(now, config.idleTimeout)
+				const [fresh, stale] = Array.partition(
+					rows,
+					(row) =>
+						DateTime.lessThanOrEqualTo(row.expiresAt, now) ||
+						DateTime.lessThanOrEqualTo(row.lastUsedAt, idleCutoff),
+				)
+				yield* Effect.forEach(stale, (row) =>
+					end(row, "expire", DateTime.lessThanOrEqualTo(row.expiresAt, now) ? "lifetime" : "idle", meta),
+				)
+				return fresh
+			})
+		const endAll = (reason: SessionEndReason, except: SessionId | null, meta: RequestMeta) =>
+			live(meta).pipe(
+				Effect.flatMap((rows) =>
+					Effect.forEach(
+						rows.filter((row) => row.id !== except),
+						(row) => end(row, "revoke", reason, meta),
+					),
+				),
+			)
+		const keyOf = (keyId: ApiKeyId) =>
+			repo.findApiKey(tenantId, userId, keyId).pipe(
+				Effect.flatMap(
+					Option.match({
+						onNone: () => Effect.fail(new ApiKeyNotFound({ message: "API key not found" })),
+						onSome: Effect.succeed,
+					}),
+				),
+			)
+		// Links a provider identity to this user: new, or already this user's. Another user's (or a second identity of
+		// a provider this user already has) is IdentityTaken.
+		const claim = (claims: VerifiedClaims) =>
+			repo
+				.insertIdentity({
+					appId: tenantId,
+					userId,
+					provider: claims.provider,
+					subject: claims.subject,
+					email: claims.email,
+				})
+				.pipe(
+					Effect.flatMap(
+						Option.match({
+							onSome: (identity) => Effect.succeed({ identity, created: true }),
+							onNone: () =>
+								repo.findIdentity(tenantId, claims.provider, claims.subject).pipe(
+									Effect.flatMap((owner) =>
+										Option.match(
+											Option.filter(owner, (identity) => identity.userId === userId),
+											{
+												onSome: (identity) => Effect.succeed({ identity, created: false }),
+												onNone: () =>
+													Effect.fail(
+														new IdentityTaken({
+															message: `this ${claims.provider} identity belongs to another user, or this user already has one of that provider`,
+														}),
+													),
+											},
+										),
+									),
+								),
+						}),
+					),
+				)
+		const span = (name: string) => Telemetry.span(`UserSessions.${name}`, { tenantId, userId })
+
+		return {
+			Open: (request) =>
+				Effect.gen(function* () {
+					const meta = metaOf(request)
+					const { claims } = request.payload
+					const row = yield* repo.insertUser({
+						appId: tenantId,
+						id: userId,
+						email: claims.emailVerified ? claims.email : null,
+						emailVerified: claims.emailVerified && claims.email !== null,
+						displayName: claims.name,
+					})
+					yield* Effect.filterOrFail(
+						Effect.succeed(row),
+						(stored) => stored.status === "active",
+						() => new UserDeactivated({ message: "the user is deactivated" }),
+					)
+					const { created } = yield* claim(claims)
+					yield* Effect.when(
+						audited("create", "user", userId, meta, { provider: claims.provider }),
+						() => created,
+					)
+					return row
+				}).pipe(span("Open")),
+			CreateSession: (request) =>
+				Effect.gen(function* () {
+					const meta = metaOf(request)
+					yield* activeUser
+					const cap = yield* repo.maxSessions(tenantId).pipe(
+						Effect.map((found) =>
+							Option.getOrElse(
+								Option.flatMap(found, (row) => Option.fromNullable(row.maxSessions)),
+								() => config.maxPerUser,
+							),
+						),
+					)
+					const existing = yield* live(meta)
+					const actor = yield* actorOf(request.payload.sessionId, Option.none())
+					const created = yield* actor.send(
+						new OpenSession({
+							userId,
+							tokenHash: request.payload.tokenHash,
+							provider: request.payload.provider,
+							lifetimeSeconds: Duration.toSeconds(config.lifetime),
+							meta,
+						}),
+					)
+					// Least recently used first: keep the newest `cap - 1` others beside the new session.
+					const others = existing.filter((row) => row.id !== created.id)
+					const evicted = yield* Effect.forEach(
+						others.slice(0, Math.max(0, others.length - (cap - 1))),
+						(row) => end(row, "revoke", "evicted", meta),
+					)
+					return { session: created, revoked: evicted.map((row) => row.tokenHash) }
+				}).pipe(span("CreateSession")),
+			ListSessions: (request) =>
+				user.pipe(Effect.zipRight(live(metaOf(request))), Effect.map(Array.reverse), span("ListSessions")),
+			RevokeSession: (request) =>
+				Effect.gen(function* () {
+					const meta = metaOf(request)
+					const rows = yield* live(meta)
+					const session = yield* Option.fromNullable(
+						rows.find((row) => row.id === request.payload.sessionId),
+					).pipe(Effect.mapError(() => new SessionNotFound({ message: "session not found" })))
+					const ended = yield* end(session, "revoke", request.payload.reason, meta)
+					return { session: ended, revoked: [ended.tokenHash] }
+				}).pipe(span("RevokeSession")),
+			RevokeSessions: (request) =>
+				user.pipe(
+					Effect.zipRight(endAll("revoked", request.payload.except, metaOf(request))),
+					Effect.map((ended) => ({ count: ended.length, revoked: ended.map((row) => row.tokenHash) })),
+					span("RevokeSessions"),
+				),
+			GetUser: () => user.pipe(span("GetUser")),
+			UpdateUser: (request) =>
+				Effect.gen(function* () {
+					const current = yield* activeUser
+					const email = request.payload.email === undefined ? current.email : request.payload.email
+					const updated = yield* repo.updateUser({
+						appId: tenantId,
+						id: userId,
+						status: current.status,
+						// The provider's verified address set again stays the verified one (as the provider spelled it);
+						// any other address the user types is theirs to show, never verified.
+						email:
+							current.emailVerified && email?.toLowerCase() === current.email?.toLowerCase()
+								? current.email
+								: email,
+						emailVerified: current.emailVerified && email?.toLowerCase() === current.email?.toLowerCase(),
+						displayName:
+							request.payload.displayName === undefined
+								? current.displayName
+								: request.payload.displayName,
+					})
+					yield* audited("update", "user", userId, metaOf(request), {
+						fields: Object.keys(request.payload).filter((key) => key === "email" || key === "displayName"),
+					})
+					return updated
+				}).pipe(span("UpdateUser")),
+			Deactivate: (request) =>
+				Effect.gen(function* () {
+					const meta = metaOf(request)
+					const current = yield* activeUser
+					const updated = yield* repo.updateUser({
+						appId: tenantId,
+						id: userId,
+						status: "deactivated",
+						email: current.email,
+						emailVerified: current.emailVerified,
+						displayName: current.displayName,
+					})
+					const sessions = yield* endAll("deactivated", null, meta)
+					const keys = yield* repo.revokeAllApiKeys(tenantId, userId)
+					yield* announceRevoked(
+						tenantId,
+						keys.map((key) => key.keyHash),
+					)
+					yield* audited("deactivate", "user", userId, meta, {
+						sessions: sessions.length,
+						apiKeys: keys.length,
+					})
+					return {
+						user: updated,
+						sessionsRevoked: sessions.length,
+						apiKeysRevoked: keys.length,
+						revoked: [...sessions.map((row) => row.tokenHash), ...keys.map((key) => key.keyHash)],
+					}
+				}).pipe(span("Deactivate")),
+			ListIdentities: () =>
+				activeUser.pipe(Effect.zipRight(repo.listIdentities(tenantId, userId)), span("ListIdentities")),
+			LinkIdentity: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const { claims } = request.payload
+					const { identity, created } = yield* claim(claims)
+					yield* Effect.when(
+						audited("link", "identity", `${userId}/${identity.provider}`, metaOf(request)),
+						() => created,
+					)
+					return identity
+				}).pipe(span("LinkIdentity")),
+			UnlinkIdentity: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const identities = yield* repo.listIdentities(tenantId, userId)
+					yield* Effect.filterOrFail(
+						Effect.succeed(identities),
+						(rows) => rows.some((row) => row.provider === request.payload.provider),
+						() => new IdentityNotFound({ message: `no linked identity of '${request.payload.provider}'` }),
+					)
+					yield* Effect.filterOrFail(
+						Effect.succeed(identities),
+						(rows) => rows.length > 1,
+						() =>
+							new LastIdentity({
+								message: "the last identity cannot be unlinked: it is the only way to sign in",
+							}),
+					)
+					const removed = yield* repo.deleteIdentity(tenantId, userId, request.payload.provider).pipe(
+						Effect.flatMap(
+							Option.match({
+								onNone: () => Effect.dieMessage("identity vanished"),
+								onSome: Effect.succeed,
+							}),
+						),
+					)
+					yield* audited("unlink", "identity", `${userId}/${removed.provider}`, metaOf(request))
+					return removed
+				}).pipe(span("UnlinkIdentity")),
+			CreateApiKey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const row = yield* repo.insertApiKey({
+						id: request.payload.keyId,
+						appId: tenantId,
+						userId,
+						name: request.payload.name,
+						prefix: request.payload.prefix,
+						keyHash: request.payload.keyHash,
+						expiresAt: request.payload.expiresAt,
+					})
+					yield* audited("create", "api_key", row.id, metaOf(request), { name: row.name, prefix: row.prefix })
+					return row
+				}).pipe(span("CreateApiKey")),
+			ListApiKeys: () =>
+				activeUser.pipe(Effect.zipRight(repo.listApiKeys(tenantId, userId)), span("ListApiKeys")),
+			RotateApiKey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const old = yield* keyOf(request.payload.keyId)
+					const retired = yield* repo.retireApiKey({
+						appId: tenantId,
+						userId,
+						id: old.id,
+						replacedBy: request.payload.newKeyId,
+						graceSeconds: request.payload.gracePeriodSeconds,
+					})
+					yield* Effect.mapError(
+						retired,
+						() => new ApiKeyNotFound({ message: "API key not found or no longer active" }),
+					)
+					const created = yield* repo.insertApiKey({
+						id: request.payload.newKeyId,
+						appId: tenantId,
+						userId,
+						name: old.name,
+						prefix: request.payload.prefix,
+						keyHash: request.payload.keyHash,
+						expiresAt: old.expiresAt,
+					})
+					// Cached copies of the old key carry its old expiry: drop them so the grace deadline applies.
+					yield* announceChanged(tenantId, [old.keyHash])
+					yield* audited("rotate", "api_key", old.id, metaOf(request), {
+						replacedBy: created.id,
+						gracePeriodSeconds: request.payload.gracePeriodSeconds,
+					})
+					return { key: created, changed: [old.keyHash] }
+				}).pipe(span("RotateApiKey")),
+			RevokeApiKey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					yield* keyOf(request.payload.keyId)
+					const revoked = yield* repo.revokeApiKey(tenantId, userId, request.payload.keyId).pipe(
+						Effect.flatMap(
+							Option.match({
+								onNone: () => Effect.fail(new ApiKeyNotFound({ message: "API key already revoked" })),
+								onSome: Effect.succeed,
+							}),
+						),
+					)
+					yield* announceRevoked(tenantId, [revoked.keyHash])
+					yield* audited("revoke", "api_key", revoked.id, metaOf(request))
+					return { key: revoked, revoked: [revoked.keyHash] }
+				}).pipe(span("RevokeApiKey")),
+		}
+	}),
+	{ maxIdleTime: "2 minutes" },
+)
+
+// --- [EXPORT]
+
+export { UserSessionsLive }

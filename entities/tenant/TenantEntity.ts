@@ -1,0 +1,192 @@
+// Handlers of the Tenant entity (one instance per tenantId, single-threaded) and of the TenantDirectory reads. A
+// Tenant instance restores its Machine from `apps` on its first request, so passivation or failover loses nothing;
+// if Postgres is down then, the request fails with StorageUnavailable and the next one tries again.
+import { Entity } from "@effect/cluster"
+import { Machine } from "@effect/experimental"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Option, Schema, Scope, SynchronizedRef } from "effect"
+import { Cache } from "../../platform/Cache.ts"
+import { RequestContextHeaders } from "../../platform/RequestContext.ts"
+import { Telemetry } from "../../platform/Telemetry.ts"
+import { TenantId } from "../Tenancy.ts"
+import { absent, Apply, Edit, present, Provision, requirePresent, TenantMachine } from "./TenantMachine.ts"
+import { OAuthProviderNotFound, Tenant, TenantDirectory, TenantNotFound } from "./TenantProtocol.ts"
+import { OAuthProviderRepo, type OAuthProviderRow, secretBinding } from "../identity/OAuthProviderRepo.ts"
+import { InvalidTransition } from "../InvalidTransition.ts"
+import { AuditLog } from "../AuditLog.ts"
+import { Crypto } from "../../platform/Crypto.ts"
+import { RequestContext } from "../../platform/RequestContext.ts"
+import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { TenantRepo } from "./TenantRepo.ts"
+
+// --- [LAYERS]
+
+const TenantEntityLive = Tenant.toLayer(
+	Effect.gen(function* () {
+		const address = yield* Entity.CurrentAddress
+		const tenantId = yield* Schema.decodeUnknown(TenantId)(address.entityId).pipe(Effect.orDie)
+		const repo = yield* TenantRepo
+		const scope = yield* Effect.scope
+		const context = yield* Effect.context<TenantRepo | Cache | PgClient.PgClient>()
+		const booted = yield* SynchronizedRef.make(Option.none<Machine.Actor<typeof TenantMachine>>())
+		const actorEffect = SynchronizedRef.modifyEffect(booted, (current) =>
+			Option.match(current, {
+				onSome: (actor) => Effect.succeed([actor, current] as const),
+				onNone: () =>
+					repo.findById(tenantId).pipe(
+						Effect.flatMap((stored) =>
+							Machine.boot(TenantMachine, tenantId, {
+								previousState: Option.match(stored, { onNone: () => absent, onSome: present }),
+							}).pipe(Scope.extend(scope), Effect.provide(context)),
+						),
+						Effect.map((actor) => [actor, Option.some(actor)] as const),
+					),
+			}),
+		)
+		const actor = {
+			send: <Request extends Provision | Apply | Edit>(request: Request) =>
+				Effect.flatMap(actorEffect, (booted) => booted.send(request)),
+			get: Effect.flatMap(actorEffect, (booted) => booted.get),
+		}
+		const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
+			RequestContextHeaders.fromHeaders(request.headers)
+		const providers = yield* OAuthProviderRepo
+		const sql = yield* PgClient.PgClient
+		const crypto = yield* Crypto
+		const viewOf = (row: OAuthProviderRow) => ({
+			provider: row.provider,
+			issuer: row.issuer,
+			clientId: row.clientId,
+			scopes: row.scopes,
+			createdAt: row.createdAt,
+			updatedAt: row.updatedAt,
+		})
+		// Provider changes need the tenant to exist and not be on its way out.
+		const configurable = actor.get.pipe(
+			Effect.flatMap(requirePresent),
+			Effect.filterOrFail(
+				(tenant) => tenant.status !== "deleting" && tenant.status !== "deleted",
+				(tenant) =>
+					new InvalidTransition({
+						message: `cannot configure a tenant that is ${tenant.status}`,
+						from: tenant.status,
+						operation: "configure",
+					}),
+			),
+		)
+		const audited = (
+			operation: "create" | "update" | "delete",
+			provider: string,
+			headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0],
+		) =>
+			AuditLog.record({
+				appId: tenantId,
+				actor: "admin",
+				operation,
+				subjectType: "oauth_provider",
+				subjectId: `${tenantId}/${provider}`,
+			}).pipe(
+				orStorageUnavailable,
+				Effect.provideService(RequestContext, RequestContextHeaders.fromHeaders(headers)),
+				Effect.provideService(PgClient.PgClient, sql),
+			)
+		return {
+			PutOAuthProvider: (request) =>
+				Effect.gen(function* () {
+					yield* configurable
+					const sealed = yield* crypto.seal(
+						request.payload.clientSecret,
+						secretBinding(tenantId, request.payload.provider),
+					)
+					const row = yield* providers.upsert({
+						appId: tenantId,
+						provider: request.payload.provider,
+						issuer: request.payload.issuer,
+						clientId: request.payload.clientId,
+						clientSecretEnc: sealed,
+						scopes: request.payload.scopes,
+					})
+					yield* audited("update", request.payload.provider, request.headers)
+					return viewOf(row)
+				}).pipe(Telemetry.span("Tenant.PutOAuthProvider", { tenantId })),
+			ListOAuthProviders: () =>
+				actor.get.pipe(
+					Effect.flatMap(requirePresent),
+					Effect.zipRight(providers.list(tenantId)),
+					Effect.map((rows) => rows.map(viewOf)),
+					Telemetry.span("Tenant.ListOAuthProviders", { tenantId }),
+				),
+			DeleteOAuthProvider: (request) =>
+				actor.get.pipe(
+					Effect.flatMap(requirePresent),
+					Effect.zipRight(providers.remove(tenantId, request.payload.provider)),
+					Effect.flatMap((found) =>
+						Effect.mapError(
+							found,
+							() => new OAuthProviderNotFound({ message: `no provider '${request.payload.provider}'` }),
+						),
+					),
+					Effect.tap((row) => audited("delete", row.provider, request.headers)),
+					Effect.map(viewOf),
+					Telemetry.span("Tenant.DeleteOAuthProvider", { tenantId }),
+				),
+			Create: (request) =>
+				actor
+					.send(
+						new Provision({
+							slug: request.payload.slug,
+							name: request.payload.name,
+							settings: request.payload.settings,
+							meta: metaOf(request),
+						}),
+					)
+					.pipe(
+						Effect.zipRight(actor.send(new Apply({ operation: "activate", meta: metaOf(request) }))),
+						// Provision just stored the row: not finding it is a bug, not an answer.
+						Effect.catchTag("TenantNotFound", Effect.die),
+						Telemetry.span("Tenant.Create", { tenantId }),
+					),
+			Update: (request) =>
+				actor
+					.send(
+						new Edit({
+							...(request.payload.name === undefined ? {} : { name: request.payload.name }),
+							...(request.payload.settings === undefined ? {} : { settings: request.payload.settings }),
+							meta: metaOf(request),
+						}),
+					)
+					.pipe(Telemetry.span("Tenant.Update", { tenantId })),
+			Transition: (request) =>
+				actor
+					.send(new Apply({ operation: request.payload.operation, meta: metaOf(request) }))
+					.pipe(Telemetry.span("Tenant.Transition", { tenantId, operation: request.payload.operation })),
+			Get: () => actor.get.pipe(Effect.flatMap(requirePresent), Telemetry.span("Tenant.Get", { tenantId })),
+		}
+	}),
+	{ maxIdleTime: "5 minutes" },
+)
+
+const TenantDirectoryLive = TenantDirectory.toLayer(
+	Effect.gen(function* () {
+		const repo = yield* TenantRepo
+		return {
+			Resolve: ({ payload }) =>
+				repo.findByKey(payload.key).pipe(
+					Effect.flatten,
+					Effect.catchTag("NoSuchElementException", () =>
+						Effect.fail(new TenantNotFound({ message: "tenant not found" })),
+					),
+					Telemetry.span("TenantDirectory.Resolve"),
+				),
+			List: ({ payload }) =>
+				repo.list(payload.limit, payload.cursor).pipe(Telemetry.span("TenantDirectory.List")),
+		}
+	}),
+	{ concurrency: "unbounded", maxIdleTime: "1 minute" },
+)
+
+const TenantEntitiesLive = Layer.mergeAll(TenantEntityLive, TenantDirectoryLive)
+
+// --- [EXPORT]
+
+export { TenantEntitiesLive }

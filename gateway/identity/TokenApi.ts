@@ -1,0 +1,45 @@
+// POST /v1/auth/token: the app's end of the PKCE hand-off (see PkceHandoff): a one-time code from the callback's
+// redirect and the verifier behind its challenge, traded for a session. Needs X-App-Id; no credential.
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { TenantNotFound } from "../../entities/tenant/TenantProtocol.ts"
+import { SignedIn } from "./AuthApi.ts"
+import { MissingTenant, ServiceUnavailable, TooManyRequests } from "../HttpErrors.ts"
+import { tenantRoute } from "../OpenApiDocument.ts"
+import { CodeVerifier, InvalidGrant } from "./PkceHandoff.ts"
+import { TenantMiddleware } from "../tenant/TenantMiddleware.ts"
+
+// --- [SCHEMA]
+
+const TokenRequest = Schema.Struct({
+	code: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)),
+	codeVerifier: CodeVerifier,
+})
+
+// --- [PROTOCOL]
+
+const TokenApi = HttpApiGroup.make("token")
+	.add(
+		HttpApiEndpoint.post("exchange", "/auth/token")
+			.setPayload(TokenRequest)
+			.addSuccess(SignedIn)
+			.addError(InvalidGrant)
+			.addError(TooManyRequests)
+			.annotate(OpenApi.Summary, "Trade a one-time sign-in code for a session (PKCE hand-off)")
+			.annotate(
+				OpenApi.Description,
+				"PKCE hand-off: trades the one-time code the callback put on redirect_to (single use, bound to the " +
+					"start's code_challenge and tenant) and the verifier for a session. Unknown, expired, used, " +
+					"another tenant's or a wrong verifier: 400 InvalidGrant.",
+			),
+	)
+	.addError(MissingTenant)
+	.addError(TenantNotFound, { status: 404 })
+	.addError(ServiceUnavailable)
+	.middleware(TenantMiddleware)
+	.annotateEndpoints(OpenApi.Transform, tenantRoute)
+	.prefix("/v1")
+
+// --- [EXPORT]
+
+export { TokenApi }
