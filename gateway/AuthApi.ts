@@ -27,6 +27,7 @@ const StartParams = Schema.Struct({
 		Schema.Literal("S256").annotations({ message: () => "code_challenge_method must be S256" }),
 	),
 })
+type StartParams = typeof StartParams.Type
 
 const LinkParams = Schema.Struct({ redirect_to: Schema.optional(Schema.String.pipe(Schema.maxLength(2048))) })
 
@@ -37,6 +38,7 @@ const CallbackParams = Schema.Struct({
 	error: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
 	error_description: Schema.optional(Schema.String.pipe(Schema.maxLength(1024))),
 })
+type CallbackParams = typeof CallbackParams.Type
 
 const SignedIn = Schema.Struct({ token: Schema.String, session: SessionView, user: UserView })
 
@@ -158,4 +160,4 @@ const SessionsApi = signedInRoutes(
 
 // --- [EXPORT]
 
-export { OAuthApi, RedirectNotAllowed, SessionsApi, SignedIn }
+export { CallbackParams, OAuthApi, RedirectNotAllowed, SessionsApi, SignedIn, StartParams }

@@ -24,7 +24,6 @@ import { AdminAuthLive } from "./AdminAuth.ts"
 import { AdminJobsHttpLive } from "./AdminJobsHttp.ts"
 import { AdminTenantsHttpLive } from "./AdminTenantsHttp.ts"
 import { AdminUsersHttpLive } from "./AdminUsersHttp.ts"
-import { OAuthHttpLive, SessionsHttpLive } from "./AuthHttp.ts"
 import { cors } from "./Cors.ts"
 import { ChannelsHttpLive } from "./ChannelsHttp.ts"
 import { CredentialsLive } from "./Credentials.ts"
@@ -35,12 +34,15 @@ import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./JobsHttp.ts"
+import { OAuthFlow } from "./OAuthFlow.ts"
+import { OAuthHttpLive } from "./OAuthHttp.ts"
 import { OpenApiRouteLive } from "./OpenApiDocument.ts"
 import { PrincipalMiddlewareLive } from "./PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./RealtimeConfig.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./RealtimeSocket.ts"
+import { SessionsHttpLive } from "./SessionsHttp.ts"
 import { readBody } from "./RequestBody.ts"
 import {
 	InternalError,
@@ -288,7 +290,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		JobsHttpLive,
 		RealtimeRouteLive,
 	]),
-	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive]),
+	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),
 	Layer.provideMerge(RealtimeHub.Default),
 	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
 	Layer.provideMerge(RateLimiter.Default),
