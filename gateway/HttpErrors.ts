@@ -1,5 +1,5 @@
 // Errors that exist only at the HTTP edge, each with the status CONTRACT.md gives it. Entity errors
-// (TenantNotFound, InvalidTransition, …) get their status where an endpoint lists them.
+// (TenantNotFound, InvalidTransition, …) get their status where an endpoint or a middleware's `failure` lists them.
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 

@@ -24,7 +24,6 @@ import { AdminAuthLive } from "./AdminAuth.ts"
 import { AdminJobsHttpLive } from "./jobs/AdminJobsHttp.ts"
 import { AdminTenantsHttpLive } from "./tenant/AdminTenantsHttp.ts"
 import { AdminUsersHttpLive } from "./identity/AdminUsersHttp.ts"
-import { OAuthHttpLive, SessionsHttpLive } from "./identity/AuthHttp.ts"
 import { cors } from "./Cors.ts"
 import { ChannelsHttpLive } from "./realtime/ChannelsHttp.ts"
 import { CredentialsLive } from "./identity/Credentials.ts"
@@ -35,12 +34,15 @@ import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./jobs/JobsHttp.ts"
+import { OAuthFlow } from "./identity/OAuthFlow.ts"
+import { OAuthHttpLive } from "./identity/OAuthHttp.ts"
 import { OpenApiRouteLive } from "./OpenApiDocument.ts"
 import { PrincipalMiddlewareLive } from "./identity/PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./realtime/RealtimeConfig.ts"
 import { RealtimeHub } from "./realtime/RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./realtime/RealtimeSocket.ts"
+import { SessionsHttpLive } from "./identity/SessionsHttp.ts"
 import { readBody } from "./RequestBody.ts"
 import {
 	InternalError,
@@ -288,7 +290,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		JobsHttpLive,
 		RealtimeRouteLive,
 	]),
-	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive]),
+	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),
 	Layer.provideMerge(RealtimeHub.Default),
 	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
 	Layer.provideMerge(RateLimiter.Default),

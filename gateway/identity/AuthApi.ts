@@ -6,15 +6,13 @@ import { OAuthFailed } from "../../entities/identity/IdentityBrokerProtocol.ts"
 import { InvalidTransition } from "../../entities/InvalidTransition.ts"
 import { ProviderName } from "../../entities/identity/OAuthProviderModel.ts"
 import { Uuid } from "../../entities/Tenancy.ts"
-import { OAuthProviderNotFound, TenantNotFound } from "../../entities/tenant/TenantProtocol.ts"
+import { OAuthProviderNotFound } from "../../entities/tenant/TenantProtocol.ts"
 import { IdentityTaken, SessionNotFound, SessionView, UserView } from "../../entities/identity/UserSessionsProtocol.ts"
-import { MissingTenant, ServiceUnavailable, TooManyRequests, Unauthorized } from "../HttpErrors.ts"
 import { Page, PageParams } from "../ListPage.ts"
 import { TooManyAttempts } from "./LoginLimiter.ts"
 import { CodeChallenge } from "./PkceHandoff.ts"
-import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
-import { TenantMiddleware } from "../tenant/TenantMiddleware.ts"
-import { tenantRoute } from "../OpenApiDocument.ts"
+import { signedInRoutes } from "../RouteGroups.ts"
+import { TenantFailure } from "../tenant/TenantMiddleware.ts"
 
 // --- [SCHEMA]
 
@@ -29,6 +27,7 @@ const StartParams = Schema.Struct({
 		Schema.Literal("S256").annotations({ message: () => "code_challenge_method must be S256" }),
 	),
 })
+type StartParams = typeof StartParams.Type
 
 const LinkParams = Schema.Struct({ redirect_to: Schema.optional(Schema.String.pipe(Schema.maxLength(2048))) })
 
@@ -39,6 +38,7 @@ const CallbackParams = Schema.Struct({
 	error: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
 	error_description: Schema.optional(Schema.String.pipe(Schema.maxLength(1024))),
 })
+type CallbackParams = typeof CallbackParams.Type
 
 const SignedIn = Schema.Struct({ token: Schema.String, session: SessionView, user: UserView })
 
@@ -78,11 +78,9 @@ const OAuthApi = HttpApiGroup.make("oauth")
 			.setPath(ProviderPath)
 			.setUrlParams(StartParams)
 			.addSuccess(Redirect)
-			.addError(MissingTenant)
-			.addError(TenantNotFound, { status: 404 })
+			.addError(TenantFailure)
 			.addError(OAuthProviderNotFound, { status: 404 })
 			.addError(RedirectNotAllowed)
-			.addError(TooManyRequests)
 			.annotate(
 				OpenApi.Description,
 				"Starts a sign-in: 302 to the provider and a transaction cookie. With code_challenge (PKCE hand-off, " +
@@ -107,66 +105,59 @@ const OAuthApi = HttpApiGroup.make("oauth")
 					"transaction's redirect_to.",
 			),
 	)
-	.addError(ServiceUnavailable)
 	.prefix("/v1")
 
-const SessionsApi = HttpApiGroup.make("sessions")
-	.add(
-		HttpApiEndpoint.get("linkStart", "/auth/oauth/:provider/link/start")
-			.annotate(OpenApi.Summary, "Start linking another OAuth identity to the signed-in user")
-			.setPath(ProviderPath)
-			.setUrlParams(LinkParams)
-			.addSuccess(Redirect)
-			.addError(OAuthProviderNotFound, { status: 404 })
-			.addError(RedirectNotAllowed),
-	)
-	.add(
-		HttpApiEndpoint.get("whoami", "/auth/whoami")
-			.annotate(OpenApi.Summary, "The principal of the credential")
-			.annotate(
-				OpenApi.Description,
-				"A user (session or API key) or the tenant's service principal (ADMIN_TOKEN).",
-			)
-			.addSuccess(WhoAmI),
-	)
-	.add(
-		HttpApiEndpoint.get("current", "/auth/session")
-			.annotate(OpenApi.Summary, "The current session")
-			.addSuccess(CurrentSession),
-	)
-	.add(
-		HttpApiEndpoint.del("logout", "/auth/session")
-			.annotate(OpenApi.Summary, "Sign out (revoke the current session)")
-			.addSuccess(SessionView),
-	)
-	.add(
-		HttpApiEndpoint.get("list", "/auth/sessions")
-			.annotate(OpenApi.Summary, "List the user's sessions")
-			.setUrlParams(PageParams)
-			.addSuccess(Page(SessionView)),
-	)
-	.add(
-		HttpApiEndpoint.del("revoke", "/auth/sessions/:id")
-			.annotate(OpenApi.Summary, "Revoke one of the user's sessions")
-			.setPath(SessionPath)
-			.addSuccess(SessionView)
-			.addError(SessionNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.del("revokeOthers", "/auth/sessions")
-			.annotate(OpenApi.Summary, "Revoke all the user's other sessions")
-			.addSuccess(Schema.Struct({ revoked: Schema.Int })),
-	)
-	.addError(InvalidTransition, { status: 409 })
-	.addError(MissingTenant)
-	.addError(TenantNotFound, { status: 404 })
-	.addError(Unauthorized)
-	.addError(ServiceUnavailable)
-	.middleware(PrincipalMiddleware)
-	.middleware(TenantMiddleware)
-	.annotateEndpoints(OpenApi.Transform, tenantRoute)
-	.prefix("/v1")
+const SessionsApi = signedInRoutes(
+	HttpApiGroup.make("sessions")
+		.add(
+			HttpApiEndpoint.get("linkStart", "/auth/oauth/:provider/link/start")
+				.annotate(OpenApi.Summary, "Start linking another OAuth identity to the signed-in user")
+				.setPath(ProviderPath)
+				.setUrlParams(LinkParams)
+				.addSuccess(Redirect)
+				.addError(OAuthProviderNotFound, { status: 404 })
+				.addError(RedirectNotAllowed),
+		)
+		.add(
+			HttpApiEndpoint.get("whoami", "/auth/whoami")
+				.annotate(OpenApi.Summary, "The principal of the credential")
+				.annotate(
+					OpenApi.Description,
+					"A user (session or API key) or the tenant's service principal (ADMIN_TOKEN).",
+				)
+				.addSuccess(WhoAmI),
+		)
+		.add(
+			HttpApiEndpoint.get("current", "/auth/session")
+				.annotate(OpenApi.Summary, "The current session")
+				.addSuccess(CurrentSession),
+		)
+		.add(
+			HttpApiEndpoint.del("logout", "/auth/session")
+				.annotate(OpenApi.Summary, "Sign out (revoke the current session)")
+				.addSuccess(SessionView),
+		)
+		.add(
+			HttpApiEndpoint.get("list", "/auth/sessions")
+				.annotate(OpenApi.Summary, "List the user's sessions")
+				.setUrlParams(PageParams)
+				.addSuccess(Page(SessionView)),
+		)
+		.add(
+			HttpApiEndpoint.del("revoke", "/auth/sessions/:id")
+				.annotate(OpenApi.Summary, "Revoke one of the user's sessions")
+				.setPath(SessionPath)
+				.addSuccess(SessionView)
+				.addError(SessionNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.del("revokeOthers", "/auth/sessions")
+				.annotate(OpenApi.Summary, "Revoke all the user's other sessions")
+				.addSuccess(Schema.Struct({ revoked: Schema.Int })),
+		)
+		.addError(InvalidTransition, { status: 409 }),
+)
 
 // --- [EXPORT]
 
-export { OAuthApi, RedirectNotAllowed, SessionsApi, SignedIn }
+export { CallbackParams, OAuthApi, RedirectNotAllowed, SessionsApi, SignedIn, StartParams }

@@ -2,12 +2,10 @@
 // redirect and the verifier behind its challenge, traded for a session. Needs X-App-Id; no credential.
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { TenantNotFound } from "../../entities/tenant/TenantProtocol.ts"
 import { SignedIn } from "./AuthApi.ts"
-import { MissingTenant, ServiceUnavailable, TooManyRequests } from "../HttpErrors.ts"
-import { tenantRoute } from "../OpenApiDocument.ts"
+import { TooManyRequests } from "../HttpErrors.ts"
 import { CodeVerifier, InvalidGrant } from "./PkceHandoff.ts"
-import { TenantMiddleware } from "../tenant/TenantMiddleware.ts"
+import { tenantRoutes } from "../RouteGroups.ts"
 
 // --- [SCHEMA]
 
@@ -18,8 +16,8 @@ const TokenRequest = Schema.Struct({
 
 // --- [PROTOCOL]
 
-const TokenApi = HttpApiGroup.make("token")
-	.add(
+const TokenApi = tenantRoutes(
+	HttpApiGroup.make("token").add(
 		HttpApiEndpoint.post("exchange", "/auth/token")
 			.setPayload(TokenRequest)
 			.addSuccess(SignedIn)
@@ -32,13 +30,8 @@ const TokenApi = HttpApiGroup.make("token")
 					"start's code_challenge and tenant) and the verifier for a session. Unknown, expired, used, " +
 					"another tenant's or a wrong verifier: 400 InvalidGrant.",
 			),
-	)
-	.addError(MissingTenant)
-	.addError(TenantNotFound, { status: 404 })
-	.addError(ServiceUnavailable)
-	.middleware(TenantMiddleware)
-	.annotateEndpoints(OpenApi.Transform, tenantRoute)
-	.prefix("/v1")
+	),
+)
 
 // --- [EXPORT]
 

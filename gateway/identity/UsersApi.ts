@@ -6,7 +6,6 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { ApiKeyId } from "../../entities/identity/IdentityModel.ts"
 import { InvalidTransition } from "../../entities/InvalidTransition.ts"
-import { TenantNotFound } from "../../entities/tenant/TenantProtocol.ts"
 import {
 	ApiKeyName,
 	ApiKeyNotFound,
@@ -18,11 +17,8 @@ import {
 	LastIdentity,
 	UserView,
 } from "../../entities/identity/UserSessionsProtocol.ts"
-import { MissingTenant, ServiceUnavailable, Unauthorized } from "../HttpErrors.ts"
 import { Page, PageParams } from "../ListPage.ts"
-import { PrincipalMiddleware } from "./PrincipalMiddleware.ts"
-import { TenantMiddleware } from "../tenant/TenantMiddleware.ts"
-import { tenantRoute } from "../OpenApiDocument.ts"
+import { signedInRoutes } from "../RouteGroups.ts"
 
 // --- [SCHEMA]
 
@@ -51,73 +47,72 @@ const Rotation = Schema.Struct({
 
 // --- [PROTOCOL]
 
-const UsersApi = HttpApiGroup.make("users")
-	.add(HttpApiEndpoint.get("me", "/users/me").annotate(OpenApi.Summary, "The signed-in user").addSuccess(UserView))
-	.add(
-		HttpApiEndpoint.patch("update", "/users/me")
-			.annotate(OpenApi.Summary, "Update the signed-in user")
-			.setPayload(ProfilePatch)
-			.addSuccess(UserView),
-	)
-	.add(
-		HttpApiEndpoint.post("deactivate", "/users/me/deactivate")
-			.annotate(OpenApi.Summary, "Deactivate the signed-in user")
-			.annotate(OpenApi.Description, "Revokes every session and API key of the user.")
-			.addSuccess(Deactivated, { status: 202 }),
-	)
-	.add(
-		HttpApiEndpoint.get("identities", "/users/me/identities")
-			.annotate(OpenApi.Summary, "List the user's linked identities")
-			.setUrlParams(PageParams)
-			.addSuccess(Page(IdentityView)),
-	)
-	.add(
-		HttpApiEndpoint.del("unlink", "/users/me/identities/:provider")
-			.annotate(OpenApi.Summary, "Unlink an identity")
-			.annotate(OpenApi.Description, "409 LastIdentity when it is the only way to sign in.")
-			.setPath(ProviderPath)
-			.addSuccess(IdentityView)
-			.addError(IdentityNotFound, { status: 404 })
-			.addError(LastIdentity, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.post("createApiKey", "/api-keys")
-			.annotate(OpenApi.Summary, "Create an API key")
-			.annotate(OpenApi.Description, "The key is shown once, in this response.")
-			.setPayload(NewApiKey)
-			.addSuccess(CreatedApiKey, { status: 201 }),
-	)
-	.add(
-		HttpApiEndpoint.get("listApiKeys", "/api-keys")
-			.annotate(OpenApi.Summary, "List the user's API keys")
-			.setUrlParams(PageParams)
-			.addSuccess(Page(ApiKeyView)),
-	)
-	.add(
-		HttpApiEndpoint.post("rotateApiKey", "/api-keys/:id/rotate")
-			.annotate(OpenApi.Summary, "Rotate an API key")
-			.annotate(OpenApi.Description, "The new key is shown once; the old one keeps working for the grace period.")
-			.setPath(ApiKeyPath)
-			.setPayload(Rotation)
-			.addSuccess(CreatedApiKey.annotations({ identifier: "RotatedApiKey" }), { status: 201 })
-			.addError(ApiKeyNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.del("revokeApiKey", "/api-keys/:id")
-			.annotate(OpenApi.Summary, "Revoke an API key")
-			.setPath(ApiKeyPath)
-			.addSuccess(ApiKeyView)
-			.addError(ApiKeyNotFound, { status: 404 }),
-	)
-	.addError(InvalidTransition, { status: 409 })
-	.addError(MissingTenant)
-	.addError(TenantNotFound, { status: 404 })
-	.addError(Unauthorized)
-	.addError(ServiceUnavailable)
-	.middleware(PrincipalMiddleware)
-	.middleware(TenantMiddleware)
-	.annotateEndpoints(OpenApi.Transform, tenantRoute)
-	.prefix("/v1")
+const UsersApi = signedInRoutes(
+	HttpApiGroup.make("users")
+		.add(
+			HttpApiEndpoint.get("me", "/users/me").annotate(OpenApi.Summary, "The signed-in user").addSuccess(UserView),
+		)
+		.add(
+			HttpApiEndpoint.patch("update", "/users/me")
+				.annotate(OpenApi.Summary, "Update the signed-in user")
+				.setPayload(ProfilePatch)
+				.addSuccess(UserView),
+		)
+		.add(
+			HttpApiEndpoint.post("deactivate", "/users/me/deactivate")
+				.annotate(OpenApi.Summary, "Deactivate the signed-in user")
+				.annotate(OpenApi.Description, "Revokes every session and API key of the user.")
+				.addSuccess(Deactivated, { status: 202 }),
+		)
+		.add(
+			HttpApiEndpoint.get("identities", "/users/me/identities")
+				.annotate(OpenApi.Summary, "List the user's linked identities")
+				.setUrlParams(PageParams)
+				.addSuccess(Page(IdentityView)),
+		)
+		.add(
+			HttpApiEndpoint.del("unlink", "/users/me/identities/:provider")
+				.annotate(OpenApi.Summary, "Unlink an identity")
+				.annotate(OpenApi.Description, "409 LastIdentity when it is the only way to sign in.")
+				.setPath(ProviderPath)
+				.addSuccess(IdentityView)
+				.addError(IdentityNotFound, { status: 404 })
+				.addError(LastIdentity, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.post("createApiKey", "/api-keys")
+				.annotate(OpenApi.Summary, "Create an API key")
+				.annotate(OpenApi.Description, "The key is shown once, in this response.")
+				.setPayload(NewApiKey)
+				.addSuccess(CreatedApiKey, { status: 201 }),
+		)
+		.add(
+			HttpApiEndpoint.get("listApiKeys", "/api-keys")
+				.annotate(OpenApi.Summary, "List the user's API keys")
+				.setUrlParams(PageParams)
+				.addSuccess(Page(ApiKeyView)),
+		)
+		.add(
+			HttpApiEndpoint.post("rotateApiKey", "/api-keys/:id/rotate")
+				.annotate(OpenApi.Summary, "Rotate an API key")
+				.annotate(
+					OpenApi.Description,
+					"The new key is shown once; the old one keeps working for the grace period.",
+				)
+				.setPath(ApiKeyPath)
+				.setPayload(Rotation)
+				.addSuccess(CreatedApiKey.annotations({ identifier: "RotatedApiKey" }), { status: 201 })
+				.addError(ApiKeyNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.del("revokeApiKey", "/api-keys/:id")
+				.annotate(OpenApi.Summary, "Revoke an API key")
+				.setPath(ApiKeyPath)
+				.addSuccess(ApiKeyView)
+				.addError(ApiKeyNotFound, { status: 404 }),
+		)
+		.addError(InvalidTransition, { status: 409 }),
+)
 
 // --- [EXPORT]
 

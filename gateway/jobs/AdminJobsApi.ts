@@ -15,8 +15,8 @@ import {
 	ExecutionSummary,
 } from "../../workflows/WorkflowInspectorProtocol.ts"
 import { TenantNotFound } from "../../entities/tenant/TenantProtocol.ts"
-import { AdminAuth } from "../AdminAuth.ts"
 import { TenantRefParam } from "../tenant/TenantRef.ts"
+import { adminRoutes } from "../RouteGroups.ts"
 
 // --- [SCHEMA]
 
@@ -53,65 +53,68 @@ const ExecutionPath = Schema.Struct({ executionId: Schema.String.pipe(Schema.max
 
 // --- [PROTOCOL]
 
-const AdminJobsApi = HttpApiGroup.make("adminJobs")
-	.add(
-		HttpApiEndpoint.get("listDlq", "/dlq")
-			.annotate(OpenApi.Summary, "List dead-lettered jobs")
-			.annotate(OpenApi.Description, "Paginated; filter by `reason`, job `type` and `tenant` (id or slug).")
-			.setUrlParams(DlqParams)
-			.addSuccess(DlqPage)
-			.addError(TenantNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.post("retryDlq", "/dlq/:id/retry")
-			.annotate(OpenApi.Summary, "Retry a dead-lettered job")
-			.setPath(IdPath)
-			.addSuccess(Schema.Struct({ entry: DlqEntryView, job: JobView }))
-			.addError(DlqEntryNotFound, { status: 404 })
-			.addError(JobNotFound, { status: 404 })
-			.addError(InvalidTransition, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.del("dropDlq", "/dlq/:id")
-			.annotate(OpenApi.Summary, "Drop a dead-letter entry")
-			.setPath(IdPath)
-			.addSuccess(DlqEntryView)
-			.addError(DlqEntryNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.get("listWorkflows", "/workflows")
-			.annotate(OpenApi.Summary, "List workflow executions")
-			.annotate(OpenApi.Description, "Paginated; filter by workflow `name`, `status`, `tenant` and time range.")
-			.setUrlParams(WorkflowParams)
-			.addSuccess(ExecutionPage)
-			.addError(TenantNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.get("showWorkflow", "/workflows/:executionId")
-			.annotate(OpenApi.Summary, "Show a workflow execution")
-			.annotate(OpenApi.Description, "Activities, attempts, errors, compensations and timing.")
-			.setPath(ExecutionPath)
-			.addSuccess(ExecutionDetail)
-			.addError(ExecutionNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.post("resumeWorkflow", "/workflows/:executionId/resume")
-			.annotate(OpenApi.Summary, "Resume a suspended workflow execution")
-			.setPath(ExecutionPath)
-			.addSuccess(ExecutionSummary)
-			.addError(ExecutionNotFound, { status: 404 })
-			.addError(ExecutionFinished, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.post("interruptWorkflow", "/workflows/:executionId/interrupt")
-			.annotate(OpenApi.Summary, "Interrupt a workflow execution")
-			.setPath(ExecutionPath)
-			.addSuccess(ExecutionSummary)
-			.addError(ExecutionNotFound, { status: 404 })
-			.addError(ExecutionFinished, { status: 409 }),
-	)
-	.middleware(AdminAuth)
-	.prefix("/admin/v1")
+const AdminJobsApi = adminRoutes(
+	HttpApiGroup.make("adminJobs")
+		.add(
+			HttpApiEndpoint.get("listDlq", "/dlq")
+				.annotate(OpenApi.Summary, "List dead-lettered jobs")
+				.annotate(OpenApi.Description, "Paginated; filter by `reason`, job `type` and `tenant` (id or slug).")
+				.setUrlParams(DlqParams)
+				.addSuccess(DlqPage)
+				.addError(TenantNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.post("retryDlq", "/dlq/:id/retry")
+				.annotate(OpenApi.Summary, "Retry a dead-lettered job")
+				.setPath(IdPath)
+				.addSuccess(Schema.Struct({ entry: DlqEntryView, job: JobView }))
+				.addError(DlqEntryNotFound, { status: 404 })
+				.addError(JobNotFound, { status: 404 })
+				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.del("dropDlq", "/dlq/:id")
+				.annotate(OpenApi.Summary, "Drop a dead-letter entry")
+				.setPath(IdPath)
+				.addSuccess(DlqEntryView)
+				.addError(DlqEntryNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.get("listWorkflows", "/workflows")
+				.annotate(OpenApi.Summary, "List workflow executions")
+				.annotate(
+					OpenApi.Description,
+					"Paginated; filter by workflow `name`, `status`, `tenant` and time range.",
+				)
+				.setUrlParams(WorkflowParams)
+				.addSuccess(ExecutionPage)
+				.addError(TenantNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.get("showWorkflow", "/workflows/:executionId")
+				.annotate(OpenApi.Summary, "Show a workflow execution")
+				.annotate(OpenApi.Description, "Activities, attempts, errors, compensations and timing.")
+				.setPath(ExecutionPath)
+				.addSuccess(ExecutionDetail)
+				.addError(ExecutionNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.post("resumeWorkflow", "/workflows/:executionId/resume")
+				.annotate(OpenApi.Summary, "Resume a suspended workflow execution")
+				.setPath(ExecutionPath)
+				.addSuccess(ExecutionSummary)
+				.addError(ExecutionNotFound, { status: 404 })
+				.addError(ExecutionFinished, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.post("interruptWorkflow", "/workflows/:executionId/interrupt")
+				.annotate(OpenApi.Summary, "Interrupt a workflow execution")
+				.setPath(ExecutionPath)
+				.addSuccess(ExecutionSummary)
+				.addError(ExecutionNotFound, { status: 404 })
+				.addError(ExecutionFinished, { status: 409 }),
+		),
+)
 
 // --- [EXPORT]
 

@@ -7,13 +7,9 @@ import { KeysetPage } from "../../entities/KeysetPage.ts"
 import { InvalidTransition } from "../../entities/InvalidTransition.ts"
 import { JobStatus } from "../../entities/job/JobModel.ts"
 import { JobNotFound, JobView } from "../../entities/job/JobProtocol.ts"
-import { TenantNotFound } from "../../entities/tenant/TenantProtocol.ts"
 import { DestinationNotAllowed } from "../../workflows/Destination.ts"
 import { JobPayloads, SubmittableJobType } from "../../workflows/JobKinds.ts"
-import { MissingTenant, ServiceUnavailable } from "../HttpErrors.ts"
-import { PrincipalMiddleware } from "../identity/PrincipalMiddleware.ts"
-import { TenantMiddleware } from "../tenant/TenantMiddleware.ts"
-import { tenantRoute } from "../OpenApiDocument.ts"
+import { signedInRoutes } from "../RouteGroups.ts"
 
 // --- [SCHEMA]
 
@@ -79,57 +75,54 @@ class Forbidden extends Schema.TaggedError<Forbidden>()(
 
 // --- [PROTOCOL]
 
-const JobsApi = HttpApiGroup.make("jobs")
-	.add(
-		HttpApiEndpoint.post("submit", "/jobs")
-			.annotate(OpenApi.Summary, "Submit one job or a batch")
-			.annotate(
-				OpenApi.Description,
-				"A single submission answers one job, an array answers an array (all accepted or all rejected). A repeated `dedupeKey` returns the existing job.",
-			)
-			.setPayload(
-				Schema.Union(
-					JobSubmission,
-					Schema.Array(JobSubmission).pipe(Schema.minItems(1), Schema.maxItems(1000)),
+const JobsApi = signedInRoutes(
+	HttpApiGroup.make("jobs")
+		.add(
+			HttpApiEndpoint.post("submit", "/jobs")
+				.annotate(OpenApi.Summary, "Submit one job or a batch")
+				.annotate(
+					OpenApi.Description,
+					"A single submission answers one job, an array answers an array (all accepted or all rejected). A repeated `dedupeKey` returns the existing job.",
+				)
+				.setPayload(
+					Schema.Union(
+						JobSubmission,
+						Schema.Array(JobSubmission).pipe(Schema.minItems(1), Schema.maxItems(1000)),
+					),
+				)
+				.addSuccess(Schema.Union(SubmittedJob, SubmittedJobs), { status: 202 })
+				.addError(UnknownJobType)
+				.addError(Forbidden)
+				.addError(DestinationNotAllowed, { status: 400 }),
+		)
+		.add(
+			HttpApiEndpoint.get("list", "/jobs")
+				.annotate(OpenApi.Summary, "List the caller's jobs")
+				.annotate(
+					OpenApi.Description,
+					"Paginated; filter by `status` and `type`. The service principal sees all of the tenant's jobs.",
+				)
+				.setUrlParams(JobListParams)
+				.addSuccess(
+					Schema.Struct({ items: Schema.Array(PublicJob), nextCursor: Schema.NullOr(Schema.String) }),
 				),
-			)
-			.addSuccess(Schema.Union(SubmittedJob, SubmittedJobs), { status: 202 })
-			.addError(UnknownJobType)
-			.addError(Forbidden)
-			.addError(DestinationNotAllowed, { status: 400 }),
-	)
-	.add(
-		HttpApiEndpoint.get("list", "/jobs")
-			.annotate(OpenApi.Summary, "List the caller's jobs")
-			.annotate(
-				OpenApi.Description,
-				"Paginated; filter by `status` and `type`. The service principal sees all of the tenant's jobs.",
-			)
-			.setUrlParams(JobListParams)
-			.addSuccess(Schema.Struct({ items: Schema.Array(PublicJob), nextCursor: Schema.NullOr(Schema.String) })),
-	)
-	.add(
-		HttpApiEndpoint.get("get", "/jobs/:id")
-			.annotate(OpenApi.Summary, "Get a job")
-			.setPath(JobPath)
-			.addSuccess(PublicJob)
-			.addError(JobNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.post("cancel", "/jobs/:id/cancel")
-			.annotate(OpenApi.Summary, "Cancel a job")
-			.setPath(JobPath)
-			.addSuccess(PublicJob)
-			.addError(JobNotFound, { status: 404 })
-			.addError(InvalidTransition, { status: 409 }),
-	)
-	.addError(MissingTenant)
-	.addError(TenantNotFound, { status: 404 })
-	.addError(ServiceUnavailable)
-	.middleware(PrincipalMiddleware)
-	.middleware(TenantMiddleware)
-	.annotateEndpoints(OpenApi.Transform, tenantRoute)
-	.prefix("/v1")
+		)
+		.add(
+			HttpApiEndpoint.get("get", "/jobs/:id")
+				.annotate(OpenApi.Summary, "Get a job")
+				.setPath(JobPath)
+				.addSuccess(PublicJob)
+				.addError(JobNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.post("cancel", "/jobs/:id/cancel")
+				.annotate(OpenApi.Summary, "Cancel a job")
+				.setPath(JobPath)
+				.addSuccess(PublicJob)
+				.addError(JobNotFound, { status: 404 })
+				.addError(InvalidTransition, { status: 409 }),
+		),
+)
 
 // --- [EXPORT]
 

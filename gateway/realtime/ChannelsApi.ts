@@ -3,13 +3,10 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { ChannelName, ChannelNotAllowed } from "../../entities/realtime/SocketProtocol.ts"
-import { TenantNotFound } from "../../entities/tenant/TenantProtocol.ts"
-import { MissingTenant, PayloadTooLarge, ServiceUnavailable, Unauthorized } from "../HttpErrors.ts"
+import { PayloadTooLarge } from "../HttpErrors.ts"
 import { Page, PageParams } from "../ListPage.ts"
-import { PrincipalMiddleware } from "../identity/PrincipalMiddleware.ts"
 import { PresenceMember, Present } from "./RealtimeFrames.ts"
-import { TenantMiddleware } from "../tenant/TenantMiddleware.ts"
-import { tenantRoute } from "../OpenApiDocument.ts"
+import { signedInRoutes } from "../RouteGroups.ts"
 
 // --- [SCHEMA]
 
@@ -21,33 +18,27 @@ const Broadcasted = Schema.Struct({ channel: Schema.String, seq: Schema.Int })
 
 // --- [PROTOCOL]
 
-const ChannelsApi = HttpApiGroup.make("channels")
-	.add(
-		HttpApiEndpoint.post("broadcast", "/channels/:channel/broadcast")
-			.annotate(OpenApi.Summary, "Broadcast a message to a channel")
-			.annotate(OpenApi.Description, "Delivered to the channel's realtime subscribers on every gateway.")
-			.setPath(ChannelPath)
-			.setPayload(Broadcast)
-			.addSuccess(Broadcasted, { status: 202 })
-			.addError(ChannelNotAllowed, { status: 403 })
-			.addError(PayloadTooLarge),
-	)
-	.add(
-		HttpApiEndpoint.get("presence", "/channels/:channel/presence")
-			.annotate(OpenApi.Summary, "List who is present on a channel")
-			.setPath(ChannelPath)
-			.setUrlParams(PageParams)
-			.addSuccess(Page(PresenceMember))
-			.addError(ChannelNotAllowed, { status: 403 }),
-	)
-	.addError(MissingTenant)
-	.addError(TenantNotFound, { status: 404 })
-	.addError(Unauthorized)
-	.addError(ServiceUnavailable)
-	.middleware(PrincipalMiddleware)
-	.middleware(TenantMiddleware)
-	.annotateEndpoints(OpenApi.Transform, tenantRoute)
-	.prefix("/v1")
+const ChannelsApi = signedInRoutes(
+	HttpApiGroup.make("channels")
+		.add(
+			HttpApiEndpoint.post("broadcast", "/channels/:channel/broadcast")
+				.annotate(OpenApi.Summary, "Broadcast a message to a channel")
+				.annotate(OpenApi.Description, "Delivered to the channel's realtime subscribers on every gateway.")
+				.setPath(ChannelPath)
+				.setPayload(Broadcast)
+				.addSuccess(Broadcasted, { status: 202 })
+				.addError(ChannelNotAllowed, { status: 403 })
+				.addError(PayloadTooLarge),
+		)
+		.add(
+			HttpApiEndpoint.get("presence", "/channels/:channel/presence")
+				.annotate(OpenApi.Summary, "List who is present on a channel")
+				.setPath(ChannelPath)
+				.setUrlParams(PageParams)
+				.addSuccess(Page(PresenceMember))
+				.addError(ChannelNotAllowed, { status: 403 }),
+		),
+)
 
 // --- [EXPORT]
 

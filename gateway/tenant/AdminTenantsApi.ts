@@ -17,7 +17,7 @@ import {
 	TenantView,
 } from "../../entities/tenant/TenantProtocol.ts"
 import { ProviderName } from "../../entities/identity/OAuthProviderModel.ts"
-import { AdminAuth } from "../AdminAuth.ts"
+import { adminRoutes } from "../RouteGroups.ts"
 
 // --- [SCHEMA]
 
@@ -48,112 +48,114 @@ const DeletionAccepted = Schema.Struct({
 
 // --- [PROTOCOL]
 
-const AdminTenantsApi = HttpApiGroup.make("adminTenants")
-	.add(
-		HttpApiEndpoint.post("create", "/tenants")
-			.annotate(OpenApi.Summary, "Create a tenant")
-			.annotate(OpenApi.Description, "Answers 201 once the tenant is active and usable on `/v1/` routes.")
-			.setPayload(
-				Schema.Struct({ slug: TenantSlug, name: TenantName, settings: Schema.optional(TenantSettings) }),
-			)
-			.addSuccess(TenantView, { status: 201 })
-			.addError(TenantSlugTaken, { status: 409 })
-			.addError(InvalidTransition, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.get("list", "/tenants")
-			.annotate(OpenApi.Summary, "List tenants")
-			.setUrlParams(TenantPageParams)
-			.addSuccess(TenantPage),
-	)
-	.add(
-		HttpApiEndpoint.get("get", "/tenants/:id")
-			.annotate(OpenApi.Summary, "Get a tenant")
-			.annotate(OpenApi.Description, "By id or slug.")
-			.setPath(TenantPath)
-			.addSuccess(TenantView)
-			.addError(TenantNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.patch("update", "/tenants/:id")
-			.annotate(OpenApi.Summary, "Update a tenant's name or settings")
-			.setPath(TenantPath)
-			.setPayload(Schema.Struct({ name: Schema.optional(TenantName), settings: Schema.optional(TenantSettings) }))
-			.addSuccess(TenantView)
-			.addError(TenantNotFound, { status: 404 })
-			.addError(InvalidTransition, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.post("suspend", "/tenants/:id/suspend")
-			.annotate(OpenApi.Summary, "Suspend a tenant")
-			.setPath(TenantPath)
-			.addSuccess(TenantView)
-			.addError(TenantNotFound, { status: 404 })
-			.addError(InvalidTransition, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.post("activate", "/tenants/:id/activate")
-			.annotate(OpenApi.Summary, "Activate a suspended tenant")
-			.setPath(TenantPath)
-			.addSuccess(TenantView)
-			.addError(TenantNotFound, { status: 404 })
-			.addError(InvalidTransition, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.del("delete", "/tenants/:id")
-			.annotate(OpenApi.Summary, "Delete a tenant")
-			.annotate(
-				OpenApi.Description,
-				"202 with the id of the deletion job: the tenant stops answering at once, its data is removed by a workflow.",
-			)
-			.setPath(TenantPath)
-			.addSuccess(DeletionAccepted, { status: 202 })
-			.addError(TenantNotFound, { status: 404 })
-			.addError(InvalidTransition, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.put("putOAuthProvider", "/tenants/:id/oauth-providers/:provider")
-			.annotate(OpenApi.Summary, "Configure an OAuth provider of a tenant")
-			.annotate(OpenApi.Description, "The client secret is stored encrypted and never returned.")
-			.setPath(ProviderPath)
-			.setPayload(PutOAuthProvider.pipe(Schema.omit("provider")))
-			.addSuccess(OAuthProviderView)
-			.addError(InvalidProvider, { status: 400 })
-			.addError(TenantNotFound, { status: 404 })
-			.addError(InvalidTransition, { status: 409 }),
-	)
-	.add(
-		HttpApiEndpoint.get("listOAuthProviders", "/tenants/:id/oauth-providers")
-			.annotate(OpenApi.Summary, "List a tenant's OAuth providers")
-			.annotate(OpenApi.Description, "Paginated by provider name; secrets are never returned.")
-			.setPath(TenantPath)
-			.setUrlParams(PageParams)
-			.addSuccess(Page(OAuthProviderView))
-			.addError(TenantNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.del("deleteOAuthProvider", "/tenants/:id/oauth-providers/:provider")
-			.annotate(OpenApi.Summary, "Remove an OAuth provider of a tenant")
-			.setPath(ProviderPath)
-			.addSuccess(OAuthProviderView)
-			.addError(TenantNotFound, { status: 404 })
-			.addError(OAuthProviderNotFound, { status: 404 }),
-	)
-	.add(
-		HttpApiEndpoint.del("clearLoginFailures", "/tenants/:id/login-failures")
-			.setPath(TenantPath)
-			.setUrlParams(LoginFailuresParams)
-			.addSuccess(Schema.Void, { status: 204 })
-			.addError(TenantNotFound, { status: 404 })
-			.annotate(OpenApi.Summary, "Clear a tenant's sign-in failure counters")
-			.annotate(
-				OpenApi.Description,
-				"Unblocks sign-ins: clears the failed-callback counters of the client group of `ip` (shared by all " +
-					"tenants), or of every client group that failed at this tenant, and the tenant's alert count.",
-			),
-	)
-	.middleware(AdminAuth)
-	.prefix("/admin/v1")
+const AdminTenantsApi = adminRoutes(
+	HttpApiGroup.make("adminTenants")
+		.add(
+			HttpApiEndpoint.post("create", "/tenants")
+				.annotate(OpenApi.Summary, "Create a tenant")
+				.annotate(OpenApi.Description, "Answers 201 once the tenant is active and usable on `/v1/` routes.")
+				.setPayload(
+					Schema.Struct({ slug: TenantSlug, name: TenantName, settings: Schema.optional(TenantSettings) }),
+				)
+				.addSuccess(TenantView, { status: 201 })
+				.addError(TenantSlugTaken, { status: 409 })
+				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.get("list", "/tenants")
+				.annotate(OpenApi.Summary, "List tenants")
+				.setUrlParams(TenantPageParams)
+				.addSuccess(TenantPage),
+		)
+		.add(
+			HttpApiEndpoint.get("get", "/tenants/:id")
+				.annotate(OpenApi.Summary, "Get a tenant")
+				.annotate(OpenApi.Description, "By id or slug.")
+				.setPath(TenantPath)
+				.addSuccess(TenantView)
+				.addError(TenantNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.patch("update", "/tenants/:id")
+				.annotate(OpenApi.Summary, "Update a tenant's name or settings")
+				.setPath(TenantPath)
+				.setPayload(
+					Schema.Struct({ name: Schema.optional(TenantName), settings: Schema.optional(TenantSettings) }),
+				)
+				.addSuccess(TenantView)
+				.addError(TenantNotFound, { status: 404 })
+				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.post("suspend", "/tenants/:id/suspend")
+				.annotate(OpenApi.Summary, "Suspend a tenant")
+				.setPath(TenantPath)
+				.addSuccess(TenantView)
+				.addError(TenantNotFound, { status: 404 })
+				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.post("activate", "/tenants/:id/activate")
+				.annotate(OpenApi.Summary, "Activate a suspended tenant")
+				.setPath(TenantPath)
+				.addSuccess(TenantView)
+				.addError(TenantNotFound, { status: 404 })
+				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.del("delete", "/tenants/:id")
+				.annotate(OpenApi.Summary, "Delete a tenant")
+				.annotate(
+					OpenApi.Description,
+					"202 with the id of the deletion job: the tenant stops answering at once, its data is removed by a workflow.",
+				)
+				.setPath(TenantPath)
+				.addSuccess(DeletionAccepted, { status: 202 })
+				.addError(TenantNotFound, { status: 404 })
+				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.put("putOAuthProvider", "/tenants/:id/oauth-providers/:provider")
+				.annotate(OpenApi.Summary, "Configure an OAuth provider of a tenant")
+				.annotate(OpenApi.Description, "The client secret is stored encrypted and never returned.")
+				.setPath(ProviderPath)
+				.setPayload(PutOAuthProvider.pipe(Schema.omit("provider")))
+				.addSuccess(OAuthProviderView)
+				.addError(InvalidProvider, { status: 400 })
+				.addError(TenantNotFound, { status: 404 })
+				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.get("listOAuthProviders", "/tenants/:id/oauth-providers")
+				.annotate(OpenApi.Summary, "List a tenant's OAuth providers")
+				.annotate(OpenApi.Description, "Paginated by provider name; secrets are never returned.")
+				.setPath(TenantPath)
+				.setUrlParams(PageParams)
+				.addSuccess(Page(OAuthProviderView))
+				.addError(TenantNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.del("deleteOAuthProvider", "/tenants/:id/oauth-providers/:provider")
+				.annotate(OpenApi.Summary, "Remove an OAuth provider of a tenant")
+				.setPath(ProviderPath)
+				.addSuccess(OAuthProviderView)
+				.addError(TenantNotFound, { status: 404 })
+				.addError(OAuthProviderNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.del("clearLoginFailures", "/tenants/:id/login-failures")
+				.setPath(TenantPath)
+				.setUrlParams(LoginFailuresParams)
+				.addSuccess(Schema.Void, { status: 204 })
+				.addError(TenantNotFound, { status: 404 })
+				.annotate(OpenApi.Summary, "Clear a tenant's sign-in failure counters")
+				.annotate(
+					OpenApi.Description,
+					"Unblocks sign-ins: clears the failed-callback counters of the client group of `ip` (shared by all " +
+						"tenants), or of every client group that failed at this tenant, and the tenant's alert count.",
+				),
+		),
+)
 
 // --- [EXPORT]
 

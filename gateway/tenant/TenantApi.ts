@@ -3,8 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { TenantSlug, TenantStatus } from "../../entities/tenant/TenantModel.ts"
 import { TenantId } from "../../entities/Tenancy.ts"
-import { TenantMiddleware } from "./TenantMiddleware.ts"
-import { tenantRoute } from "../OpenApiDocument.ts"
+import { tenantRoutes } from "../RouteGroups.ts"
 
 // --- [SCHEMA]
 
@@ -12,16 +11,14 @@ const PublicTenant = Schema.Struct({ id: TenantId, slug: TenantSlug, name: Schem
 
 // --- [PROTOCOL]
 
-const TenantApi = HttpApiGroup.make("tenant")
-	.add(
+const TenantApi = tenantRoutes(
+	HttpApiGroup.make("tenant").add(
 		HttpApiEndpoint.get("current", "/tenant")
 			.annotate(OpenApi.Summary, "The caller's tenant")
 			.annotate(OpenApi.Description, "The public view of the tenant named by `X-App-Id`.")
 			.addSuccess(PublicTenant),
-	)
-	.middleware(TenantMiddleware)
-	.annotateEndpoints(OpenApi.Transform, tenantRoute)
-	.prefix("/v1")
+	),
+)
 
 // --- [EXPORT]
 

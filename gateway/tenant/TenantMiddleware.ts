@@ -1,6 +1,7 @@
 // Every `/v1/` route names its tenant in `X-App-Id` (id or slug). Missing or empty → 400 MissingTenant (never a
-// default tenant, seed C6); unknown or not active → 404 TenantNotFound with one body for both cases.
-import { HttpApiMiddleware, HttpServerRequest } from "@effect/platform"
+// default tenant, seed C6); unknown or not active → 404 TenantNotFound with one body for both cases. The middleware's
+// `failure` is where these answers and their statuses are declared: every group it guards inherits them.
+import { HttpApiMiddleware, HttpApiSchema, HttpServerRequest } from "@effect/platform"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { TenantId } from "../../entities/Tenancy.ts"
 import { TenantSlug } from "../../entities/tenant/TenantModel.ts"
@@ -9,13 +10,24 @@ import { callEntity } from "../EntityCall.ts"
 import { MissingTenant, ServiceUnavailable, TooManyRequests } from "../HttpErrors.ts"
 import { TenantCache } from "./TenantCache.ts"
 
+// --- [SCHEMA]
+
+// What resolving a client's tenant can answer; also declared by the one route that resolves it without the middleware
+// (the OAuth start, whose tenant may come from `app_id`).
+const TenantFailure = Schema.Union(
+	MissingTenant,
+	TenantNotFound.annotations(HttpApiSchema.annotations({ status: 404 })),
+	ServiceUnavailable,
+	TooManyRequests,
+)
+
 // --- [SERVICES]
 
 class CurrentTenant extends Context.Tag("gateway/CurrentTenant")<CurrentTenant, TenantView>() {}
 
 class TenantMiddleware extends HttpApiMiddleware.Tag<TenantMiddleware>()("gateway/TenantMiddleware", {
 	provides: CurrentTenant,
-	failure: Schema.Union(MissingTenant, TenantNotFound, ServiceUnavailable, TooManyRequests),
+	failure: TenantFailure,
 }) {}
 
 // --- [FUNCTIONS]
@@ -53,4 +65,4 @@ const TenantMiddlewareLive = Layer.effect(
 
 // --- [EXPORT]
 
-export { activeTenant, CurrentTenant, TenantMiddleware, TenantMiddlewareLive }
+export { activeTenant, CurrentTenant, TenantFailure, TenantMiddleware, TenantMiddlewareLive }
