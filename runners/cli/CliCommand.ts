@@ -130,7 +130,7 @@ const leaf = <Name extends string, const Config extends Command.Command.Config, 
 const group = <Name extends string>(name: Name, description: string) =>
 	Command.make(name).pipe(Command.withDescription(description))
 
-// --- [EXPORTS]
+// --- [EXPORT]
 
 export {
 	CommandTimedOut,

@@ -123,6 +123,6 @@ const DlqCli = group("dlq", "list, retry and drop dead-lettered jobs").pipe(
 	Command.withSubcommands([list, retry, drop]),
 )
 
-// --- [EXPORTS]
+// --- [EXPORT]
 
 export { DlqCli }

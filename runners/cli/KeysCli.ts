@@ -32,6 +32,6 @@ const reencrypt = leaf(
 
 const KeysCli = group("keys", "encryption key rotation").pipe(Command.withSubcommands([reencrypt]))
 
-// --- [EXPORTS]
+// --- [EXPORT]
 
 export { KeysCli }

@@ -171,6 +171,6 @@ const TenantsCli = group("tenants", "create, inspect, suspend and activate tenan
 	]),
 )
 
-// --- [EXPORTS]
+// --- [EXPORT]
 
 export { TenantsCli }

@@ -180,6 +180,6 @@ const WorkflowsCli = group("workflows", "inspect, resume and interrupt workflow 
 	]),
 )
 
-// --- [EXPORTS]
+// --- [EXPORT]
 
 export { WorkflowsCli }

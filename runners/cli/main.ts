@@ -23,29 +23,19 @@ const Config = CliConfig.make({ isCaseSensitive: true, showTypes: false })
 
 const argv = process.argv.slice(2)
 
-// --- [LAYERS]
-
-const CliLive = ClientClusterLive.pipe(Layer.provideMerge(DatabaseLive))
-
 // --- [FUNCTIONS]
 
-// The cluster connects only once a command's arguments have parsed: help, completions and usage errors never need
-// the database.
+const Groups = [TenantsCli, WorkflowsCli, DlqCli, KeysCli] as const
+
 const Cli = Command.make("cli").pipe(
 	Command.withDescription("operator CLI: npm run cli -- <group> <command> [options]"),
-	Command.withSubcommands([TenantsCli, WorkflowsCli, DlqCli, KeysCli]),
-	Command.provide(CliLive),
+	Command.withSubcommands(Groups),
 )
 
 // Each group's name → the names of its commands.
 const CommandTree = HashMap.fromIterable(
 	Arr.flatMap(
-		Arr.make<[CommandDescriptor.Command<unknown>, ...Array<CommandDescriptor.Command<unknown>>]>(
-			TenantsCli.descriptor,
-			WorkflowsCli.descriptor,
-			DlqCli.descriptor,
-			KeysCli.descriptor,
-		),
+		Groups.map((group): CommandDescriptor.Command<unknown> => group.descriptor),
 		(group) =>
 			Arr.map(Arr.fromIterable(CommandDescriptor.getNames(group)), (name) =>
 				Tuple.make(
@@ -64,7 +54,7 @@ const commandWords = Arr.takeWhile(argv, (word) => !word.startsWith("-"))
 const misuse = (): Option.Option<string> => {
 	const [groupName, commandName] = commandWords
 	const commands = Option.fromNullable(groupName).pipe(Option.flatMap((name) => HashMap.get(CommandTree, name)))
-	const groupNames = Arr.fromIterable(HashMap.keys(CommandTree)).join(", ")
+	const groupNames = Arr.sort(Arr.fromIterable(HashMap.keys(CommandTree)), Order.string).join(", ")
 	return argv.length === 0
 		? Option.some(`no command given (one of ${groupNames})`)
 		: groupName === undefined
@@ -92,13 +82,22 @@ const usage = [
 
 const failure = (tag: string, message: string) => write(process.stderr, `${tag}: ${message}`).pipe(Effect.as(1))
 
+// --- [LAYERS]
+
+const CliLive = ClientClusterLive.pipe(Layer.provideMerge(DatabaseLive))
+
 // --- [MAIN]
+
+// The cluster connects only once a command's arguments have parsed (Command.provide wraps the handler): help,
+// completions and usage errors never need the database.
 
 Option.match(misuse(), {
 	onSome: (message): Effect.Effect<void, UsageError> => Effect.fail(new UsageError({ message })),
 	onNone: () => Effect.void,
 }).pipe(
-	Effect.zipRight(Command.run(Cli, { name: "cli", version: packageJson.version })(process.argv)),
+	Effect.zipRight(
+		Command.run(Command.provide(Cli, CliLive), { name: "cli", version: packageJson.version })(process.argv),
+	),
 	Effect.as(0),
 	// @effect/cli has already printed what is wrong with the arguments.
 	Effect.catchIf(ValidationError.isValidationError, () =>
