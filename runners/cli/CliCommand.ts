@@ -58,17 +58,18 @@ const json = Options.boolean("json").pipe(Options.withDescription("print the res
 const jsonAccepted = (output: string) =>
 	Options.boolean("json").pipe(Options.withDescription(`accepted for scripts; the output is ${output} either way`))
 
-const limit = (description: string) =>
+// `--limit N`: a page size (1–100, as the admin API's pages) or, where a command says so, a larger bound.
+const limit = (description: string, max: number = PageLimits.max) =>
 	Options.integer("limit").pipe(
 		Options.withSchema(
 			Schema.Int.pipe(
-				Schema.between(PageLimits.min, PageLimits.max, {
-					message: () => `--limit must be an integer from ${PageLimits.min} to ${PageLimits.max}`,
+				Schema.between(PageLimits.min, max, {
+					message: () => `--limit must be an integer from ${PageLimits.min} to ${max}`,
 				}),
 			),
 		),
 		Options.withDefault(PageLimits.default),
-		Options.withDescription(`${description} (${PageLimits.min}–${PageLimits.max}, default ${PageLimits.default})`),
+		Options.withDescription(`${description} (${PageLimits.min}–${max}, default ${PageLimits.default})`),
 	)
 
 const cursor = Options.text("cursor").pipe(

@@ -5,12 +5,17 @@ import { Effect } from "effect"
 import { KeyRotation } from "../../workflows/KeysReencryptProtocol.ts"
 import { group, jsonAccepted, leaf, limit, table } from "./CliCommand.ts"
 
+// --- [CONSTANTS]
+
+// The workflow's own bound on a batch (the README's example is `--limit 200`).
+const MaxBatchSize = 10_000
+
 // --- [FUNCTIONS]
 
 const reencrypt = leaf(
 	"reencrypt",
 	"reseal every secret with the current ENCRYPTION_KEYS key",
-	{ limit: limit("secrets per batch"), json: jsonAccepted("text") },
+	{ limit: limit("secrets per batch", MaxBatchSize), json: jsonAccepted("text") },
 	(args) =>
 		KeyRotation.client.pipe(
 			Effect.flatMap((rotation) =>
