@@ -23,6 +23,9 @@ const Config = CliConfig.make({ isCaseSensitive: true, showTypes: false })
 
 const argv = process.argv.slice(2)
 
+// @effect/cli's built-in options (BuiltInOptions), which it answers without a command.
+const BuiltIns = ["--help", "-h", "--completions", "--version", "--wizard", "--log-level"]
+
 // --- [FUNCTIONS]
 
 const Groups = [TenantsCli, WorkflowsCli, DlqCli, KeysCli] as const
@@ -55,16 +58,19 @@ const misuse = (): Option.Option<string> => {
 	const [groupName, commandName] = commandWords
 	const commands = Option.fromNullable(groupName).pipe(Option.flatMap((name) => HashMap.get(CommandTree, name)))
 	const groupNames = Arr.sort(Arr.fromIterable(HashMap.keys(CommandTree)), Order.string).join(", ")
+	const builtIn = argv.some((word) => BuiltIns.includes(word.split("=")[0] ?? word))
 	return argv.length === 0
 		? Option.some(`no command given (one of ${groupNames})`)
 		: groupName === undefined
-			? Option.none()
+			? builtIn
+				? Option.none()
+				: Option.some(`options go after the command: npm run cli -- <group> <command> [options]`)
 			: Option.isNone(commands)
 				? Option.some(`unknown command: ${groupName} (one of ${groupNames})`)
 				: commandName === undefined
-					? argv.length === 1
-						? Option.some(`missing command: ${groupName} ${commands.value.join("|")}`)
-						: Option.none()
+					? builtIn
+						? Option.none()
+						: Option.some(`missing command: ${groupName} ${commands.value.join("|")}`)
 					: commands.value.includes(commandName)
 						? Option.none()
 						: Option.some(

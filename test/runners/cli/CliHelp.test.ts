@@ -105,6 +105,11 @@ describe("cli: help and usage errors", () => {
 			expect(missing.code, missing.output).toBe(2)
 			expect(missing.output).toContain("UsageError: missing command: dlq drop|list|retry")
 
+			// Options follow the command words (the old parser took them anywhere).
+			const optionFirst = await cli(["--json", "tenants", "list"])
+			expect(optionFirst.code, optionFirst.output).toBe(2)
+			expect(optionFirst.output).toContain("UsageError: options go after the command")
+
 			const nothing = await cli([])
 			expect(nothing.code, nothing.output).toBe(2)
 			expect(nothing.output).toContain("UsageError: no command given (one of dlq, keys, tenants, workflows)")
