@@ -85,10 +85,16 @@ const JobKinds = {
 		submittable: null,
 		dlqAutoRetry: RetryableReasons,
 	}),
-} as const satisfies { readonly [Kind in string]: { readonly kind: Kind } }
+} as const
 
 type JobKind = keyof typeof JobKinds
-const JobKind = Schema.Literal(...(Object.keys(JobKinds) as [JobKind, ...Array<JobKind>]))
+// The `satisfies` holds each kind under its own name.
+const JobKind = Schema.Literal(
+	...(Object.keys(JobKinds satisfies { readonly [Kind in JobKind]: { readonly kind: Kind } }) as [
+		JobKind,
+		...Array<JobKind>,
+	]),
+)
 
 type SubmittableJobKind = {
 	readonly [Kind in JobKind]: (typeof JobKinds)[Kind]["submittable"] extends null ? never : Kind

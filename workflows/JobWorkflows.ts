@@ -8,7 +8,7 @@ import { Effect, Layer, Schema } from "effect"
 import type { Job } from "../entities/JobModel.ts"
 import { HttpCallWorkflow } from "./HttpCallProtocol.ts"
 import { HttpCallWorkflowLive } from "./HttpCallWorkflow.ts"
-import { type JobKind, JobKinds } from "./JobKinds.ts"
+import { JobKind, JobKinds } from "./JobKinds.ts"
 import { KeysReencryptWorkflow } from "./KeysReencryptProtocol.ts"
 import { KeysReencryptLive } from "./KeysReencryptWorkflow.ts"
 import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"
@@ -22,7 +22,8 @@ type StoredJob = Pick<Job, "appId" | "id" | "type" | "payload" | "requestId" | "
 // declare, fails the typecheck.
 type JobWorkflowRegistry = { readonly [Kind in JobKind]: { readonly kind: Kind } }
 
-// What the registry needs of a workflow: starting one run (without waiting for it), and controlling an execution.
+// What the registry needs of a workflow: controlling an execution, and (for a job kind's) starting one run without
+// waiting for it.
 type Controllable = {
 	readonly name: string
 	readonly interrupt: (executionId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
@@ -100,7 +101,7 @@ const ControllableWorkflows: ReadonlyMap<string, Controllable> = new Map<string,
 	registered.map(({ workflow }) => [workflow.name, workflow]),
 )
 
-const isJobKind = Schema.is(Schema.Literal(...(Object.keys(JobWorkflows) as [JobKind, ...Array<JobKind>])))
+const isJobKind = Schema.is(JobKind)
 
 // The execution that runs `job`'s run number `run`: its id, and the effects that start and interrupt it.
 const executionFor = (job: StoredJob, run: number) =>
