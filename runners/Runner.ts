@@ -17,11 +17,9 @@ import { TenantRepoLive } from "../entities/tenant/TenantRepo.ts"
 import { UserSessionsLive } from "../entities/identity/UserSessionsEntity.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
-import { HttpCallWorkflowLive } from "../workflows/HttpCallWorkflow.ts"
 import { JobsConfig } from "../workflows/JobsConfig.ts"
-import { KeysReencryptLive } from "../workflows/KeysReencryptWorkflow.ts"
+import { WorkflowsLive } from "../workflows/JobWorkflows.ts"
 import { MaintenanceLive } from "../workflows/Maintenance.ts"
-import { TenantDeleteWorkflowLive } from "../workflows/TenantDeleteWorkflow.ts"
 import { WorkflowInspectorLive } from "../workflows/WorkflowInspector.ts"
 import { RunnerClusterLive } from "../platform/Cluster.ts"
 
@@ -35,9 +33,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	CredentialDirectoryLive,
 	IdentityBrokerLive,
 	SocketEntityLive,
-	HttpCallWorkflowLive,
-	TenantDeleteWorkflowLive,
-	KeysReencryptLive,
+	WorkflowsLive,
 	WorkflowInspectorLive,
 	MaintenanceLive,
 ).pipe(

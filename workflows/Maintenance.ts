@@ -3,10 +3,10 @@
 // resolved DLQ entry; a job whose entry is open or retrying stays). It then deletes the @effect/cluster journal of
 // workflow executions and Job entities whose job row is gone, which the library never deletes itself; a journal a live
 // job still relies on for idempotency is kept. dlq.watch (seed H2) first dead-letters, with reason Defect, jobs whose
-// workflow died with a defect and so left no DLQ entry. It retries open entries whose reason is retryable while the
-// job has failed at most JOBS_DLQ_AUTO_RETRIES times, and raises an alert (a warning log and an `events` row) when jobs
-// failed into the DLQ since its last run or the open entries pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an
-// `events` row.
+// workflow died with a defect and so left no DLQ entry. It retries open entries whose reason their kind declares
+// retryable (`dlqAutoRetry` in JobKinds.ts) while the job has failed at most JOBS_DLQ_AUTO_RETRIES times, and raises
+// an alert (a warning log and an `events` row) when jobs failed into the DLQ since its last run or the open entries
+// pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row.
 import { ClusterCron, Snowflake } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
 import { Cron, DateTime, Duration, Effect, Layer, Schedule, Schema } from "effect"
@@ -17,11 +17,8 @@ import { RequestMeta } from "../platform/RequestContext.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { makeJobReporter } from "./JobReporter.ts"
+import { JobKinds } from "./JobKinds.ts"
 import { JobsConfig } from "./JobsConfig.ts"
-
-// --- [CONSTANTS]
-
-const RetryableReasons = ["MaxAttemptsExceeded", "Timeout", "WorkerLost"] as const
 
 // --- [SCHEMA]
 
@@ -170,7 +167,11 @@ const watch = Effect.gen(function* () {
 	// One retry per failure: the request key names the failure it answers.
 	const retryable = yield* sql`
 		SELECT d.id, d.failures FROM job_dlq d
-		WHERE d.status = 'open' AND ${sql.in("d.error_reason", RetryableReasons)}
+		WHERE d.status = 'open' AND (${sql.or(
+			Object.values(JobKinds).map(
+				(kind) => sql`(d.type = ${kind.kind} AND ${sql.in("d.error_reason", kind.dlqAutoRetry)})`,
+			),
+		)})
 			AND d.failures <= ${config.dlqAutoRetries}
 		ORDER BY d.failed_at LIMIT 100`.pipe(Effect.flatMap(Schema.decodeUnknown(Retryable)), Effect.orDie)
 	const retried = yield* Effect.forEach(

@@ -1,7 +1,8 @@
 // Handler of the `tenant.delete` workflow. "begin" moves the tenant to deleting; its compensation moves it back to
-// suspended if the workflow fails later. "remove-rows" deletes the tenant's rows in batches; audit rows and this job's
-// own row and DLQ entry are kept. "complete" moves the tenant to deleted. On failure the job is dead-lettered. Every
-// transition carries a request key derived from the job run, so a step that runs again is applied once.
+// suspended if the workflow fails later. "remove-rows" deletes the tenant's rows in batches, table by table as
+// TenantTables.ts lists them; audit rows and this job's own row and DLQ entry are kept. "complete" moves the tenant
+// to deleted. On failure the job is dead-lettered. Every transition carries a request key derived from the job run,
+// so a step that runs again is applied once.
 import { PgClient } from "@effect/sql-pg"
 import { Activity } from "@effect/workflow"
 import { Effect, Match, Schema } from "effect"
@@ -12,25 +13,11 @@ import { makeJobReporter } from "./JobReporter.ts"
 import { JobsConfig } from "./JobsConfig.ts"
 import { drain } from "./Maintenance.ts"
 import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"
+import { DeletedTenantTables, TenantColumn } from "./TenantTables.ts"
 
 // --- [CONSTANTS]
 
 const Batch = 1000
-
-// Tenant-scoped tables emptied by a deletion, children before the tables their foreign keys reference (sessions,
-// identities and API keys reference users). Audit rows stay: they outlive the tenant. TenantDelete.test.ts derives
-// the tenant-scoped tables from the schema and fails when one is missing here.
-const Tables = [
-	"job_dlq",
-	"jobs",
-	"assets",
-	"api_keys",
-	"sessions",
-	"identities",
-	"users",
-	"oauth_providers",
-	"events",
-] as const
 
 // --- [SCHEMA]
 
@@ -80,13 +67,13 @@ const TenantDeleteWorkflowLive = TenantDeleteWorkflow.toLayer((payload, executio
 				),
 				Match.orElse(() => Effect.void),
 			)
-		const removeRows = Effect.forEach(Tables, (table) =>
+		const removeRows = Effect.forEach(DeletedTenantTables, ({ table, spare }) =>
 			drain(
 				Batch,
 				sql`DELETE FROM ${sql(table)} WHERE ctid IN (
 						SELECT ctid FROM ${sql(table)}
-						WHERE app_id = ${payload.tenantId}
-							AND ${table === "jobs" ? sql`id <> ${payload.jobId}` : table === "job_dlq" ? sql`job_id <> ${payload.jobId}` : sql`true`}
+						WHERE ${sql(TenantColumn)} = ${payload.tenantId}
+							AND ${spare === null ? sql`true` : sql`${sql(spare)} <> ${payload.jobId}`}
 						LIMIT ${Batch}
 					) RETURNING 1 AS id`.pipe(
 					Effect.flatMap(Schema.decodeUnknown(Deleted)),

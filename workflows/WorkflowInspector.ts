@@ -11,9 +11,7 @@ import { toDlqEntryView } from "../entities/job/DlqProtocol.ts"
 import { JobDlq } from "../entities/job/JobModel.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
-import { HttpCallWorkflow } from "./HttpCallProtocol.ts"
-import { KeysReencryptWorkflow } from "./KeysReencryptProtocol.ts"
-import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"
+import { ControllableWorkflows } from "./JobWorkflows.ts"
 import {
 	ExecutionFinished,
 	ExecutionNotFound,
@@ -22,13 +20,6 @@ import {
 } from "./WorkflowInspectorProtocol.ts"
 
 // --- [CONSTANTS]
-
-// Workflows that can be resumed or interrupted from here, by name.
-const Workflows = {
-	HttpCall: HttpCallWorkflow,
-	TenantDelete: TenantDeleteWorkflow,
-	KeysReencrypt: KeysReencryptWorkflow,
-} as const
 
 // The workflow engine's durable clocks are messages of this entity, tagged `run` like executions, keyed by execution id.
 const DurableClockEntity = "Workflow/-/DurableClock"
@@ -224,7 +215,8 @@ const WorkflowInspectorLive = WorkflowInspector.toLayer(
 							}),
 					),
 				)
-				const workflow = Workflows[run.entityType.replace(/^Workflow\//, "") as keyof typeof Workflows]
+				// Every workflow the runner hosts is controllable (JobWorkflows.ts registers them).
+				const workflow = ControllableWorkflows.get(run.entityType.replace(/^Workflow\//, ""))
 				yield* Option.match(Option.fromNullable(workflow), {
 					onNone: () =>
 						Effect.fail(

@@ -8,15 +8,15 @@ import { InvalidTransition } from "../../entities/InvalidTransition.ts"
 import { JobStatus } from "../../entities/job/JobModel.ts"
 import { JobNotFound, JobView } from "../../entities/job/JobProtocol.ts"
 import { DestinationNotAllowed } from "../../workflows/Destination.ts"
-import { JobPayloads, SubmittableJobType } from "../../workflows/JobKinds.ts"
+import { JobKinds, SubmittableJobType } from "../../workflows/JobKinds.ts"
 import { signedInRoutes } from "../RouteGroups.ts"
 
 // --- [SCHEMA]
 
 // The payload's schema is the kind's (decoded by the handler, so an unknown type is UnknownJobType, not a 400 of the
 // union); the document shows each submittable kind's.
-const PayloadDocumentation = Object.entries(JobPayloads).map(([kind, payload]) => {
-	const { $schema: _dialect, ...schema } = JSONSchema.make(Schema.encodedBoundSchema(payload))
+const PayloadDocumentation = SubmittableJobType.literals.map((kind) => {
+	const { $schema: _dialect, ...schema } = JSONSchema.make(Schema.encodedBoundSchema(JobKinds[kind].payload))
 	return { title: `${kind} payload`, ...schema }
 })
 
@@ -26,9 +26,10 @@ const JobSubmission = Schema.Struct({
 		examples: [...SubmittableJobType.literals],
 	}),
 	payload: Schema.Unknown.annotations({
-		description:
-			"The kind's input. `http.call`: `url` (public address, or a host listed in JOBS_HTTP_ALLOWED_HOSTS), " +
-			"`method` (default POST), `headers`, `body` (sent as JSON).",
+		description: [
+			"The kind's input.",
+			...SubmittableJobType.literals.map((kind) => `\`${kind}\`: ${JobKinds[kind].submittable.describe}`),
+		].join(" "),
 		jsonSchema: { anyOf: PayloadDocumentation },
 	}),
 	dedupeKey: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),

@@ -12,7 +12,7 @@ import { entityId, Uuid } from "../../entities/Tenancy.ts"
 import { deterministicId } from "../../platform/DeterministicId.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { Destination } from "../../workflows/Destination.ts"
-import { JobPayloads, SubmittableJobType } from "../../workflows/JobKinds.ts"
+import { JobKinds, SubmittableJobType } from "../../workflows/JobKinds.ts"
 import { Api } from "../Api.ts"
 import { callEntity } from "../EntityCall.ts"
 import { entityKey } from "../IdempotencyKey.ts"
@@ -33,6 +33,8 @@ const ownerOf = (caller: CallerPrincipal) =>
 				ownerKeyId: caller.principal.kind === "apiKey" ? caller.principal.credentialId : null,
 			}
 
+const isSubmittable = Schema.is(SubmittableJobType)
+
 const notFound = () => new JobNotFound({ message: "job not found" })
 
 // Another owner's job answers exactly like an unknown one.
@@ -52,7 +54,7 @@ const validate = (submission: typeof JobSubmission.Type, index: number | null, a
 					}),
 			),
 		)
-		const payload = yield* Schema.decodeUnknown(JobPayloads[type])(submission.payload, { errors: "all" }).pipe(
+		const accepted = yield* JobKinds[type].accept(submission.payload).pipe(
 			Effect.mapError((error) =>
 				validationError(
 					ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
@@ -63,8 +65,8 @@ const validate = (submission: typeof JobSubmission.Type, index: number | null, a
 				),
 			),
 		)
-		yield* Destination.checkUrl(payload.url, allowedHosts)
-		return { type, payload: Schema.encodeSync(JobPayloads[type])(payload), dedupeKey: submission.dedupeKey ?? null }
+		yield* accepted.destination === null ? Effect.void : Destination.checkUrl(accepted.destination, allowedHosts)
+		return { type, payload: accepted.stored, dedupeKey: submission.dedupeKey ?? null }
 	})
 
 // --- [LAYERS]
@@ -98,19 +100,24 @@ const JobsHttpLive = HttpApiBuilder.group(Api, "jobs", (handlers) =>
 					const submissions: ReadonlyArray<typeof JobSubmission.Type> = Array.isArray(payload)
 						? payload
 						: [payload]
-					yield* Effect.when(
-						Effect.fail(
-							new Forbidden({
-								message:
-									"http.call jobs need an API key (or the tenant setting allowUserHttpCalls for sessions)",
-							}),
-						),
-						() =>
-							submissions.some((submission) => submission.type === "http.call") &&
-							caller.kind === "user" &&
-							caller.principal.kind === "session" &&
-							tenant.settings.allowUserHttpCalls !== true,
-					)
+					// A plain session may submit a kind with a `sessionSetting` only where the tenant turned that setting on.
+					const sessionOnly = caller.kind === "user" && caller.principal.kind === "session"
+					const refused = submissions
+						.map((submission) => submission.type)
+						.filter(isSubmittable)
+						.flatMap((type) => {
+							const setting = JobKinds[type].submittable.sessionSetting
+							return sessionOnly && setting !== null && tenant.settings[setting] !== true
+								? [{ type, setting }]
+								: []
+						})
+					yield* refused[0] === undefined
+						? Effect.void
+						: Effect.fail(
+								new Forbidden({
+									message: `${refused[0].type} jobs need an API key (or the tenant setting ${refused[0].setting} for sessions)`,
+								}),
+							)
 					const valid = yield* Effect.forEach(submissions, (submission, index) =>
 						validate(submission, many ? index : null, allowedHosts),
 					)
