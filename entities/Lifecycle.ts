@@ -25,9 +25,10 @@ import { InvalidTransition } from "./InvalidTransition.ts"
 
 // --- [TYPES]
 
+// `to: null` keeps the state it left from (a heartbeat, a publish).
 type Row<State extends string> = {
 	readonly from: ReadonlyArray<State>
-	readonly to: State
+	readonly to: State | null
 	readonly audit: AuditOperation | null
 }
 
@@ -94,7 +95,7 @@ const table = <
 		operations: options.operations.literals,
 		rows: options.rows,
 		allow,
-		transition: (from, operation) => Either.map(allow(from, operation), (row) => row.to),
+		transition: (from, operation) => Either.map(allow(from, operation), (row) => row.to ?? from),
 	}
 }
 

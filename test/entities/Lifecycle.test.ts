@@ -49,15 +49,18 @@ const ProbeMachine = Machine.makeWith<ProbeStatus, string>()((id, previous) =>
 		const commit = yield* Lifecycle.committer
 		return Machine.procedures.make<ProbeStatus>(previous ?? "draft").pipe(
 			Machine.procedures.add<Move>()("Move", ({ request, state }) =>
-				ProbeLifecycle.allow(state, request.operation).pipe(
-					Effect.flatMap((row) =>
+				Effect.all([
+					ProbeLifecycle.allow(state, request.operation),
+					ProbeLifecycle.transition(state, request.operation),
+				]).pipe(
+					Effect.flatMap(([row, next]) =>
 						commit({
 							write: Effect.when(
 								Effect.fail(new StorageUnavailable({ message: "storage is temporarily unavailable" })),
 								() => request.unavailable,
 							).pipe(
-								Effect.zipRight(sql`UPDATE lifecycle_probe SET status = ${row.to} WHERE id = ${id}`),
-								Effect.as(row.to),
+								Effect.zipRight(sql`UPDATE lifecycle_probe SET status = ${next} WHERE id = ${id}`),
+								Effect.as(next),
 							),
 							audit: () =>
 								Option.map(Option.fromNullable(row.audit), (operation) => ({
