@@ -2,35 +2,37 @@
 // accept nothing: a second revoke is InvalidTransition, never a silent success. Each transition is written with its
 // audit row in one transaction (compare-and-set on the status), then announced to every gateway, then answered.
 import { Machine } from "@effect/experimental"
-import { PgClient } from "@effect/sql-pg"
 import { DateTime, Effect, Match, Option, Schedule, Schema } from "effect"
-import { AuditLog, type AuditOperation } from "../AuditLog.ts"
+import type { AuditOperation } from "../AuditLog.ts"
 import { Cache } from "../../platform/Cache.ts"
-import { RequestContext, RequestMeta } from "../../platform/RequestContext.ts"
-import { orStorageUnavailable, StorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { RequestMeta } from "../../platform/RequestContext.ts"
+import { StorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { announceRevoked } from "./CredentialRevocation.ts"
-import { Session, SessionEndReason, SessionId, type SessionStatus } from "./IdentityModel.ts"
+import { Session, SessionEndReason, SessionId, type SessionStatus, SessionStatuses } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
+import { Lifecycle } from "../Lifecycle.ts"
 import type { TenantId } from "../Tenancy.ts"
 import { UserId } from "./UserModel.ts"
 
 // --- [CONSTANTS]
 
-const SessionOperations = ["open", "verify", "revoke", "expire"] as const
-type SessionOperation = (typeof SessionOperations)[number]
+const SessionOperation = Schema.Literal("open", "verify", "revoke", "expire")
 
-// Which statuses each operation leaves from and where it goes; "absent" is a session not yet written.
-const SessionTransitions: Record<
-	SessionOperation,
-	{ readonly from: ReadonlyArray<SessionStatus | "absent">; readonly to: SessionStatus }
-> = {
-	open: { from: ["absent"], to: "active" },
-	verify: { from: ["pending_mfa"], to: "active" },
-	revoke: { from: ["pending_mfa", "active"], to: "revoked" },
-	expire: { from: ["pending_mfa", "active"], to: "expired" },
-}
+// Which statuses each operation leaves from and where it goes; "absent" is a session not yet written. How a session
+// ends decides its audit operation (EndAudit), not the table.
+const SessionLifecycle = Lifecycle.table({
+	subject: "session",
+	states: Schema.Literal("absent", ...SessionStatuses),
+	operations: SessionOperation,
+	rows: {
+		open: { from: ["absent"], to: "active", audit: "login" },
+		verify: { from: ["pending_mfa"], to: "active", audit: "login" },
+		revoke: { from: ["pending_mfa", "active"], to: "revoked", audit: "revoke" },
+		expire: { from: ["pending_mfa", "active"], to: "expired", audit: "revoke" },
+	},
+})
 
 // The audit operation of each way a session ends.
 const EndAudit: Record<SessionEndReason, AuditOperation> = {
@@ -72,58 +74,42 @@ class EndSession extends Schema.TaggedRequest<EndSession>()("EndSession", {
 const statusOf = (state: SessionState): SessionStatus | "absent" =>
 	Match.valueTags(state, { Absent: () => "absent" as const, Stored: ({ session }) => session.status })
 
-const allowed = (state: SessionState, operation: SessionOperation): Effect.Effect<SessionStatus, InvalidTransition> =>
-	SessionTransitions[operation].from.includes(statusOf(state))
-		? Effect.succeed(SessionTransitions[operation].to)
-		: Effect.fail(
-				new InvalidTransition({
-					message: `cannot ${operation} a session that is ${statusOf(state)}`,
-					from: statusOf(state),
-					operation,
-				}),
-			)
-
 // --- [SERVICES]
 
 const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: TenantId; readonly sessionId: SessionId }>()(
 	({ tenantId, sessionId }, previous) =>
 		Effect.gen(function* () {
 			const repo = yield* IdentityRepo
-			const sql = yield* PgClient.PgClient
 			const cache = yield* Cache
-			const audited = <E>(
-				write: Effect.Effect<Session, E>,
+			const commit = yield* Lifecycle.committer
+			const audited = (
+				write: Effect.Effect<Session, StorageUnavailable>,
 				operation: AuditOperation,
 				meta: RequestMeta,
 				details: Record<string, unknown>,
+				announce?: (session: Session) => Effect.Effect<void>,
 			) =>
-				repo
-					.withTransaction(
-						write.pipe(
-							Effect.tap((session) =>
-								AuditLog.record({
-									appId: tenantId,
-									actor: `user:${session.userId}`,
-									operation,
-									subjectType: "session",
-									subjectId: session.id,
-									details,
-								}),
-							),
-						),
-					)
-					.pipe(
-						orStorageUnavailable,
-						Effect.provideService(RequestContext, meta),
-						Effect.provideService(PgClient.PgClient, sql),
-					)
+				commit({
+					write,
+					audit: (session) =>
+						Option.some({
+							appId: tenantId,
+							actor: `user:${session.userId}`,
+							operation,
+							subjectType: "session",
+							subjectId: session.id,
+						}),
+					details: () => details,
+					meta,
+					...(announce === undefined ? {} : { announce }),
+				})
 			return Machine.procedures
 				.make<SessionState>(previous ?? { _tag: "Absent" }, {
 					identifier: `Session/${tenantId}/${sessionId}`,
 				})
 				.pipe(
 					Machine.procedures.add<OpenSession>()("OpenSession", ({ request, state }) =>
-						allowed(state, "open").pipe(
+						SessionLifecycle.allow(statusOf(state), "open").pipe(
 							Effect.zipRight(DateTime.now),
 							Effect.flatMap((now) =>
 								audited(
@@ -147,15 +133,15 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 						),
 					),
 					Machine.procedures.add<EndSession>()("EndSession", ({ request, state }) =>
-						allowed(state, request.operation).pipe(
-							Effect.flatMap((next) =>
+						SessionLifecycle.allow(statusOf(state), request.operation).pipe(
+							Effect.flatMap(() =>
 								audited(
 									repo
 										.endSession({
 											appId: tenantId,
 											id: sessionId,
-											from: ["pending_mfa", "active"],
-											to: next,
+											from: SessionLifecycle.rows[request.operation].from,
+											to: SessionLifecycle.rows[request.operation].to,
 											reason: request.reason,
 										})
 										.pipe(
@@ -173,11 +159,10 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 									EndAudit[request.reason],
 									request.meta,
 									{ reason: request.reason },
-								),
-							),
-							Effect.tap((session) =>
-								announceRevoked(tenantId, [session.tokenHash]).pipe(
-									Effect.provideService(Cache, cache),
+									(session) =>
+										announceRevoked(tenantId, [session.tokenHash]).pipe(
+											Effect.provideService(Cache, cache),
+										),
 								),
 							),
 							Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
@@ -189,4 +174,4 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 
 // --- [EXPORT]
 
-export { EndSession, OpenSession, SessionMachine }
+export { EndSession, OpenSession, SessionLifecycle, SessionMachine }

@@ -3,17 +3,16 @@
 // Postgres on demand, so passivation or failover loses nothing. Rows are answered as they are: the reply schemas are
 // the Models' json variants, which leave hashes and bookkeeping columns out.
 import { Entity } from "@effect/cluster"
-import { Machine } from "@effect/experimental"
 import { PgClient } from "@effect/sql-pg"
-import { Array, DateTime, Duration, Effect, Option, Schema, Scope, SynchronizedRef } from "effect"
+import { Array, DateTime, Duration, Effect, Option, Schema } from "effect"
 import { AuditLog, type AuditOperation } from "../AuditLog.ts"
-import { Cache } from "../../platform/Cache.ts"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../../platform/RequestContext.ts"
 import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
+import { Lifecycle } from "../Lifecycle.ts"
 import { EndSession, OpenSession, SessionMachine } from "./SessionMachine.ts"
 import { SessionPolicy } from "./SessionConfig.ts"
 import { TenantId } from "../Tenancy.ts"
@@ -48,42 +47,26 @@ const UserSessionsLive = UserSessions.toLayer(
 		const repo = yield* IdentityRepo
 		const sql = yield* PgClient.PgClient
 		const config = yield* SessionPolicy
-		const scope = yield* Effect.scope
-		const context = yield* Effect.context<IdentityRepo | Cache | PgClient.PgClient>()
-		const actors = yield* SynchronizedRef.make(new Map<SessionId, Machine.Actor<typeof SessionMachine>>())
-
+		const sessions = yield* Lifecycle.actors(SessionMachine)
 		// The machine of one session, booted once per entity instance from what Postgres holds.
-		const actorOf = (sessionId: SessionId, stored: Option.Option<Session>) =>
-			SynchronizedRef.modifyEffect(actors, (booted) =>
-				Option.match(Option.fromNullable(booted.get(sessionId)), {
-					onSome: (actor) => Effect.succeed([actor, booted] as const),
-					onNone: () =>
-						Machine.boot(
-							SessionMachine,
-							{ tenantId, sessionId },
-							{
-								previousState: Option.match(stored, {
-									onNone: () => ({ _tag: "Absent" }) as const,
-									onSome: (session) => ({ _tag: "Stored", session }) as const,
-								}),
-							},
-						).pipe(
-							Scope.extend(scope),
-							Effect.provide(context),
-							Effect.map((actor) => [actor, new Map(booted).set(sessionId, actor)] as const),
-						),
-				}),
-			)
-		const end = (session: Session, operation: "revoke" | "expire", reason: SessionEndReason, meta: RequestMeta) =>
-			actorOf(session.id, Option.some(session)).pipe(
-				Effect.flatMap((actor) => actor.send(new EndSession({ operation, reason, meta }))),
-				Effect.tap(() =>
-					SynchronizedRef.update(
-						actors,
-						(booted) => new Map([...booted].filter(([id]) => id !== session.id)),
-					),
+		const sendTo = (sessionId: SessionId, stored: Option.Option<Session>) =>
+			Lifecycle.sendVia(
+				sessions,
+				sessionId,
+				{ tenantId, sessionId },
+				Effect.succeed(
+					Option.match(stored, {
+						onNone: () => ({ _tag: "Absent" }) as const,
+						onSome: (session) => ({ _tag: "Stored", session }) as const,
+					}),
 				),
 			)
+		// An ended session accepts nothing more: its machine is let go.
+		const end = (session: Session, operation: "revoke" | "expire", reason: SessionEndReason, meta: RequestMeta) =>
+			sendTo(
+				session.id,
+				Option.some(session),
+			)(new EndSession({ operation, reason, meta })).pipe(Effect.tap(() => sessions.forget(session.id)))
 		const audited = (
 			operation: AuditOperation,
 			subjectType: string,
@@ -226,8 +209,10 @@ const UserSessionsLive = UserSessions.toLayer(
 						),
 					)
 					const existing = yield* live(meta)
-					const actor = yield* actorOf(request.payload.sessionId, Option.none())
-					const created = yield* actor.send(
+					const created = yield* sendTo(
+						request.payload.sessionId,
+						Option.none(),
+					)(
 						new OpenSession({
 							userId,
 							tokenHash: request.payload.tokenHash,

@@ -3,13 +3,12 @@
 // Starting is idempotent (the workflow's key is `<jobId>/<run>`). If a runner dies between the two steps, the
 // persisted Submit is delivered again and finishes the job's start, so no job stays queued without its execution.
 import { Entity } from "@effect/cluster"
-import { Machine } from "@effect/experimental"
-import type { WorkflowEngine } from "@effect/workflow"
-import { Effect, Layer, Option, Schema, Scope, SynchronizedRef } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { RequestContextHeaders } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { executionFor, interruptFor } from "../../workflows/JobWorkflows.ts"
-import { AdvanceJob, CreateJob, JobMachine, requireJob } from "./JobMachine.ts"
+import { Lifecycle } from "../Lifecycle.ts"
+import { AdvanceJob, CreateJob, JobMachine, type JobState, requireJob } from "./JobMachine.ts"
 import type { Job } from "./JobModel.ts"
 import { JobDirectory, JobEntity, JobNotFound } from "./JobProtocol.ts"
 import { JobRepo } from "./JobRepo.ts"
@@ -26,32 +25,18 @@ const JobEntityLive = JobEntity.toLayer(
 		const address = yield* Entity.CurrentAddress
 		const [appId, , jobId] = yield* Schema.decodeUnknown(JobAddress)(address.entityId).pipe(Effect.orDie)
 		const repo = yield* JobRepo
-		const scope = yield* Effect.scope
-		const context = yield* Effect.context<JobRepo | WorkflowEngine.WorkflowEngine>()
-		const booted = yield* SynchronizedRef.make(Option.none<Machine.Actor<typeof JobMachine>>())
-		const actor = SynchronizedRef.modifyEffect(booted, (current) =>
-			Option.match(current, {
-				onSome: (running) => Effect.succeed([running, current] as const),
-				onNone: () =>
-					repo.find(appId, jobId).pipe(
-						Effect.flatMap((stored) =>
-							Machine.boot(
-								JobMachine,
-								{ appId, jobId },
-								{
-									previousState: Option.match(stored, {
-										onNone: () => ({ _tag: "Absent" }) as const,
-										onSome: (job) => ({ _tag: "Present", job }) as const,
-									}),
-								},
-							).pipe(Scope.extend(scope), Effect.provide(context)),
-						),
-						Effect.map((running) => [running, Option.some(running)] as const),
-					),
-			}),
+		const actor = yield* Lifecycle.bootOnce(
+			JobMachine,
+			{ appId, jobId },
+			Effect.map(
+				repo.find(appId, jobId),
+				Option.match({
+					onNone: (): JobState => ({ _tag: "Absent" }),
+					onSome: (job): JobState => ({ _tag: "Present", job }),
+				}),
+			),
 		)
-		const send = <Request extends CreateJob | AdvanceJob>(request: Request) =>
-			Effect.flatMap(actor, (running) => running.send(request))
+		const send = actor.send
 		return {
 			Submit: (request) =>
 				Effect.gen(function* () {
@@ -95,9 +80,7 @@ const JobEntityLive = JobEntity.toLayer(
 				),
 			Retry: (request) =>
 				Effect.gen(function* () {
-					const current = yield* Effect.flatMap(actor, (running) => running.get).pipe(
-						Effect.flatMap(requireJob),
-					)
+					const current = yield* actor.get.pipe(Effect.flatMap(requireJob))
 					const execution = yield* executionFor(current, request.payload.run)
 					const job = yield* send(
 						new AdvanceJob({ event: { _tag: "Requeued", executionId: execution.executionId } }),

@@ -2,11 +2,12 @@
 // running; a dead-lettered (or failed) job is requeued when its DLQ entry is retried. Every transition is written to
 // `jobs` before the request is answered; an event not allowed from the current status fails with InvalidTransition.
 import { Machine } from "@effect/experimental"
-import { DateTime, Effect, Match, Option, Schedule, Schema } from "effect"
+import { DateTime, Effect, Match, Option, Schedule, Schema, Struct } from "effect"
 import { RequestMeta } from "../../platform/RequestContext.ts"
 import { StorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
+import { Lifecycle } from "../Lifecycle.ts"
 import { AttemptLogLimit, Job, JobOwner, JobStatus } from "./JobModel.ts"
 import { JobEvent, JobNotFound } from "./JobProtocol.ts"
 import { JobRepo } from "./JobRepo.ts"
@@ -16,17 +17,25 @@ import { TenantId } from "../Tenancy.ts"
 
 type Status = typeof JobStatus.Type
 
-// Which statuses each event leaves from and where it leads.
-const Transitions: Record<JobEvent["_tag"] | "Cancel", { readonly from: ReadonlyArray<Status>; readonly to: Status }> =
-	{
-		Started: { from: ["queued", "running"], to: "running" },
-		Attempted: { from: ["running"], to: "running" },
-		Succeeded: { from: ["running"], to: "succeeded" },
-		Failed: { from: ["queued", "running"], to: "failed" },
-		DeadLettered: { from: ["failed"], to: "dead_lettered" },
-		Requeued: { from: ["failed", "dead_lettered"], to: "queued" },
-		Cancel: { from: ["queued", "running"], to: "cancelled" },
-	}
+const JobOperation = Schema.Literal("Started", "Attempted", "Succeeded", "Failed", "DeadLettered", "Requeued", "Cancel")
+
+// Which statuses each event leaves from and where it leads. Job transitions are not audited: the workflow reports
+// them, no person does.
+const JobLifecycle = Lifecycle.table({
+	subject: "job",
+	states: JobStatus,
+	operations: JobOperation,
+	verb: (operation) => operation.toLowerCase(),
+	rows: {
+		Started: { from: ["queued", "running"], to: "running", audit: null },
+		Attempted: { from: ["running"], to: "running", audit: null },
+		Succeeded: { from: ["running"], to: "succeeded", audit: null },
+		Failed: { from: ["queued", "running"], to: "failed", audit: null },
+		DeadLettered: { from: ["failed"], to: "dead_lettered", audit: null },
+		Requeued: { from: ["failed", "dead_lettered"], to: "queued", audit: null },
+		Cancel: { from: ["queued", "running"], to: "cancelled", audit: null },
+	},
+})
 
 const Terminal: ReadonlyArray<Status> = ["succeeded", "failed", "dead_lettered", "cancelled"]
 
@@ -64,17 +73,6 @@ const requireJob = (state: JobState): Effect.Effect<Job, JobNotFound> =>
 		Absent: () => Effect.fail(new JobNotFound({ message: "job not found" })),
 		Present: ({ job }) => Effect.succeed(job),
 	})
-
-const allowed = (job: Job, event: AdvanceJob["event"]): Effect.Effect<Status, InvalidTransition> =>
-	Transitions[event._tag].from.includes(job.status)
-		? Effect.succeed(Transitions[event._tag].to)
-		: Effect.fail(
-				new InvalidTransition({
-					message: `cannot ${event._tag.toLowerCase()} a job that is ${job.status}`,
-					from: job.status,
-					operation: event._tag,
-				}),
-			)
 
 // The row after `event`: status, attempts, last error, execution and finish time follow from the event.
 const applyEvent = (job: Job, event: AdvanceJob["event"], status: Status, now: DateTime.Utc) => ({
@@ -172,32 +170,18 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 					Machine.procedures.add<AdvanceJob>()("AdvanceJob", ({ request, state }) =>
 						requireJob(state).pipe(
 							Effect.flatMap((job) =>
-								allowed(job, request.event).pipe(
-									Effect.flatMap((status) =>
-										Effect.flatMap(DateTime.now, (now) => {
-											const next = applyEvent(job, request.event, status, now)
-											return repo.update(
-												Job.update.make({
-													id: next.id,
-													appId: next.appId,
-													owner: next.owner,
-													ownerKeyId: next.ownerKeyId,
-													type: next.type,
-													status: next.status,
-													payload: next.payload,
-													dedupeKey: next.dedupeKey,
-													executionId: next.executionId,
-													attempts: next.attempts,
-													requestId: next.requestId,
-													ipAddress: next.ipAddress,
-													userAgent: next.userAgent,
-													lastError: next.lastError,
-													finishedAt: next.finishedAt,
-													result: next.result,
-													attemptLog: next.attemptLog,
-												}),
-											)
-										}),
+								JobLifecycle.transition(job.status, request.event._tag).pipe(
+									Effect.zip(DateTime.now),
+									Effect.flatMap(([status, now]) =>
+										repo.update(
+											Job.update.make(
+												Struct.omit(
+													applyEvent(job, request.event, status, now),
+													"createdAt",
+													"updatedAt",
+												),
+											),
+										),
 									),
 								),
 							),
@@ -210,4 +194,4 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 
 // --- [EXPORT]
 
-export { AdvanceJob, CreateJob, JobMachine, JobState, requireJob, Transitions }
+export { AdvanceJob, CreateJob, JobLifecycle, JobMachine, JobState, requireJob }

@@ -3,9 +3,20 @@
 // talking to it (heartbeats reset the idle timer).
 import { Entity } from "@effect/cluster"
 import { Machine } from "@effect/experimental"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, type Request } from "effect"
 import { Telemetry } from "../../platform/Telemetry.ts"
-import { ApplySocket, SocketMachine, type SocketOperation } from "./SocketMachine.ts"
+import {
+	Authenticate,
+	Connect,
+	Disconnect,
+	Heartbeat,
+	MarkStale,
+	Publish,
+	Restore,
+	SocketMachine,
+	Subscribe,
+	Unsubscribe,
+} from "./SocketMachine.ts"
 import { Socket } from "./SocketProtocol.ts"
 
 // --- [LAYERS]
@@ -14,49 +25,31 @@ const SocketEntityLive = Socket.toLayer(
 	Effect.gen(function* () {
 		const address = yield* Entity.CurrentAddress
 		const actor = yield* Machine.boot(SocketMachine, address.entityId)
-		const apply = (operation: SocketOperation) =>
+		// Stamps the operation with the time it happened at.
+		const send = <Req extends Machine.Machine.Public<typeof SocketMachine>>(
+			name: string,
+			make: (now: number) => Req,
+		): Effect.Effect<Request.Request.Success<Req>, Request.Request.Error<Req>> =>
 			Clock.currentTimeMillis.pipe(
-				Effect.flatMap((now) => actor.send(new ApplySocket({ operation, now }))),
-				Telemetry.span(`Socket.${operation._tag}`),
+				Effect.flatMap((now) => actor.send(make(now))),
+				Telemetry.span(`Socket.${name}`),
 			)
 		return {
-			Connect: () =>
-				apply({ _tag: "Connect" }).pipe(
-					Effect.catchTags({
-						UnknownConnection: Effect.die,
-						NotAuthenticated: Effect.die,
-						ChannelNotAllowed: Effect.die,
-					}),
-				),
+			Connect: () => send("Connect", (now) => new Connect({ now })),
 			Authenticate: ({ payload }) =>
-				apply({ _tag: "Authenticate", principal: payload.principal }).pipe(
-					Effect.catchTags({ NotAuthenticated: Effect.die, ChannelNotAllowed: Effect.die }),
-				),
-			Subscribe: ({ payload }) => apply({ _tag: "Subscribe", channel: payload.channel }),
+				send("Authenticate", (now) => new Authenticate({ now, principal: payload.principal })),
+			Subscribe: ({ payload }) => send("Subscribe", (now) => new Subscribe({ now, channel: payload.channel })),
 			Unsubscribe: ({ payload }) =>
-				apply({ _tag: "Unsubscribe", channel: payload.channel }).pipe(
-					Effect.catchTags({ NotAuthenticated: Effect.die, ChannelNotAllowed: Effect.die }),
-				),
-			AuthorizePublish: ({ payload }) => apply({ _tag: "Publish", channel: payload.channel }).pipe(Effect.asVoid),
-			Heartbeat: () =>
-				apply({ _tag: "Heartbeat" }).pipe(
-					Effect.catchTags({ NotAuthenticated: Effect.die, ChannelNotAllowed: Effect.die }),
-				),
-			MarkStale: () =>
-				apply({ _tag: "MarkStale" }).pipe(
-					Effect.catchTags({ NotAuthenticated: Effect.die, ChannelNotAllowed: Effect.die }),
-				),
-			Disconnect: () =>
-				apply({ _tag: "Disconnect" }).pipe(
-					Effect.catchTags({ NotAuthenticated: Effect.die, ChannelNotAllowed: Effect.die }),
-				),
+				send("Unsubscribe", (now) => new Unsubscribe({ now, channel: payload.channel })),
+			AuthorizePublish: ({ payload }) =>
+				send("Publish", (now) => new Publish({ now, channel: payload.channel })).pipe(Effect.asVoid),
+			Heartbeat: () => send("Heartbeat", (now) => new Heartbeat({ now })),
+			MarkStale: () => send("MarkStale", (now) => new MarkStale({ now })),
+			Disconnect: () => send("Disconnect", (now) => new Disconnect({ now })),
 			Restore: ({ payload }) =>
-				apply({ _tag: "Restore", principal: payload.principal, channels: payload.channels }).pipe(
-					Effect.catchTags({
-						UnknownConnection: Effect.die,
-						NotAuthenticated: Effect.die,
-						ChannelNotAllowed: Effect.die,
-					}),
+				send(
+					"Restore",
+					(now) => new Restore({ now, principal: payload.principal, channels: payload.channels }),
 				),
 		}
 	}),

@@ -2,17 +2,15 @@
 // Tenant instance restores its Machine from `apps` on its first request, so passivation or failover loses nothing;
 // if Postgres is down then, the request fails with StorageUnavailable and the next one tries again.
 import { Entity } from "@effect/cluster"
-import { Machine } from "@effect/experimental"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option, Schema, Scope, SynchronizedRef } from "effect"
-import { Cache } from "../../platform/Cache.ts"
+import { Effect, Layer, Option, Schema } from "effect"
 import { RequestContextHeaders } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { TenantId } from "../Tenancy.ts"
-import { absent, Apply, Edit, present, Provision, requirePresent, TenantMachine } from "./TenantMachine.ts"
+import { Lifecycle } from "../Lifecycle.ts"
+import { absent, Apply, Create, Edit, present, requireLive, requirePresent, TenantMachine } from "./TenantMachine.ts"
 import { OAuthProviderNotFound, Tenant, TenantDirectory, TenantNotFound } from "./TenantProtocol.ts"
 import { OAuthProviderRepo, type OAuthProviderRow, secretBinding } from "../identity/OAuthProviderRepo.ts"
-import { InvalidTransition } from "../InvalidTransition.ts"
 import { AuditLog } from "../AuditLog.ts"
 import { Crypto } from "../../platform/Crypto.ts"
 import { RequestContext } from "../../platform/RequestContext.ts"
@@ -26,28 +24,11 @@ const TenantEntityLive = Tenant.toLayer(
 		const address = yield* Entity.CurrentAddress
 		const tenantId = yield* Schema.decodeUnknown(TenantId)(address.entityId).pipe(Effect.orDie)
 		const repo = yield* TenantRepo
-		const scope = yield* Effect.scope
-		const context = yield* Effect.context<TenantRepo | Cache | PgClient.PgClient>()
-		const booted = yield* SynchronizedRef.make(Option.none<Machine.Actor<typeof TenantMachine>>())
-		const actorEffect = SynchronizedRef.modifyEffect(booted, (current) =>
-			Option.match(current, {
-				onSome: (actor) => Effect.succeed([actor, current] as const),
-				onNone: () =>
-					repo.findById(tenantId).pipe(
-						Effect.flatMap((stored) =>
-							Machine.boot(TenantMachine, tenantId, {
-								previousState: Option.match(stored, { onNone: () => absent, onSome: present }),
-							}).pipe(Scope.extend(scope), Effect.provide(context)),
-						),
-						Effect.map((actor) => [actor, Option.some(actor)] as const),
-					),
-			}),
+		const actor = yield* Lifecycle.bootOnce(
+			TenantMachine,
+			tenantId,
+			Effect.map(repo.findById(tenantId), Option.match({ onNone: () => absent, onSome: present })),
 		)
-		const actor = {
-			send: <Request extends Provision | Apply | Edit>(request: Request) =>
-				Effect.flatMap(actorEffect, (booted) => booted.send(request)),
-			get: Effect.flatMap(actorEffect, (booted) => booted.get),
-		}
 		const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
 			RequestContextHeaders.fromHeaders(request.headers)
 		const providers = yield* OAuthProviderRepo
@@ -64,15 +45,7 @@ const TenantEntityLive = Tenant.toLayer(
 		// Provider changes need the tenant to exist and not be on its way out.
 		const configurable = actor.get.pipe(
 			Effect.flatMap(requirePresent),
-			Effect.filterOrFail(
-				(tenant) => tenant.status !== "deleting" && tenant.status !== "deleted",
-				(tenant) =>
-					new InvalidTransition({
-						message: `cannot configure a tenant that is ${tenant.status}`,
-						from: tenant.status,
-						operation: "configure",
-					}),
-			),
+			Effect.flatMap((tenant) => requireLive(tenant, "configure")),
 		)
 		const audited = (
 			operation: "create" | "update" | "delete",
@@ -133,19 +106,14 @@ const TenantEntityLive = Tenant.toLayer(
 			Create: (request) =>
 				actor
 					.send(
-						new Provision({
+						new Create({
 							slug: request.payload.slug,
 							name: request.payload.name,
 							settings: request.payload.settings,
 							meta: metaOf(request),
 						}),
 					)
-					.pipe(
-						Effect.zipRight(actor.send(new Apply({ operation: "activate", meta: metaOf(request) }))),
-						// Provision just stored the row: not finding it is a bug, not an answer.
-						Effect.catchTag("TenantNotFound", Effect.die),
-						Telemetry.span("Tenant.Create", { tenantId }),
-					),
+					.pipe(Telemetry.span("Tenant.Create", { tenantId })),
 			Update: (request) =>
 				actor
 					.send(

@@ -3,16 +3,16 @@
 // InvalidTransition. Each transition is written to Postgres with its audit row, in one transaction, and announced to
 // every gateway before the request is answered.
 import { Machine } from "@effect/experimental"
-import { PgClient } from "@effect/sql-pg"
 import { Effect, Match, Option, Schedule, Schema } from "effect"
-import { AuditLog, AuditOperation } from "../AuditLog.ts"
 import { Cache } from "../../platform/Cache.ts"
-import { RequestContext, RequestMeta } from "../../platform/RequestContext.ts"
-import { orStorageUnavailable, StorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { RequestMeta } from "../../platform/RequestContext.ts"
+import { StorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
+import type { AuditOperation } from "../AuditLog.ts"
+import { InvalidTransition } from "../InvalidTransition.ts"
+import { Lifecycle } from "../Lifecycle.ts"
 import { TenantId } from "../Tenancy.ts"
 import { TenantModel, TenantName, TenantSettings, TenantSlug, TenantStatus } from "./TenantModel.ts"
-import { InvalidTransition } from "../InvalidTransition.ts"
 import {
 	TenantChanged,
 	TenantChangedChannel,
@@ -24,17 +24,18 @@ import { TenantRepo } from "./TenantRepo.ts"
 
 // --- [CONSTANTS]
 
-// Which statuses each operation leaves from, where it goes, and the audit operation it records.
-const Transitions: Record<
-	TenantOperation,
-	{ readonly from: ReadonlyArray<TenantStatus>; readonly to: TenantStatus; readonly audit: AuditOperation }
-> = {
-	activate: { from: ["provisioning", "suspended"], to: "active", audit: "activate" },
-	suspend: { from: ["active"], to: "suspended", audit: "suspend" },
-	delete: { from: ["active", "suspended"], to: "deleting", audit: "delete" },
-	"complete-delete": { from: ["deleting"], to: "deleted", audit: "delete" },
-	restore: { from: ["deleting"], to: "suspended", audit: "suspend" },
-}
+const TenantLifecycle = Lifecycle.table({
+	subject: "tenant",
+	states: TenantStatus,
+	operations: TenantOperation,
+	rows: {
+		activate: { from: ["provisioning", "suspended"], to: "active", audit: "activate" },
+		suspend: { from: ["active"], to: "suspended", audit: "suspend" },
+		delete: { from: ["active", "suspended"], to: "deleting", audit: "delete" },
+		"complete-delete": { from: ["deleting"], to: "deleted", audit: "delete" },
+		restore: { from: ["deleting"], to: "suspended", audit: "suspend" },
+	},
+})
 
 // --- [SCHEMA]
 
@@ -43,7 +44,8 @@ const PresentState = Schema.TaggedStruct("Present", { tenant: TenantModel })
 const TenantState = Schema.Union(AbsentState, PresentState)
 type TenantState = typeof TenantState.Type
 
-class Provision extends Schema.TaggedRequest<Provision>()("Provision", {
+// Stores the tenant and activates it; a redelivered create (the runner died before activating) resumes there.
+class Create extends Schema.TaggedRequest<Create>()("Create", {
 	failure: Schema.Union(TenantSlugTaken, InvalidTransition, StorageUnavailable),
 	success: TenantModel,
 	payload: { slug: TenantSlug, name: TenantName, settings: TenantSettings, meta: RequestMeta },
@@ -58,11 +60,7 @@ class Apply extends Schema.TaggedRequest<Apply>()("Apply", {
 class Edit extends Schema.TaggedRequest<Edit>()("Edit", {
 	failure: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
 	success: TenantModel,
-	payload: {
-		name: Schema.optional(TenantName),
-		settings: Schema.optional(TenantSettings),
-		meta: RequestMeta,
-	},
+	payload: { name: Schema.optional(TenantName), settings: Schema.optional(TenantSettings), meta: RequestMeta },
 }) {}
 
 // --- [FUNCTIONS]
@@ -76,20 +74,17 @@ const requirePresent = (state: TenantState): Effect.Effect<TenantModel, TenantNo
 		Present: ({ tenant }) => Effect.succeed(tenant),
 	})
 
-// Pure: the status an operation leads to from `status`, or why it cannot.
-const nextStatus = (
-	status: TenantStatus,
-	operation: TenantOperation,
-): Effect.Effect<TenantStatus, InvalidTransition> =>
-	Transitions[operation].from.includes(status)
-		? Effect.succeed(Transitions[operation].to)
-		: Effect.fail(
+// Refuses `operation` on a tenant that is deleting or deleted.
+const requireLive = (tenant: TenantModel, operation: string) =>
+	tenant.status === "deleting" || tenant.status === "deleted"
+		? Effect.fail(
 				new InvalidTransition({
-					message: `cannot ${operation} a tenant that is ${status}`,
-					from: status,
+					message: `cannot ${operation} a tenant that is ${tenant.status}`,
+					from: tenant.status,
 					operation,
 				}),
 			)
+		: Effect.succeed(tenant)
 
 // --- [SERVICES]
 
@@ -97,7 +92,7 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 	Effect.gen(function* () {
 		const repo = yield* TenantRepo
 		const cache = yield* Cache
-		const sql = yield* PgClient.PgClient
+		const commit = yield* Lifecycle.committer
 		const announce = (tenant: TenantModel) =>
 			Schema.encode(TenantChanged)({ id: tenant.id, slug: tenant.slug }).pipe(
 				Effect.flatMap((message) => cache.publish(TenantChangedChannel, message)),
@@ -105,35 +100,26 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 					Effect.logWarning("tenant change not announced; gateways expire it by TTL", error),
 				),
 			)
-		// Write the row and its audit entry together, then tell the gateways, then answer.
-		const commit = (
-			write: Effect.Effect<TenantModel, StorageUnavailable>,
-			audit: AuditOperation,
+		const store = <E>(
+			write: Effect.Effect<TenantModel, E | StorageUnavailable>,
+			operation: AuditOperation,
 			meta: RequestMeta,
 			details: Record<string, unknown>,
 		) =>
-			repo
-				.withTransaction(
-					write.pipe(
-						Effect.tap((tenant) =>
-							AuditLog.record({
-								appId: tenant.id,
-								actor: "admin",
-								operation: audit,
-								subjectType: "tenant",
-								subjectId: tenant.id,
-								details,
-							}),
-						),
-					),
-				)
-				.pipe(
-					orStorageUnavailable,
-					Effect.tap(announce),
-					Effect.provideService(RequestContext, meta),
-					Effect.provideService(PgClient.PgClient, sql),
-					Effect.map((tenant) => [tenant, present(tenant)] as const),
-				)
+			commit({
+				write,
+				audit: (tenant) =>
+					Option.some({
+						appId: tenant.id,
+						actor: "admin",
+						operation,
+						subjectType: "tenant",
+						subjectId: tenant.id,
+					}),
+				details: () => details,
+				meta,
+				announce,
+			})
 		const save = (tenant: TenantModel, changes: Partial<Pick<TenantModel, "name" | "settings" | "status">>) =>
 			repo.update(
 				TenantModel.update.make({
@@ -144,78 +130,75 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 					settings: changes.settings ?? tenant.settings,
 				}),
 			)
+		const apply = (tenant: TenantModel, operation: TenantOperation, meta: RequestMeta) =>
+			TenantLifecycle.transition(tenant.status, operation).pipe(
+				Effect.flatMap((status) =>
+					store(save(tenant, { status }), TenantLifecycle.rows[operation].audit, meta, {
+						from: tenant.status,
+						to: status,
+					}),
+				),
+			)
 		return Machine.procedures.make<TenantState>(previous ?? absent, { identifier: `Tenant/${tenantId}` }).pipe(
-			Machine.procedures.add<Provision>()("Provision", ({ request, state }) =>
-				Schema.is(AbsentState)(state)
-					? repo
-							.insertIfSlugFree(
-								TenantModel.insert.make({
-									id: tenantId,
-									slug: request.slug,
-									name: request.name,
-									status: "provisioning",
-									settings: request.settings,
-								}),
-							)
-							.pipe(
-								Effect.flatMap(
-									Option.match({
-										onNone: () =>
-											Effect.fail(
-												new TenantSlugTaken({
-													message: `slug '${request.slug}' is taken`,
-													slug: request.slug,
-												}),
-											),
-										onSome: Effect.succeed,
+			Machine.procedures.add<Create>()("Create", ({ request, state }) =>
+				Match.valueTags(state, {
+					Absent: () =>
+						store(
+							repo
+								.insertIfSlugFree(
+									TenantModel.insert.make({
+										id: tenantId,
+										slug: request.slug,
+										name: request.name,
+										status: "provisioning",
+										settings: request.settings,
 									}),
+								)
+								.pipe(
+									Effect.flatMap(
+										Option.match({
+											onNone: () =>
+												Effect.fail(
+													new TenantSlugTaken({
+														message: `slug '${request.slug}' is taken`,
+														slug: request.slug,
+													}),
+												),
+											onSome: Effect.succeed,
+										}),
+									),
 								),
-								Effect.flatMap((tenant) =>
-									commit(Effect.succeed(tenant), "create", request.meta, { slug: tenant.slug }),
-								),
-							)
-					: requirePresent(state).pipe(
-							Effect.orDie,
-							// A redelivered create (the runner died before activating) resumes where it stopped.
-							Effect.filterOrFail(
-								(tenant) => tenant.status === "provisioning" && tenant.slug === request.slug,
-								(tenant) =>
-									new InvalidTransition({
-										message: `tenant already exists (${tenant.status})`,
-										from: tenant.status,
-										operation: "provision",
-									}),
-							),
-							Effect.map((tenant) => [tenant, state] as const),
+							"create",
+							request.meta,
+							{ slug: request.slug },
 						),
+					Present: ({ tenant }) =>
+						Effect.filterOrFail(
+							Effect.succeed(tenant),
+							(stored) => stored.status === "provisioning" && stored.slug === request.slug,
+							(stored) =>
+								new InvalidTransition({
+									message: `tenant already exists (${stored.status})`,
+									from: stored.status,
+									operation: "provision",
+								}),
+						),
+				}).pipe(
+					Effect.flatMap((tenant) => apply(tenant, "activate", request.meta)),
+					Effect.map((tenant) => [tenant, present(tenant)] as const),
+				),
 			),
 			Machine.procedures.add<Apply>()("Apply", ({ request, state }) =>
 				requirePresent(state).pipe(
-					Effect.flatMap((tenant) =>
-						nextStatus(tenant.status, request.operation).pipe(
-							Effect.flatMap((status) =>
-								commit(save(tenant, { status }), Transitions[request.operation].audit, request.meta, {
-									from: tenant.status,
-									to: status,
-								}),
-							),
-						),
-					),
+					Effect.flatMap((tenant) => apply(tenant, request.operation, request.meta)),
+					Effect.map((tenant) => [tenant, present(tenant)] as const),
 				),
 			),
 			Machine.procedures.add<Edit>()("Edit", ({ request, state }) =>
 				requirePresent(state).pipe(
-					Effect.filterOrFail(
-						(tenant) => tenant.status !== "deleted" && tenant.status !== "deleting",
-						(tenant) =>
-							new InvalidTransition({
-								message: `cannot update a tenant that is ${tenant.status}`,
-								from: tenant.status,
-								operation: "update",
-							}),
-					),
+					Effect.flatMap((tenant) => requireLive(tenant, "update")),
 					Effect.flatMap((tenant) =>
-						commit(
+						store(
 							save(tenant, {
 								name: request.name ?? tenant.name,
 								settings: { ...tenant.settings, ...request.settings },
@@ -230,6 +213,7 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 							},
 						),
 					),
+					Effect.map((tenant) => [tenant, present(tenant)] as const),
 				),
 			),
 		)
@@ -238,4 +222,15 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 
 // --- [EXPORT]
 
-export { absent, Apply, Edit, nextStatus, present, Provision, requirePresent, TenantMachine, TenantState, Transitions }
+export {
+	absent,
+	Apply,
+	Create,
+	Edit,
+	present,
+	requireLive,
+	requirePresent,
+	TenantLifecycle,
+	TenantMachine,
+	TenantState,
+}

@@ -2,10 +2,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { Machine } from "@effect/experimental"
 import { Effect, Either, Exit, Match } from "effect"
 import {
-	ApplySocket,
+	Authenticate,
+	Connect,
+	Disconnect,
+	MarkStale,
 	SocketMachine,
 	type SocketOperation,
 	type SocketState,
+	Subscribe,
 	transition,
 } from "../../entities/realtime/SocketMachine.ts"
 import { type SocketPrincipal, SocketStatuses } from "../../entities/realtime/SocketProtocol.ts"
@@ -139,17 +143,16 @@ describe("SocketMachine", () => {
 	it.scoped("a booted machine walks a connection through its life and refuses to go back", () =>
 		Effect.gen(function* () {
 			const actor = yield* Machine.boot(SocketMachine, "tenant/connection")
-			const send = (operation: SocketOperation) => actor.send(new ApplySocket({ operation, now: 5 }))
-			expect((yield* send({ _tag: "Connect" })).status).toBe("connecting")
-			expect((yield* send({ _tag: "Authenticate", principal: alice })).status).toBe("authenticated")
-			expect(yield* send({ _tag: "Subscribe", channel: "room" })).toMatchObject({
+			expect((yield* actor.send(new Connect({ now: 5 }))).status).toBe("connecting")
+			expect((yield* actor.send(new Authenticate({ now: 5, principal: alice }))).status).toBe("authenticated")
+			expect(yield* actor.send(new Subscribe({ now: 5, channel: "room" }))).toMatchObject({
 				status: "active",
 				channels: ["room"],
 			})
-			expect((yield* send({ _tag: "MarkStale" })).status).toBe("stale")
-			const refused = yield* Effect.exit(send({ _tag: "Subscribe", channel: "room" }))
+			expect((yield* actor.send(new MarkStale({ now: 5 }))).status).toBe("stale")
+			const refused = yield* Effect.exit(actor.send(new Subscribe({ now: 5, channel: "room" })))
 			expect(Exit.isFailure(refused)).toBe(true)
-			expect((yield* send({ _tag: "Disconnect" })).status).toBe("disconnecting")
+			expect((yield* actor.send(new Disconnect({ now: 5 }))).status).toBe("disconnecting")
 		}),
 	)
 })

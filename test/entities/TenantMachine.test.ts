@@ -4,16 +4,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Layer, Schema } from "effect"
 import { TenantId } from "../../entities/Tenancy.ts"
 import { TenantModel, TenantStatuses } from "../../entities/tenant/TenantModel.ts"
-import {
-	absent,
-	Apply,
-	Edit,
-	nextStatus,
-	present,
-	Provision,
-	TenantMachine,
-	Transitions,
-} from "../../entities/tenant/TenantMachine.ts"
+import { absent, Apply, Create, Edit, present, TenantLifecycle, TenantMachine } from "../../entities/tenant/TenantMachine.ts"
 import { TenantOperation } from "../../entities/tenant/TenantProtocol.ts"
 import { TenantRepo } from "../../entities/tenant/TenantRepo.ts"
 import { CacheMemory } from "../../platform/MemoryCache.ts"
@@ -36,6 +27,8 @@ const seeded = (status: (typeof TenantStatuses)[number]) =>
 		return { id, actor, sql }
 	})
 
+const Transitions = TenantLifecycle.rows
+
 const statusOf = (sql: PgClient.PgClient, id: string) =>
 	sql<{ status: string }>`SELECT status FROM apps WHERE id = ${id}`.pipe(Effect.map((rows) => rows[0]?.status))
 
@@ -55,7 +48,7 @@ describe("TenantMachine", () => {
 	layer(TestLive, { excludeTestServices: true })("against Postgres", (it) => {
 		for (const status of TenantStatuses) {
 			for (const operation of TenantOperation.literals) {
-				const allowed = Transitions[operation].from.includes(status)
+				const allowed = (Transitions[operation].from as ReadonlyArray<string>).includes(status)
 				it.scoped(
 					`${status} × ${operation} → ${allowed ? Transitions[operation].to : "InvalidTransition"}`,
 					() =>
@@ -74,7 +67,7 @@ describe("TenantMachine", () => {
 									: [],
 							)
 							expect(
-								yield* Effect.flip(nextStatus(status, operation)).pipe(
+								yield* Effect.flip(TenantLifecycle.transition(status, operation)).pipe(
 									Effect.map((error) => error._tag),
 									Effect.orElseSucceed(() => "allowed"),
 								),
@@ -93,29 +86,50 @@ describe("TenantMachine", () => {
 			}
 		}
 
-		it.scoped("absent: Provision creates a provisioning row; every other request is TenantNotFound", () =>
+		it.scoped("absent: Create stores the tenant and activates it; every other request is TenantNotFound", () =>
 			Effect.gen(function* () {
 				const sql = yield* PgClient.PgClient
 				const id = Schema.decodeSync(TenantId)(crypto.randomUUID())
 				const actor = yield* Machine.boot(TenantMachine, id, { previousState: absent })
 				const notFound = yield* Effect.flip(actor.send(new Apply({ operation: "activate", meta: meta("r1") })))
 				const editNotFound = yield* Effect.flip(actor.send(new Edit({ name: "x", meta: meta("r2") })))
-				const created = yield* actor.send(
-					new Provision({
-						slug: Schema.decodeSync(TenantModel.fields.slug)(`p-${id.slice(0, 8)}`),
-						name: "P",
-						settings: {},
-						meta: meta("r3"),
-					}),
-				)
+				const create = new Create({
+					slug: Schema.decodeSync(TenantModel.fields.slug)(`p-${id.slice(0, 8)}`),
+					name: "P",
+					settings: {},
+					meta: meta("r3"),
+				})
+				const created = yield* actor.send(create)
+				const again = yield* Effect.flip(actor.send(create))
+				const audits = yield* sql<{ operation: string }>`
+					SELECT operation FROM audit_logs WHERE subject_id = ${id} ORDER BY created_at, id`
 				expect(notFound._tag).toBe("TenantNotFound")
 				expect(editNotFound._tag).toBe("TenantNotFound")
-				expect(created.status).toBe("provisioning")
-				expect(yield* statusOf(sql, id)).toBe("provisioning")
+				expect(created.status).toBe("active")
+				expect(again._tag).toBe("InvalidTransition")
+				expect(yield* statusOf(sql, id)).toBe("active")
+				expect(audits.map((row) => row.operation).sort()).toEqual(["activate", "create"])
 			}),
 		)
 
-		it.scoped("Provision with a taken slug fails with TenantSlugTaken and stores nothing", () =>
+		it.scoped("a create that stopped after storing the tenant resumes at its activation", () =>
+			Effect.gen(function* () {
+				const { id, actor, sql } = yield* seeded("provisioning")
+				const [row] = yield* sql<{ slug: string }>`SELECT slug FROM apps WHERE id = ${id}`
+				const created = yield* actor.send(
+					new Create({
+						slug: Schema.decodeSync(TenantModel.fields.slug)(row?.slug ?? ""),
+						name: "Seeded",
+						settings: {},
+						meta: meta("r7"),
+					}),
+				)
+				expect(created.status).toBe("active")
+				expect(yield* statusOf(sql, id)).toBe("active")
+			}),
+		)
+
+		it.scoped("Create with a taken slug fails with TenantSlugTaken and stores nothing", () =>
 			Effect.gen(function* () {
 				const { sql } = yield* seeded("active")
 				const taken = yield* sql<{ slug: string }>`SELECT slug FROM apps LIMIT 1`
@@ -123,7 +137,7 @@ describe("TenantMachine", () => {
 				const actor = yield* Machine.boot(TenantMachine, id, { previousState: absent })
 				const error = yield* Effect.flip(
 					actor.send(
-						new Provision({
+						new Create({
 							slug: Schema.decodeSync(TenantModel.fields.slug)(taken[0]?.slug ?? ""),
 							name: "Dup",
 							settings: {},
