@@ -4,7 +4,15 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Layer, Schema } from "effect"
 import { TenantId } from "../../entities/Tenancy.ts"
 import { TenantModel, TenantStatuses } from "../../entities/tenant/TenantModel.ts"
-import { absent, Apply, Create, Edit, present, TenantLifecycle, TenantMachine } from "../../entities/tenant/TenantMachine.ts"
+import {
+	absent,
+	Apply,
+	Create,
+	Edit,
+	present,
+	TenantLifecycle,
+	TenantMachine,
+} from "../../entities/tenant/TenantMachine.ts"
 import { TenantOperation } from "../../entities/tenant/TenantProtocol.ts"
 import { TenantRepo } from "../../entities/tenant/TenantRepo.ts"
 import { CacheMemory } from "../../platform/MemoryCache.ts"
