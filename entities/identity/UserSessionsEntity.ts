@@ -61,12 +61,23 @@ const UserSessionsLive = UserSessions.toLayer(
 					}),
 				),
 			)
-		// An ended session accepts nothing more: its machine is let go.
-		const end = (session: Session, operation: "revoke" | "expire", reason: SessionEndReason, meta: RequestMeta) =>
+		// An ended session accepts nothing more: its machine is let go. A caller that names the session may meet it
+		// ended already (InvalidTransition, 409).
+		const endNamed = (
+			session: Session,
+			operation: "revoke" | "expire",
+			reason: SessionEndReason,
+			meta: RequestMeta,
+		) =>
 			sendTo(
 				session.id,
 				Option.some(session),
 			)(new EndSession({ operation, reason, meta })).pipe(Effect.tap(() => sessions.forget(session.id)))
+		// This entity is the sessions' single writer: a session it picked as live (to evict, expire, end them all) or
+		// a fresh id it opens cannot be in the wrong state, so InvalidTransition there is a defect, kept out of every
+		// other request's errors.
+		const end = (session: Session, operation: "revoke" | "expire", reason: SessionEndReason, meta: RequestMeta) =>
+			endNamed(session, operation, reason, meta).pipe(Effect.catchTag("InvalidTransition", Effect.die))
 		const audited = (
 			operation: AuditOperation,
 			subjectType: string,
@@ -220,7 +231,7 @@ const UserSessionsLive = UserSessions.toLayer(
 							lifetimeSeconds: Duration.toSeconds(config.lifetime),
 							meta,
 						}),
-					)
+					).pipe(Effect.catchTag("InvalidTransition", Effect.die))
 					// Least recently used first: keep the newest `cap - 1` others beside the new session.
 					const others = existing.filter((row) => row.id !== created.id)
 					const evicted = yield* Effect.forEach(
@@ -238,7 +249,7 @@ const UserSessionsLive = UserSessions.toLayer(
 					const session = yield* Option.fromNullable(
 						rows.find((row) => row.id === request.payload.sessionId),
 					).pipe(Effect.mapError(() => new SessionNotFound({ message: "session not found" })))
-					const ended = yield* end(session, "revoke", request.payload.reason, meta)
+					const ended = yield* endNamed(session, "revoke", request.payload.reason, meta)
 					return { session: ended, revoked: [ended.tokenHash] }
 				}).pipe(span("RevokeSession")),
 			RevokeSessions: (request) =>

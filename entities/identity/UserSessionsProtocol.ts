@@ -69,7 +69,7 @@ class IdentityTaken extends Schema.TaggedError<IdentityTaken>()("IdentityTaken",
 
 // --- [PROTOCOL]
 
-const Failures = Schema.Union(UserNotFound, UserDeactivated, InvalidTransition, StorageUnavailable)
+const Failures = Schema.Union(UserNotFound, UserDeactivated, StorageUnavailable)
 
 const UserSessions = Entity.make("UserSessions", [
 	// Register the user's first identity (sign-up); a repeat for the same identity is a no-op.
@@ -87,7 +87,8 @@ const UserSessions = Entity.make("UserSessions", [
 	Rpc.make("RevokeSession", {
 		payload: { sessionId: SessionId, reason: SessionEndReason.pipe(Schema.pickLiteral("logout", "revoked")) },
 		success: Schema.Struct({ session: SessionView, revoked: Revoked }),
-		error: Schema.Union(SessionNotFound, Failures),
+		// The one request that names a session: it may have ended already.
+		error: Schema.Union(SessionNotFound, InvalidTransition, Failures),
 	}),
 	Rpc.make("RevokeSessions", {
 		payload: { except: Schema.NullOr(SessionId) },

@@ -21,7 +21,6 @@ const AdminUsersHttpLive = HttpApiBuilder.group(Api, "adminUsers", (handlers) =>
 		const tenantIdOf = tenantRef(yield* TenantCache)
 		const accountErrors = {
 			UserDeactivated: () => Effect.fail(new UserNotFound({ message: "the user is deactivated" })),
-			InvalidTransition: (error: unknown) => Effect.die(error),
 		} as const
 		return handlers
 			.handle("sessions", ({ path, urlParams }) =>

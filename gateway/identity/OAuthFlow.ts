@@ -264,8 +264,6 @@ class OAuthFlow extends Effect.Service<OAuthFlow>()("gateway/OAuthFlow", {
 									counted: true,
 								}),
 							),
-						// A fresh session id met an existing session: a bug, not the caller's doing.
-						InvalidTransition: (error) => Effect.die(error),
 					}),
 					Effect.catchTag(
 						"CallbackFailed",

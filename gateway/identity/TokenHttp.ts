@@ -34,8 +34,6 @@ const TokenHttpLive = HttpApiBuilder.group(Api, "token", (handlers) =>
 				Effect.catchTags({
 					UserDeactivated: () => Effect.fail(PkceHandoff.invalidGrant()),
 					UserNotFound: () => Effect.fail(PkceHandoff.invalidGrant()),
-					// A fresh session id met an existing session: a bug, not the caller's doing.
-					InvalidTransition: (error) => Effect.die(error),
 					CacheUnavailable: () =>
 						Effect.fail(new ServiceUnavailable({ message: "sign-in is temporarily unavailable" })),
 				}),
