@@ -31,7 +31,8 @@ const SocketOperation = Schema.Union(
 )
 type SocketOperation = typeof SocketOperation.Type
 
-type SocketState = { readonly _tag: "Absent" } | ({ readonly _tag: "Live" } & SocketView)
+const SocketState = Schema.Union(Schema.TaggedStruct("Absent", {}), Schema.TaggedStruct("Live", SocketView.fields))
+type SocketState = typeof SocketState.Type
 
 type Failure = InvalidTransition | UnknownConnection | NotAuthenticated | ChannelNotAllowed
 
