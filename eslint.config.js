@@ -2,6 +2,26 @@
 // `forbidden` plugin covers what a selector cannot see (file names).
 import tseslint from "typescript-eslint"
 
+// The seed: module-level type definitions are derived from schemas (`type X = typeof X.Type`) or from the value that
+// produces them (`ReturnType<typeof make>`, `Effect.Effect.Success<typeof x>`), or inlined where they are used.
+const moduleTypes = [
+	{
+		selector: ":matches(Program, Program > ExportNamedDeclaration) > TSInterfaceDeclaration",
+		message: "No module-level interfaces: derive the type from a Schema (`typeof X.Type`) or inline it where used.",
+	},
+	{
+		// A hand-written shape anywhere in a module-level alias: an object type, mapped type, function or tuple type,
+		// or a literal type (a literal union belongs in Schema.Literal). Literals that pick from a derived type
+		// (`X["field"]`, `Pick<X, "path">`) are derived too. A generic alias is a type-level function (a kit's
+		// contract over its caller's types, e.g. a transition-table row over the caller's states): no Schema can
+		// produce it, so it is allowed.
+		selector:
+			":matches(Program, Program > ExportNamedDeclaration) > TSTypeAliasDeclaration:not([typeParameters]):has(TSTypeLiteral, TSMappedType, TSFunctionType, TSConstructorType, TSTupleType, TSTemplateLiteralType, TSLiteralType:not(TSIndexedAccessType > .indexType, TSTypeParameterInstantiation *))",
+		message:
+			"No hand-written module-level types: derive from a Schema (`typeof X.Type`) or from the value that produces it (`ReturnType<typeof make>`), or inline it where used.",
+	},
+]
+
 const forbiddenSyntax = [
 	{ selector: "IfStatement", message: "No `if`: use a ternary, Match, Option.match or Effect control flow." },
 	{ selector: "VariableDeclaration[kind='let']", message: "No `let`: use const, Ref or the Machine's state." },
@@ -51,6 +71,7 @@ const forbiddenSyntax = [
 		selector: "BinaryExpression[operator=/^[!=]==?$/] > MemberExpression.right[property.name='_tag']",
 		message: "No manual `_tag` checks: use Effect.catchTag, Match.tag or a type guard from the library.",
 	},
+	...moduleTypes,
 ]
 
 const forbiddenPlugin = {
@@ -122,6 +143,18 @@ const boundaries = [
 	},
 ]
 
+// The forbidden list minus what a client driving the system from outside needs (see the test/bench override).
+const outsideIn = forbiddenSyntax.filter(
+	(rule) =>
+		![
+			"VariableDeclaration[kind='let']",
+			"ForOfStatement",
+			"WhileStatement",
+			"MemberExpression[object.name='process'][property.name='env']",
+			":function > Identifier.params[name=/^(?!id$|ip$)[A-Za-z]{1,2}$/]",
+		].includes(rule.selector),
+)
+
 const config = tseslint.config(
 	{ ignores: ["node_modules/**", ".data/**", "dist/**", "eslint.config.js"] },
 	{
@@ -155,21 +188,14 @@ const config = tseslint.config(
 		// the global `fetch` (a black-box HTTP client), and `process.env` to hand PATH/HOME to spawned processes.
 		// Everything else in the forbidden list still applies.
 		files: ["test/**/*.ts", "bench/**/*.ts"],
+		rules: { "no-restricted-syntax": ["error", ...outsideIn], "no-restricted-globals": "off" },
+	},
+	{
+		// Tests also describe the shapes they read off the wire (HTTP bodies, frames, fixture configs) by hand: those
+		// are the client's view, deliberately not derived from the server's schemas.
+		files: ["test/**/*.ts"],
 		rules: {
-			"no-restricted-syntax": [
-				"error",
-				...forbiddenSyntax.filter(
-					(rule) =>
-						![
-							"VariableDeclaration[kind='let']",
-							"ForOfStatement",
-							"WhileStatement",
-							"MemberExpression[object.name='process'][property.name='env']",
-							":function > Identifier.params[name=/^(?!id$|ip$)[A-Za-z]{1,2}$/]",
-						].includes(rule.selector),
-				),
-			],
-			"no-restricted-globals": "off",
+			"no-restricted-syntax": ["error", ...outsideIn.filter((rule) => !moduleTypes.includes(rule))],
 		},
 	},
 )

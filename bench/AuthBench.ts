@@ -38,12 +38,6 @@ const Tiers: ReadonlyArray<{
 
 // --- [FUNCTIONS]
 
-type Gateway = { readonly url: string; readonly managed?: Managed }
-
-type RedisCounters = { readonly gets: number; readonly hits: number; readonly misses: number }
-
-type Counted = { readonly result: LoopResult; readonly redis: RedisCounters }
-
 // One active user with one active session per token; returns the plaintext tokens.
 const createSessions = async (client: pg.Client, appId: string, count: number) => {
 	const minted = Array.from({ length: count }, () => SecretToken.mint(SessionTokenPrefix))
@@ -71,25 +65,27 @@ const sessionReads = (client: pg.Client) =>
 		.then((result) => Number(result.rows[0]?.reads ?? Number.NaN))
 
 // Machine-wide Redis counters: other clients of the same Redis add to them, so they are upper bounds.
-const redisCounters = async (redis: Redis): Promise<RedisCounters> => {
+const redisCounters = async (redis: Redis) => {
 	const info = `${await redis.info("commandstats")}\n${await redis.info("stats")}`
 	const field = (pattern: RegExp) => Number(pattern.exec(info)?.[1] ?? 0)
 	return {
 		gets: field(/^cmdstat_get:calls=(\d+)/m),
 		hits: field(/^keyspace_hits:(\d+)/m),
 		misses: field(/^keyspace_misses:(\d+)/m),
-	}
+	} as const
 }
+type RedisCounters = Awaited<ReturnType<typeof redisCounters>>
 
-const counted = async (redis: Redis, run: () => Promise<LoopResult>): Promise<Counted> => {
+const counted = async (redis: Redis, run: () => Promise<LoopResult>) => {
 	const before = await redisCounters(redis)
 	const result = await run()
 	const after = await redisCounters(redis)
 	return {
 		result,
 		redis: { gets: after.gets - before.gets, hits: after.hits - before.hits, misses: after.misses - before.misses },
-	}
+	} as const
 }
+type Counted = Awaited<ReturnType<typeof counted>>
 
 const requestsOf = (results: ReadonlyArray<LoopResult>) =>
 	results.reduce((total, result) => total + result.ok + result.failed, 0)
@@ -145,8 +141,12 @@ const authBench = async (options: {
 	readonly slug: string
 	readonly tenantHeaders: Record<string, string>
 	readonly gatewayUrl: string
-	readonly startGateway: (name: string, env: Record<string, string>) => Promise<Gateway>
+	readonly startGateway: (
+		name: string,
+		env: Record<string, string>,
+	) => Promise<{ readonly url: string; readonly managed?: Managed }>
 }) => {
+	type Gateway = Awaited<ReturnType<typeof options.startGateway>>
 	const tiers = Tiers.filter((tier) => selected(tier.name))
 	const client = new pg.Client({ connectionString: options.databaseUrl })
 	const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 })

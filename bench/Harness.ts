@@ -1,7 +1,20 @@
 // The benchmark harness: closed-loop load (N workers, each waiting for its answer before sending the next) for a fixed
 // duration, interleaved rounds of a baseline and a subject (the order flips every round so neither always runs on a
 // warmer machine), and the one-line report `name: ratio=<median> worst=<min> (subject …, baseline …)`.
+import { Schema } from "effect"
 import http from "node:http"
+
+// --- [SCHEMA]
+
+const LoopResult = Schema.Struct({
+	ok: Schema.Number,
+	failed: Schema.Number,
+	seconds: Schema.Number,
+	rate: Schema.Number,
+	p50Ms: Schema.Number,
+	p99Ms: Schema.Number,
+})
+type LoopResult = typeof LoopResult.Type
 
 // --- [CONSTANTS]
 
@@ -67,15 +80,6 @@ const median = (values: ReadonlyArray<number>) => {
 // Nearest-rank quantile of an already sorted list.
 const quantile = (ordered: ReadonlyArray<number>, q: number) =>
 	ordered.length === 0 ? Number.NaN : (ordered[Math.min(ordered.length - 1, Math.ceil(q * ordered.length) - 1)] ?? 0)
-
-type LoopResult = {
-	readonly ok: number
-	readonly failed: number
-	readonly seconds: number
-	readonly rate: number
-	readonly p50Ms: number
-	readonly p99Ms: number
-}
 
 // `inFlight` workers call `call` (with their index) back to back until `durationMs` has passed; a call counts when it
 // resolves to true. The rate divides by the time until the last in-flight call came back.
@@ -149,10 +153,11 @@ const httpLoad = async (options: {
 	).finally(() => agent.destroy())
 }
 
-type Arm<S> = { readonly name: string; readonly run: () => Promise<S> }
-
 // Runs every arm once per round, the order reversed on odd rounds (A B, B A, A B, …). Returns samples per arm.
-const interleave = async <S>(rounds: number, arms: ReadonlyArray<Arm<S>>) => {
+const interleave = async <S>(
+	rounds: number,
+	arms: ReadonlyArray<{ readonly name: string; readonly run: () => Promise<S> }>,
+) => {
 	const samples = arms.map((arm) => ({ name: arm.name, run: arm.run, results: [] as Array<S> }))
 	for (const round of Array.from({ length: rounds }, (_, index) => index)) {
 		const order = round % 2 === 0 ? samples : [...samples].reverse()
@@ -198,5 +203,16 @@ const ratioLine = (options: {
 
 // --- [EXPORT]
 
-export { BenchSettings, closedLoop, fixed, httpLoad, interleave, median, metric, ratioLine, selected, sleep }
-export type { Arm, LoopResult }
+export {
+	BenchSettings,
+	closedLoop,
+	LoopResult,
+	fixed,
+	httpLoad,
+	interleave,
+	median,
+	metric,
+	ratioLine,
+	selected,
+	sleep,
+}

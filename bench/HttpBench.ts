@@ -1,19 +1,25 @@
 // HTTP benchmarks: a subject URL against a baseline URL, both driven by the same keep-alive load generator, a short
 // warm-up each, then interleaved rounds.
+import { Schema } from "effect"
 import { BenchSettings, fixed, httpLoad, interleave, type LoopResult, ratioLine } from "./Harness.ts"
 
 // --- [CONSTANTS]
 
 const WarmupMs = 2000
 
-// --- [FUNCTIONS]
+// --- [SCHEMA]
+
+const Headers = Schema.Record({ key: Schema.String, value: Schema.String })
 
 // `workerHeaders`: one header set per load worker (see `httpLoad`); `headers` otherwise.
-type Target = {
-	readonly url: string
-	readonly headers?: Record<string, string>
-	readonly workerHeaders?: ReadonlyArray<Record<string, string>>
-}
+const Target = Schema.Struct({
+	url: Schema.String,
+	headers: Schema.optional(Headers),
+	workerHeaders: Schema.optional(Schema.Array(Headers)),
+})
+type Target = typeof Target.Type
+
+// --- [FUNCTIONS]
 
 const load = (target: Target, durationMs: number) =>
 	httpLoad({

@@ -17,6 +17,7 @@
 //   authenticated connections (no subscription) once their auth timers ran out.
 import http from "node:http"
 import path from "node:path"
+import { Schema } from "effect"
 import { Redis } from "ioredis"
 import pg from "pg"
 import { freePort, run, testEncryptionKeys, waitFor } from "../test/fixtures/Processes.ts"
@@ -26,7 +27,7 @@ import {
 	closedLoop,
 	fixed,
 	interleave,
-	type LoopResult,
+	LoopResult,
 	median,
 	metric,
 	ratioLine,
@@ -67,50 +68,37 @@ const WarmupConnections = 50
 const SettleMs = 1_000
 const PayloadPattern = /"arm":"([^"]+)","id":(\d+),"t":([0-9.eE+-]+)/
 
-// --- [TYPES]
+// --- [SCHEMA]
 
-type Endpoint = { readonly url: string; readonly managed: Managed }
-
-type Stack = {
-	readonly databaseUrl: string
-	readonly slug: string
-	readonly runner: Managed
-	readonly gatewayA: Endpoint
-	readonly gatewayB: Endpoint
-	readonly rawA: Endpoint
-	readonly rawB: Endpoint
-}
-
-// Sends one message (its JSON body) and resolves to the HTTP status.
-type Publish = (body: string) => Promise<number>
-
-type LatencyResult = {
-	readonly p50: number
-	readonly p99: number
+const LatencyResult = Schema.Struct({
+	p50: Schema.Number,
+	p99: Schema.Number,
 	// p50 of the receipts on each pool (index = pool index).
-	readonly poolP50: ReadonlyArray<number>
+	poolP50: Schema.Array(Schema.Number),
 	// Medians over the messages of their first and of their last receipt (the fixed path, then the whole fan-out).
-	readonly firstP50: number
-	readonly lastP50: number
-	readonly received: number
-	readonly expected: number
-	readonly late: number
-	readonly rejected: number
-}
+	firstP50: Schema.Number,
+	lastP50: Schema.Number,
+	received: Schema.Number,
+	expected: Schema.Number,
+	late: Schema.Number,
+	rejected: Schema.Number,
+})
+type LatencyResult = typeof LatencyResult.Type
 
-type DeliveryResult = {
-	readonly rate: number
-	readonly messages: number
-	readonly received: number
-	readonly expected: number
-	readonly drainMs: number
-	readonly serverCpu: number
+const DeliveryResult = Schema.Struct({
+	rate: Schema.Number,
+	messages: Schema.Number,
+	received: Schema.Number,
+	expected: Schema.Number,
+	drainMs: Schema.Number,
+	serverCpu: Schema.Number,
 	// Frames received per CPU second of the sending server (gateway A or raw A).
-	readonly perServerCpuSecond: number
-	readonly clientCpu: number
-	readonly redisCpu: number
-	readonly publish?: LoopResult
-}
+	perServerCpuSecond: Schema.Number,
+	clientCpu: Schema.Number,
+	redisCpu: Schema.Number,
+	publish: Schema.optional(LoopResult),
+})
+type DeliveryResult = typeof DeliveryResult.Type
 
 // --- [FUNCTIONS]
 
@@ -187,7 +175,7 @@ const startStack = async (options: {
 	readonly redisUrl: string
 	readonly redisKeyPrefix: string
 	readonly adminToken: string
-}): Promise<Stack> => {
+}) => {
 	const created = await database("bench_rt")
 	const ports = {
 		runner: await freePort(),
@@ -206,7 +194,7 @@ const startStack = async (options: {
 		RUNNER_PORT: String(ports.runner),
 		LOG_LEVEL: "WARN",
 	}
-	const raw = (name: string, port: number): Endpoint => ({
+	const raw = (name: string, port: number) => ({
 		url: `http://127.0.0.1:${port}`,
 		managed: startScript(
 			name,
@@ -230,7 +218,7 @@ const startStack = async (options: {
 		...BenchSettings.childNodeArgs,
 	])
 	await ready(runner, runnerRegistered(created.url), 90_000)
-	const gateway = (name: string, port: number): Endpoint => ({
+	const gateway = (name: string, port: number) => ({
 		url: `http://127.0.0.1:${port}`,
 		managed: startScript(
 			name,
@@ -282,6 +270,14 @@ const startStack = async (options: {
 				),
 			)
 }
+
+type Stack = Awaited<ReturnType<typeof startStack>>
+type Endpoint = Stack["gatewayA"]
+
+// Sends one message (its JSON body) to `url` and resolves to the HTTP status.
+const publisher = (agent: http.Agent, url: URL, headers: Record<string, string>) => (body: string) =>
+	post(agent, url, headers, body)
+type Publish = ReturnType<typeof publisher>
 
 // One latency arm: `messages` messages one at a time, each once the previous one reached all `receivers` (or after
 // MessageTimeoutMs), plus the gap; per receipt, arrival minus the send time in its payload.
@@ -629,14 +625,10 @@ const realtimeBench = async (options: {
 				`${fixed((performance.now() - connectStarted) / 1000, 1)} s`,
 		)
 		const productHeaders = { "x-app-id": stack.slug, authorization: `Bearer ${publisherToken}` }
-		const product =
-			(channel: string): Publish =>
-			(body) =>
-				post(agent, new URL(`${stack.gatewayA.url}/v1/channels/${channel}/broadcast`), productHeaders, body)
-		const raw =
-			(channel: string, via: string): Publish =>
-			(body) =>
-				post(agent, new URL(`${stack.rawA.url}/broadcast/${channel}?via=${via}`), {}, body)
+		const product = (channel: string) =>
+			publisher(agent, new URL(`${stack.gatewayA.url}/v1/channels/${channel}/broadcast`), productHeaders)
+		const raw = (channel: string, via: string) =>
+			publisher(agent, new URL(`${stack.rawA.url}/broadcast/${channel}?via=${via}`), {})
 		let armCounter = 0
 		const latency = (publish: Publish, messages: number) => () => {
 			armCounter += 1

@@ -21,27 +21,18 @@ const HandshakeFrame = Schema.parseJson(
 	}),
 )
 
-// --- [TYPES]
-
-type Sink = (at: number, data: WebSocket.RawData, pool: number) => void
-
-// The current destination of every received frame.
-type Receiver = { current: Sink }
-
-type ClientSpec = { readonly token: string; readonly channels: ReadonlyArray<string> }
-
-type ClientPool = {
-	readonly size: number
-	// Sockets the server closed (or that failed) after their handshake, with their close codes.
-	readonly unexpectedCloses: () => ReadonlyArray<number>
-	readonly close: () => Promise<void>
-}
+const ClientSpec = Schema.Struct({ token: Schema.String, channels: Schema.Array(Schema.String) })
+type ClientSpec = typeof ClientSpec.Type
 
 // --- [FUNCTIONS]
 
-const ignore: Sink = () => undefined
+// Where a received frame goes: its arrival time, the frame, and the index of its socket's pool.
+const ignore = (_at: number, _data: WebSocket.RawData, _pool: number): void => undefined
+type Sink = typeof ignore
 
-const makeReceiver = (): Receiver => ({ current: ignore })
+// The current destination of every received frame.
+const makeReceiver = () => ({ current: ignore })
+type Receiver = ReturnType<typeof makeReceiver>
 
 const encode = Schema.encodeSync(Schema.parseJson(Schema.Unknown))
 const decodeHandshake = Schema.decodeUnknownOption(HandshakeFrame)
@@ -89,7 +80,7 @@ const connectPool = async (options: {
 	readonly receiver: Receiver
 	readonly poolIndex: number
 	readonly concurrency: number
-}): Promise<ClientPool> => {
+}) => {
 	const sockets: Array<WebSocket> = []
 	const closes: Array<number> = []
 	let closing = false
@@ -121,10 +112,17 @@ const connectPool = async (options: {
 		)
 	}
 	return Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, () => worker())).then(
-		() => ({ size: sockets.length, unexpectedCloses: () => [...closes], close }),
+		() => ({
+			size: sockets.length,
+			// Sockets the server closed (or that failed) after their handshake, with their close codes.
+			unexpectedCloses: (): ReadonlyArray<number> => [...closes],
+			close,
+		}),
 		(error: unknown) => close().then(() => Promise.reject(error)),
 	)
 }
+
+type ClientPool = Awaited<ReturnType<typeof connectPool>>
 
 // --- [EXPORT]
 

@@ -36,6 +36,19 @@ const JobPage = Schema.Struct({
 	nextCursor: Schema.NullOr(Schema.String),
 })
 
+const SubjectResult = Schema.Struct({
+	jobs: Schema.Number,
+	submitSeconds: Schema.Number,
+	startsPerSecond: Schema.Number,
+	receivedSeconds: Schema.Number,
+	completedSeconds: Schema.Number,
+	completionsPerSecond: Schema.Number,
+	// Per job: its batch's answer → first request at the receiver, and its batch's request → the same.
+	fromAnswerMs: Schema.Array(Schema.Number),
+	fromRequestMs: Schema.Array(Schema.Number),
+})
+type SubjectResult = typeof SubjectResult.Type
+
 // --- [FUNCTIONS]
 
 const sortedOf = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)
@@ -44,12 +57,18 @@ const sortedOf = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a
 const quantile = (ordered: ReadonlyArray<number>, q: number) =>
 	ordered.length === 0 ? Number.NaN : (ordered[Math.min(ordered.length - 1, Math.ceil(q * ordered.length) - 1)] ?? 0)
 
-type Receiver = {
-	readonly port: number
-	readonly seen: ReadonlyMap<string, number>
-	readonly requests: () => number
-	readonly close: () => Promise<void>
-}
+// The receiver as the rounds see it: its port, each job's first arrival, the request count, and how to close it.
+const receiverOf = (server: http.Server, seen: ReadonlyMap<string, number>, requests: () => number) => ({
+	port: (server.address() as AddressInfo).port,
+	seen,
+	requests,
+	close: () =>
+		new Promise<void>((closed) => {
+			server.closeAllConnections()
+			server.close(() => closed())
+		}),
+})
+type Receiver = ReturnType<typeof receiverOf>
 
 // Answers every request 200 with an empty body as soon as its headers arrived; the first arrival per
 // Idempotency-Key is kept (performance.now(), the same clock the submitter uses).
@@ -68,18 +87,7 @@ const startReceiver = () =>
 		})
 		server.keepAliveTimeout = 60_000
 		server.once("error", reject)
-		server.listen(0, "127.0.0.1", () =>
-			resolve({
-				port: (server.address() as AddressInfo).port,
-				seen,
-				requests: () => requests,
-				close: () =>
-					new Promise<void>((closed) => {
-						server.closeAllConnections()
-						server.close(() => closed())
-					}),
-			}),
-		)
+		server.listen(0, "127.0.0.1", () => resolve(receiverOf(server, seen, () => requests)))
 	})
 
 // 8 connections, each used by one closed-loop worker, inserting one row per statement.
@@ -108,15 +116,7 @@ const pgInserter = async (url: string, payload: string) => {
 	}
 }
 
-type Stack = {
-	readonly gateway: string
-	readonly databaseUrl: string
-	readonly headers: Record<string, string>
-	readonly runner: Managed
-	readonly gatewayProcess: Managed
-}
-
-const outputs = (stack: Pick<Stack, "runner" | "gatewayProcess">) =>
+const outputs = (stack: { readonly runner: Managed; readonly gatewayProcess: Managed }) =>
 	`--- runner output:\n${stack.runner.output().slice(-3000)}\n--- gateway output:\n` +
 	stack.gatewayProcess.output().slice(-3000)
 
@@ -168,27 +168,16 @@ const startStack = async (options: {
 		60_000,
 		500,
 	)
-	const headers = { "x-app-id": slug, authorization: `Bearer ${options.adminToken}` }
+	const headers: Record<string, string> = { "x-app-id": slug, authorization: `Bearer ${options.adminToken}` }
 	const warm = created201 && (await waitFor(httpOk(`${gateway}/v1/tenant`, headers), 30_000))
-	const stack: Stack = { gateway, databaseUrl: created.url, headers, runner, gatewayProcess }
+	const stack = { gateway, databaseUrl: created.url, headers, runner, gatewayProcess }
 	return warm
 		? stack
 		: Promise.reject(
 				new Error(`workflow tenant ${created201 ? "not readable" : "not created"}:\n${outputs(stack)}`),
 			)
 }
-
-type SubjectResult = {
-	readonly jobs: number
-	readonly submitSeconds: number
-	readonly startsPerSecond: number
-	readonly receivedSeconds: number
-	readonly completedSeconds: number
-	readonly completionsPerSecond: number
-	// Per job: its batch's answer → first request at the receiver, and its batch's request → the same.
-	readonly fromAnswerMs: ReadonlyArray<number>
-	readonly fromRequestMs: ReadonlyArray<number>
-}
+type Stack = Awaited<ReturnType<typeof startStack>>
 
 // Every succeeded job of the tenant (pages of 100, oldest first); id → finishedAt.
 const succeededJobs = async (stack: Stack) => {

@@ -48,12 +48,7 @@ type Table<
 }
 
 // Who the audit row names; the operation comes from the table's row (or the commit, where it depends on data).
-type AuditSubject = {
-	readonly appId: Parameters<typeof AuditLog.record>[0]["appId"]
-	readonly actor: string
-	readonly subjectType: string
-	readonly subjectId: string
-}
+type AuditSubject = Pick<Parameters<typeof AuditLog.record>[0], "appId" | "actor" | "subjectType" | "subjectId">
 
 type Actors<M extends Machine.Machine.Any> = {
 	readonly actorOf: <E>(

@@ -2,18 +2,23 @@
 // type: string; … }`, `Expected "queued"` once per member of a union, `Expected undefined` for every optional field).
 // Issues of one path are merged into one sentence (`status: must be one of queued, running, …`), and the offending
 // value is never echoed: it may be a credential put in the wrong place.
-import { Array as Arr, Match, Option } from "effect"
+import { Array as Arr, Match, Option, type ParseResult, Schema } from "effect"
 import { ValidationError, ValidationIssue } from "./HttpErrors.ts"
 
-// --- [TYPES]
+// --- [SCHEMA]
 
 type PlainIssue = typeof ValidationIssue.Type
 
-type RawIssue = { readonly path: ReadonlyArray<PropertyKey>; readonly message: string }
+// The schema library's issue as the HttpApi decoder and ArrayFormatter give it (a caller may rebase its path).
+type RawIssue = Pick<ParseResult.ArrayFormatterIssue, "path" | "message">
 
 // What one raw message says: a value it would take (`literal`), a kind of value it would take (`alternative`), or a
 // rule in words already (`rule`); `Expected undefined` is the optional field's own member and says nothing by itself.
-type Reading = { readonly kind: "literal" | "alternative" | "rule" | "absent"; readonly text: string }
+const Reading = Schema.Struct({
+	kind: Schema.Literal("literal", "alternative", "rule", "absent"),
+	text: Schema.String,
+})
+type Reading = typeof Reading.Type
 
 // --- [CONSTANTS]
 

@@ -2,18 +2,7 @@
 // implementations are RedisCache.ts (standalone, Cluster or Sentinel, REDIS_MODE) and MemoryCache.ts (the all-in-one
 // process without REDIS_URL: an in-process twin with the same behaviour), chosen by CacheOrMemory.ts. Every key and
 // channel carries REDIS_KEY_PREFIX so tenants of one Redis (and tests) never collide.
-import { Data, Duration, Effect, Option, Stream } from "effect"
-
-// --- [TYPES]
-
-type BucketOptions = {
-	readonly capacity: number
-	readonly refill: Duration.DurationInput
-	readonly cost: number
-	readonly backoff?: { readonly base: Duration.DurationInput; readonly max: Duration.DurationInput } | undefined
-}
-
-type BucketAnswer = { readonly allowed: boolean; readonly retryAfterMillis: number; readonly remaining: number }
+import { type Context, Data, Duration, Effect, Option, Stream } from "effect"
 
 // --- [ERRORS]
 
@@ -38,7 +27,19 @@ class Cache extends Effect.Tag("platform/Cache")<
 			window: Duration.DurationInput,
 		) => Effect.Effect<{ readonly count: number; readonly remainingMillis: number }, CacheUnavailable>
 		// A token bucket shared by every process (see Scripts.bucket); `cost` 0 only looks.
-		readonly bucket: (key: string, options: BucketOptions) => Effect.Effect<BucketAnswer, CacheUnavailable>
+		readonly bucket: (
+			key: string,
+			options: {
+				readonly capacity: number
+				readonly refill: Duration.DurationInput
+				readonly cost: number
+				readonly backoff?:
+					{ readonly base: Duration.DurationInput; readonly max: Duration.DurationInput } | undefined
+			},
+		) => Effect.Effect<
+			{ readonly allowed: boolean; readonly retryAfterMillis: number; readonly remaining: number },
+			CacheUnavailable
+		>
 		readonly publish: (channel: string, message: string) => Effect.Effect<void, CacheUnavailable>
 		// Increments `counter` (kept `counterTtl` after its last use) and publishes `before + n + after` on `channel`
 		// in one atomic step, so the messages of one counter are published in counter order; returns n.
@@ -77,6 +78,10 @@ class Cache extends Effect.Tag("platform/Cache")<
 		readonly subscription: Effect.Effect<{ readonly connected: boolean; readonly epoch: number }>
 	}
 >() {}
+
+// The token bucket's terms and answer, as the service states them (MemoryCache implements the same arithmetic).
+type BucketOptions = Parameters<Context.Tag.Service<Cache>["bucket"]>[1]
+type BucketAnswer = Effect.Effect.Success<ReturnType<Context.Tag.Service<Cache>["bucket"]>>
 
 // --- [EXPORT]
 

@@ -1,18 +1,20 @@
 // The in-process Cache of the all-in-one process without REDIS_URL: the same behaviour as Redis in one process,
 // bounded by CACHE_MEMORY_MAX_ENTRIES (least recently used first).
-import { Config, Duration, Effect, Layer, Option, PubSub, Stream } from "effect"
+import { Config, Duration, Effect, Layer, Option, PubSub, Schema, Stream } from "effect"
 import { type BucketAnswer, type BucketOptions, Cache } from "./Cache.ts"
 
-// --- [TYPES]
+// --- [SCHEMA]
 
-type Membership = { readonly value: string; readonly deadline: number }
+const Membership = Schema.Struct({ value: Schema.String, deadline: Schema.Number })
+type Membership = typeof Membership.Type
 
-type BucketState = {
-	readonly tokens: number
-	readonly updated: number
-	readonly strikes: number
-	readonly blocked: number
-}
+const BucketState = Schema.Struct({
+	tokens: Schema.Number,
+	updated: Schema.Number,
+	strikes: Schema.Number,
+	blocked: Schema.Number,
+})
+type BucketState = typeof BucketState.Type
 
 // --- [CONSTANTS]
 

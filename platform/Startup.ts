@@ -3,8 +3,31 @@
 // names the setting or command to fix it, and a non-zero exit code, never a stack trace. Values of settings are never
 // echoed: they may be secrets. Anything not recognised is still reported in full.
 import { NodeRuntime } from "@effect/platform-node"
-import { Array, Cause, Config, ConfigError, Console, Data, Effect, Match, Option, Predicate, Redacted } from "effect"
+import {
+	Array,
+	Cause,
+	Config,
+	ConfigError,
+	Console,
+	Data,
+	Effect,
+	Match,
+	Option,
+	Predicate,
+	Redacted,
+	Schema,
+} from "effect"
 import { createServer } from "node:net"
+
+// --- [SCHEMA]
+
+// One setting a ConfigError names, and what is wrong with it.
+const ConfigLeaf = Schema.Struct({
+	kind: Schema.Literal("missing", "invalid"),
+	name: Schema.String,
+	message: Schema.String,
+})
+type ConfigLeaf = typeof ConfigLeaf.Type
 
 // --- [CONSTANTS]
 
@@ -38,9 +61,7 @@ const field = (value: unknown, name: string): unknown =>
 const causeChain = (error: unknown, depth = 0): ReadonlyArray<unknown> =>
 	depth > 8 || !Predicate.isObject(error) ? [] : [error, ...causeChain(field(error, "cause"), depth + 1)]
 
-type Leaf = { readonly kind: "missing" | "invalid"; readonly name: string; readonly message: string }
-
-const configLeaves = (error: ConfigError.ConfigError): ReadonlyArray<Leaf> =>
+const configLeaves = (error: ConfigError.ConfigError): ReadonlyArray<ConfigLeaf> =>
 	Match.value(error).pipe(
 		Match.when({ _op: "And" }, (both) => [...configLeaves(both.left), ...configLeaves(both.right)]),
 		Match.when({ _op: "Or" }, (either) => [...configLeaves(either.left), ...configLeaves(either.right)]),

@@ -75,4 +75,38 @@ describe("lint boundaries", () => {
 			),
 		).toEqual(["no-restricted-syntax", "no-restricted-syntax"])
 	})
+
+	it("seed rule: module-level types are derived from schemas or values, never written by hand (tests excepted)", async () => {
+		expect(
+			await violations(
+				"entities/Planted.ts",
+				"interface Asset {\n\treadonly name: string\n}\nexport type { Asset }\n",
+			),
+		).toEqual(["no-restricted-syntax"])
+		expect(
+			await violations(
+				"platform/Planted.ts",
+				'type Asset = { readonly name: string }\ntype Kind = "image" | "video"\nexport type { Asset, Kind }\n',
+			),
+		).toEqual(["no-restricted-syntax", "no-restricted-syntax"])
+		expect(
+			await violations(
+				"gateway/Planted.ts",
+				[
+					'import { Effect, Schema } from "effect"',
+					"const Asset = Schema.Struct({ name: Schema.String })",
+					"type Asset = typeof Asset.Type",
+					'type AssetName = Asset["name"]',
+					'type Encoded = Pick<Schema.Schema.Encoded<typeof Asset>, "name">',
+					"const make = () => Effect.succeed({ size: 1 })",
+					"type Made = Effect.Effect.Success<ReturnType<typeof make>>",
+					"export { Asset, type AssetName, type Encoded, type Made, make }",
+					"",
+				].join("\n"),
+			),
+		).toEqual([])
+		expect(
+			await violations("test/Planted.test.ts", "type Body = { readonly name: string }\nexport type { Body }\n"),
+		).toEqual([])
+	})
 })

@@ -162,16 +162,14 @@ const checkUrl = (url: string, allowedHosts: ReadonlyArray<string>) =>
 		Effect.flatMap((parsed) => check(parsed, allowedHosts)),
 	)
 
-type Resolved = ReadonlyArray<{ readonly address: string; readonly family: number }>
-
-const systemResolve = (host: string): Promise<Resolved> => lookup(host, { all: true, verbatim: true })
+const systemResolve = (host: string) => lookup(host, { all: true, verbatim: true })
 
 // A `lookup` for node sockets (http/https Agent option). It resolves the name once, refuses the connection unless
 // EVERY address is allowed (public, or the host is listed), and answers with those checked addresses only, so the
 // socket connects to an address that was checked. `resolve` is injectable for tests.
 const guardedLookup = (options: {
 	readonly allowedHosts: ReadonlyArray<string>
-	readonly resolve?: (host: string) => Promise<Resolved>
+	readonly resolve?: typeof systemResolve
 }): LookupFunction => {
 	const resolve = options.resolve ?? systemResolve
 	return (hostname, lookupOptions, callback) =>

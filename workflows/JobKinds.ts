@@ -96,13 +96,14 @@ const JobKind = Schema.Literal(
 	]),
 )
 
-type SubmittableJobKind = {
-	readonly [Kind in JobKind]: (typeof JobKinds)[Kind]["submittable"] extends null ? never : Kind
-}[JobKind]
+// The kinds of `Registry` whose `submittable` is not null.
+type SubmittableOf<Registry extends Record<string, { readonly submittable: unknown }>> = {
+	readonly [Kind in keyof Registry]: Registry[Kind]["submittable"] extends null ? never : Kind
+}[keyof Registry]
 const SubmittableJobType = Schema.Literal(
 	...(JobKind.literals.filter((kind) => JobKinds[kind].submittable !== null) as [
-		SubmittableJobKind,
-		...Array<SubmittableJobKind>,
+		SubmittableOf<typeof JobKinds>,
+		...Array<SubmittableOf<typeof JobKinds>>,
 	]),
 )
 type SubmittableJobType = typeof SubmittableJobType.Type

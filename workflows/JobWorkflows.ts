@@ -3,7 +3,7 @@
 // correlation fields become the payload's `meta`). Its type requires exactly the kinds of JobKinds.ts, so a kind
 // declared on one side only fails the typecheck. The Job entity starts, retries and cancels runs through it, the
 // runner hosts every workflow listed here, and the inspector resumes and interrupts executions of them by name.
-import type { WorkflowEngine } from "@effect/workflow"
+import type { Workflow, WorkflowEngine } from "@effect/workflow"
 import { Effect, Layer, Schema } from "effect"
 import type { Job } from "../entities/job/JobModel.ts"
 import { HttpCallWorkflow } from "./HttpCallProtocol.ts"
@@ -20,15 +20,15 @@ type StoredJob = Pick<Job, "appId" | "id" | "type" | "payload" | "requestId" | "
 
 // Exactly one entry per kind of JobKinds.ts, each under its own name: a kind missing here, or one JobKinds.ts does not
 // declare, fails the typecheck.
-type JobWorkflowRegistry = { readonly [Kind in JobKind]: { readonly kind: Kind } }
+type RegistryOf<Kinds extends string> = { readonly [Kind in Kinds]: { readonly kind: Kind } }
+type JobWorkflowRegistry = RegistryOf<JobKind>
 
 // What the registry needs of a workflow: controlling an execution, and (for a job kind's) starting one run without
 // waiting for it.
-type Controllable = {
-	readonly name: string
-	readonly interrupt: (executionId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
-	readonly resume: (executionId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
-}
+type Controllable = Pick<
+	Workflow.Workflow<string, Workflow.AnyStructSchema, Schema.Schema.Any, Schema.Schema.All>,
+	"name" | "interrupt" | "resume"
+>
 type Startable<Input> = Controllable & {
 	readonly executionId: (payload: Input) => Effect.Effect<string>
 	readonly execute: (

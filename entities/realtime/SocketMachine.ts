@@ -66,8 +66,9 @@ const SocketOperation = Schema.Union(
 )
 type SocketOperation = typeof SocketOperation.Type
 
-type LiveState = { readonly _tag: "Live" } & SocketView
-type SocketState = { readonly _tag: "Absent" } | LiveState
+const SocketState = Schema.Union(Schema.TaggedStruct("Absent", {}), Schema.TaggedStruct("Live", SocketView.fields))
+type SocketState = typeof SocketState.Type
+type LiveState = (typeof SocketState.members)[1]["Type"]
 
 // One request per operation, each with the failures its Rpc declares.
 const Gone = Schema.Union(InvalidTransition, UnknownConnection)

@@ -27,16 +27,6 @@ import { SignIn } from "./SignIn.ts"
 import { TenantCache } from "../tenant/TenantCache.ts"
 import { activeTenant } from "../tenant/TenantMiddleware.ts"
 
-// --- [TYPES]
-
-// The callback as the browser brings it back: the provider's query string, its cookies and the client's address.
-type Callback = {
-	readonly provider: string
-	readonly params: CallbackParams
-	readonly cookies: Readonly<Record<string, string | undefined>>
-	readonly ip: string | null
-}
-
 // --- [SERVICES]
 
 class OAuthFlow extends Effect.Service<OAuthFlow>()("gateway/OAuthFlow", {
@@ -198,7 +188,18 @@ class OAuthFlow extends Effect.Service<OAuthFlow>()("gateway/OAuthFlow", {
 				)
 			})
 
-		const callback = ({ provider, params, cookies, ip }: Callback) =>
+		// The callback as the browser brings it back: the provider's query string, its cookies and the client's address.
+		const callback = ({
+			provider,
+			params,
+			cookies,
+			ip,
+		}: {
+			readonly provider: string
+			readonly params: CallbackParams
+			readonly cookies: Readonly<Record<string, string | undefined>>
+			readonly ip: string | null
+		}) =>
 			Effect.gen(function* () {
 				yield* LoginLimiter.check(ip)
 				const taken = yield* Option.match(Option.fromNullable(params.state), {

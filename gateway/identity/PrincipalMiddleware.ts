@@ -4,7 +4,7 @@
 // group that keeps presenting unknown credentials → 429 TooManyRequests.
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
-import type { Principal } from "../../entities/identity/CredentialDirectoryProtocol.ts"
+import { Principal } from "../../entities/identity/CredentialDirectoryProtocol.ts"
 import { isAdminToken } from "../AdminToken.ts"
 import { Credentials } from "./Credentials.ts"
 import { GatewayConfig } from "../GatewayConfig.ts"
@@ -18,9 +18,11 @@ const SessionCookieName = "__Host-ecp_session"
 
 // --- [SCHEMA]
 
-type CallerPrincipal =
-	| { readonly kind: "service"; readonly subject: string }
-	| { readonly kind: "user"; readonly principal: Principal; readonly tokenHash: string }
+const CallerPrincipal = Schema.Union(
+	Schema.Struct({ kind: Schema.Literal("service"), subject: Schema.String }),
+	Schema.Struct({ kind: Schema.Literal("user"), principal: Principal, tokenHash: Schema.String }),
+)
+type CallerPrincipal = typeof CallerPrincipal.Type
 
 // --- [SERVICES]
 

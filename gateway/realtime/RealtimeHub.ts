@@ -18,7 +18,7 @@ import {
 	TMap,
 	TRef,
 } from "effect"
-import type { SocketPrincipal } from "../../entities/realtime/SocketProtocol.ts"
+import { SocketPrincipal } from "../../entities/realtime/SocketProtocol.ts"
 import type { TenantId } from "../../entities/Tenancy.ts"
 import { Cache } from "../../platform/Cache.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
@@ -44,38 +44,24 @@ const RealtimeChannel = "realtime"
 
 const NoOrigin = "-"
 
-// --- [TYPES]
+// --- [SCHEMA]
 
-type ConnectionState = {
-	readonly principal: SocketPrincipal | null
-	readonly tokenHash: string | null
-	readonly channels: HashSet.HashSet<string>
-	readonly presence: HashSet.HashSet<string>
-	readonly lastSeen: number
+const ConnectionState = Schema.Struct({
+	principal: Schema.NullOr(SocketPrincipal),
+	tokenHash: Schema.NullOr(Schema.String),
+	channels: Schema.HashSetFromSelf(Schema.String),
+	presence: Schema.HashSetFromSelf(Schema.String),
+	lastSeen: Schema.Number,
 	// The cache-service set this connection counts in for its user's connection limit, once claimed.
-	readonly userSet: string | null
-}
-
-// `self`: whether the connection's own publishes on the channel are delivered to it too.
-type Subscriber = { readonly connection: Connection; readonly since: number; readonly self: boolean }
+	userSet: Schema.NullOr(Schema.String),
+})
+type ConnectionState = typeof ConnectionState.Type
 
 // A connection with client publishes in flight: the frames that arrived for it meanwhile, held until the publisher
 // has been told `published` (Redis may deliver the message to this gateway before it answers the publish), and then
 // written in their order.
-type PublishGate = { readonly publishing: number; readonly held: ReadonlyArray<string> }
-
-type Connection = {
-	readonly id: string
-	readonly tenantId: TenantId
-	readonly send: (frame: string) => Effect.Effect<void>
-	// The same, synchronously, once the raw socket is known (the fan-out sends one frame to many sockets in one
-	// step); false when it is not known yet.
-	readonly push: (frame: string) => boolean
-	readonly close: (code: number, reason: string) => Effect.Effect<void>
-	// Validates the connection's credential again (it changed: a rotated key got a grace end) and re-arms its expiry.
-	readonly recheck: Effect.Effect<void>
-	readonly state: TRef.TRef<ConnectionState>
-}
+const PublishGate = Schema.Struct({ publishing: Schema.Number, held: Schema.Array(Schema.String) })
+type PublishGate = typeof PublishGate.Type
 
 // --- [ERRORS]
 
@@ -83,6 +69,28 @@ type Connection = {
 class TooManyConnections extends Data.TaggedError("TooManyConnections")<{ readonly message: string }> {}
 
 // --- [FUNCTIONS]
+
+// A registered connection: what the socket route hands over, and the state this hub keeps for it.
+const connectionOf = (
+	socket: {
+		readonly id: string
+		readonly tenantId: TenantId
+		readonly send: (frame: string) => Effect.Effect<void>
+		// The same, synchronously, once the raw socket is known (the fan-out sends one frame to many sockets in one
+		// step); false when it is not known yet.
+		readonly push: (frame: string) => boolean
+		readonly close: (code: number, reason: string) => Effect.Effect<void>
+		// Validates the connection's credential again (it changed: a rotated key got a grace end) and re-arms its
+		// expiry.
+		readonly recheck: Effect.Effect<void>
+	},
+	state: TRef.TRef<ConnectionState>,
+) => ({ ...socket, state })
+type Connection = ReturnType<typeof connectionOf>
+
+// `self`: whether the connection's own publishes on the channel are delivered to it too.
+const subscriberOf = (connection: Connection, since: number, self: boolean) => ({ connection, since, self })
+type Subscriber = ReturnType<typeof subscriberOf>
 
 const channelKey = (tenantId: string, channel: string) => `${tenantId} ${channel}`
 const counterKey = (tenantId: string, channel: string) => `realtime:seq:{${tenantId}:${channel}}`
@@ -351,7 +359,7 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 		)
 
 		return {
-			register: (connection: Omit<Connection, "state">) =>
+			register: (connection: Parameters<typeof connectionOf>[0]) =>
 				Effect.flatMap(now, (time) =>
 					STM.gen(function* () {
 						const state = yield* TRef.make<ConnectionState>({
@@ -362,7 +370,7 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 							lastSeen: time,
 							userSet: null,
 						})
-						const registered = { ...connection, state }
+						const registered = connectionOf(connection, state)
 						yield* TMap.set(connections, connection.id, registered)
 						return registered
 					}).pipe(STM.commit),
@@ -387,7 +395,7 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 							yield* TMap.set(
 								subscribers,
 								key,
-								HashMap.set(current, connection.id, { connection, since, self }),
+								HashMap.set(current, connection.id, subscriberOf(connection, since, self)),
 							)
 							yield* TRef.update(connection.state, (state) => ({
 								...state,
