@@ -108,5 +108,12 @@ describe("lint boundaries", () => {
 		expect(
 			await violations("test/Planted.test.ts", "type Body = { readonly name: string }\nexport type { Body }\n"),
 		).toEqual([])
+		// A generic alias is a kit's contract over its caller's types (a transition row over the caller's states).
+		expect(
+			await violations(
+				"entities/Planted.ts",
+				"type Row<State extends string> = { readonly from: ReadonlyArray<State>; readonly to: State }\nexport type { Row }\n",
+			),
+		).toEqual([])
 	})
 })

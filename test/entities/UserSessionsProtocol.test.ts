@@ -10,8 +10,8 @@ describe("UserSessionsProtocol", () => {
 		expect(UserSessions.type).toBe("UserSessions")
 		expect(errorTable(UserSessions)).toEqual({
 			Open: ["IdentityTaken", "StorageUnavailable", "UserDeactivated"],
-			CreateSession: ["InvalidTransition", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
-			ListSessions: ["InvalidTransition", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			CreateSession: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			ListSessions: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			RevokeSession: [
 				"InvalidTransition",
 				"SessionNotFound",
@@ -19,42 +19,23 @@ describe("UserSessionsProtocol", () => {
 				"UserDeactivated",
 				"UserNotFound",
 			],
-			RevokeSessions: ["InvalidTransition", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			RevokeSessions: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			GetUser: ["StorageUnavailable", "UserNotFound"],
-			UpdateUser: ["InvalidTransition", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
-			Deactivate: ["InvalidTransition", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
-			ListIdentities: ["InvalidTransition", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
-			LinkIdentity: [
-				"IdentityTaken",
-				"InvalidTransition",
-				"StorageUnavailable",
-				"UserDeactivated",
-				"UserNotFound",
-			],
+			UpdateUser: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			Deactivate: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			ListIdentities: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			LinkIdentity: ["IdentityTaken", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			UnlinkIdentity: [
 				"IdentityNotFound",
-				"InvalidTransition",
 				"LastIdentity",
 				"StorageUnavailable",
 				"UserDeactivated",
 				"UserNotFound",
 			],
-			CreateApiKey: ["InvalidTransition", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
-			ListApiKeys: ["InvalidTransition", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
-			RotateApiKey: [
-				"ApiKeyNotFound",
-				"InvalidTransition",
-				"StorageUnavailable",
-				"UserDeactivated",
-				"UserNotFound",
-			],
-			RevokeApiKey: [
-				"ApiKeyNotFound",
-				"InvalidTransition",
-				"StorageUnavailable",
-				"UserDeactivated",
-				"UserNotFound",
-			],
+			CreateApiKey: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			ListApiKeys: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			RotateApiKey: ["ApiKeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			RevokeApiKey: ["ApiKeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
 		})
 	})
 
