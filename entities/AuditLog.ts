@@ -4,7 +4,8 @@ import { Model } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Schema } from "effect"
 import { TenantId } from "./Tenancy.ts"
-import { currentRequestMeta } from "../platform/RequestContext.ts"
+import { currentRequestMeta, RequestContext, type RequestMeta } from "../platform/RequestContext.ts"
+import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 
 // --- [CONSTANTS]
@@ -79,8 +80,13 @@ const record = (entry: {
 		})}`
 	}).pipe(Telemetry.span("AuditLog.record", { operation: entry.operation }))
 
+// An audit row written on its own (a lifecycle's rows go with their state change, `Lifecycle.committer`): for the
+// request `meta` describes, storage failures as StorageUnavailable.
+const recordFor = (meta: RequestMeta, entry: Parameters<typeof record>[0]) =>
+	record(entry).pipe(orStorageUnavailable, Effect.provideService(RequestContext, meta))
+
 // --- [EXPORT]
 
-const AuditLog = { record } as const
+const AuditLog = { record, recordFor } as const
 
 export { AuditLog, AuditLogRow, AuditOperation, AuditOperations }

@@ -6,8 +6,7 @@ import { Entity } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
 import { Array, DateTime, Duration, Effect, Option, Schema } from "effect"
 import { AuditLog, type AuditOperation } from "../AuditLog.ts"
-import { RequestContext, RequestContextHeaders, type RequestMeta } from "../../platform/RequestContext.ts"
-import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { RequestContextHeaders, type RequestMeta } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
@@ -85,18 +84,14 @@ const UserSessionsLive = UserSessions.toLayer(
 			meta: RequestMeta,
 			details: Record<string, unknown> = {},
 		) =>
-			AuditLog.record({
+			AuditLog.recordFor(meta, {
 				appId: tenantId,
 				actor: `user:${userId}`,
 				operation,
 				subjectType,
 				subjectId,
 				details,
-			}).pipe(
-				orStorageUnavailable,
-				Effect.provideService(RequestContext, meta),
-				Effect.provideService(PgClient.PgClient, sql),
-			)
+			}).pipe(Effect.provideService(PgClient.PgClient, sql))
 		const user = repo.findUser(tenantId, userId).pipe(
 			Effect.flatMap(
 				Option.match({

@@ -4,8 +4,7 @@
 import { Entity } from "@effect/cluster"
 import { Effect, Layer, Option, Schema } from "effect"
 import { AuditLog } from "../AuditLog.ts"
-import { RequestContext, RequestContextHeaders } from "../../platform/RequestContext.ts"
-import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { RequestContextHeaders } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { DlqDirectory, DlqEntry, DlqEntryNotFound, toDlqEntryView } from "./DlqProtocol.ts"
 import { JobEntity, RetryJob } from "./JobProtocol.ts"
@@ -56,10 +55,13 @@ const DlqEntryLive = DlqEntry.toLayer(
 			appId: TenantId,
 			headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0],
 		) =>
-			AuditLog.record({ appId, actor: "admin", operation, subjectType: "dlq", subjectId: id }).pipe(
-				orStorageUnavailable,
-				Effect.provideService(RequestContext, RequestContextHeaders.fromHeaders(headers)),
-			)
+			AuditLog.recordFor(RequestContextHeaders.fromHeaders(headers), {
+				appId,
+				actor: "admin",
+				operation,
+				subjectType: "dlq",
+				subjectId: id,
+			})
 		return {
 			Retry: (request) =>
 				Effect.gen(function* () {

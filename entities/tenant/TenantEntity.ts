@@ -13,8 +13,6 @@ import { OAuthProviderNotFound, Tenant, TenantDirectory, TenantNotFound } from "
 import { OAuthProviderRepo, type OAuthProviderRow, secretBinding } from "../identity/OAuthProviderRepo.ts"
 import { AuditLog } from "../AuditLog.ts"
 import { Crypto } from "../../platform/Crypto.ts"
-import { RequestContext } from "../../platform/RequestContext.ts"
-import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { TenantRepo } from "./TenantRepo.ts"
 
 // --- [LAYERS]
@@ -52,17 +50,13 @@ const TenantEntityLive = Tenant.toLayer(
 			provider: string,
 			headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0],
 		) =>
-			AuditLog.record({
+			AuditLog.recordFor(RequestContextHeaders.fromHeaders(headers), {
 				appId: tenantId,
 				actor: "admin",
 				operation,
 				subjectType: "oauth_provider",
 				subjectId: `${tenantId}/${provider}`,
-			}).pipe(
-				orStorageUnavailable,
-				Effect.provideService(RequestContext, RequestContextHeaders.fromHeaders(headers)),
-				Effect.provideService(PgClient.PgClient, sql),
-			)
+			}).pipe(Effect.provideService(PgClient.PgClient, sql))
 		return {
 			PutOAuthProvider: (request) =>
 				Effect.gen(function* () {
