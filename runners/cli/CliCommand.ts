@@ -41,6 +41,12 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>) =>
 
 const jsonText = Schema.encodeSync(Schema.parseJson())
 
+// A command's result: JSON with `--json`, otherwise its encoded form as the text `render` makes of it.
+const rendered =
+	<A, I>(schema: Schema.Schema<A, I>, asJson: boolean, render: (encoded: I) => string) =>
+	(value: A) =>
+		asJson ? Schema.encode(Schema.parseJson(schema))(value) : Schema.encode(schema)(value).pipe(Effect.map(render))
+
 // `more: …` names the command line that prints the next page.
 const pageLines = (empty: string, rows: ReadonlyArray<ReadonlyArray<string>>, next: string | null, command: string) =>
 	[
@@ -145,6 +151,7 @@ export {
 	leaf,
 	limit,
 	pageLines,
+	rendered,
 	resolveTenant,
 	table,
 	tenantFilter,

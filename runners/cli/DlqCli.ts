@@ -12,6 +12,7 @@ import {
 	jsonAccepted,
 	leaf,
 	limit,
+	rendered,
 	table,
 	tenantFilter,
 	tenantOption,
@@ -59,41 +60,37 @@ const list = leaf(
 					cursor: Option.getOrNull(args.cursor),
 				}),
 			),
-			Effect.flatMap((page) =>
-				args.json
-					? Schema.encode(Schema.parseJson(DlqPage))(page)
-					: Schema.encode(DlqPage)(page).pipe(
-							Effect.map((encoded) =>
-								encoded.items.length === 0
-									? "no dead letters"
-									: table([
-											[
-												"ID",
-												"TENANT",
-												"JOB",
-												"TYPE",
-												"REASON",
-												"STATUS",
-												"FAILURES",
-												"RETRIES",
-												"FAILED",
-												"LAST ERROR",
-											],
-											...encoded.items.map((entry) => [
-												entry.id,
-												entry.tenantId,
-												entry.jobId,
-												entry.type,
-												entry.reason,
-												entry.status,
-												String(entry.failures),
-												String(entry.retries),
-												entry.failedAt,
-												entry.lastError ?? "-",
-											]),
-										]),
-							),
-						),
+			Effect.flatMap(
+				rendered(DlqPage, args.json, (encoded) =>
+					encoded.items.length === 0
+						? "no dead letters"
+						: table([
+								[
+									"ID",
+									"TENANT",
+									"JOB",
+									"TYPE",
+									"REASON",
+									"STATUS",
+									"FAILURES",
+									"RETRIES",
+									"FAILED",
+									"LAST ERROR",
+								],
+								...encoded.items.map((entry) => [
+									entry.id,
+									entry.tenantId,
+									entry.jobId,
+									entry.type,
+									entry.reason,
+									entry.status,
+									String(entry.failures),
+									String(entry.retries),
+									entry.failedAt,
+									entry.lastError ?? "-",
+								]),
+							]),
+				),
 			),
 		),
 )

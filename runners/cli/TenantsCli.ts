@@ -3,7 +3,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option, Schema } from "effect"
 import { isIP } from "node:net"
-import { TenantName, TenantSettings, TenantSlug } from "../../entities/tenant/TenantModel.ts"
+import { TenantName, TenantSlug } from "../../entities/tenant/TenantModel.ts"
 import {
 	CreateTenant,
 	Tenant,
@@ -21,8 +21,10 @@ import {
 	group,
 	json,
 	jsonAccepted,
+	jsonText,
 	leaf,
 	limit,
+	rendered,
 	pageLines,
 	resolveTenant,
 	table,
@@ -35,53 +37,42 @@ const tenantArg = Args.text({ name: "id|slug" }).pipe(Args.withDescription("the 
 
 // --- [FUNCTIONS]
 
-const renderTenant = (asJson: boolean) => (tenant: TenantView) =>
-	asJson
-		? Schema.encode(Schema.parseJson(TenantView))(tenant)
-		: Effect.all([
-				Schema.encode(TenantView)(tenant),
-				Schema.encode(Schema.parseJson(TenantSettings))(tenant.settings),
-			]).pipe(
-				Effect.map(([encoded, settings]) =>
-					table([
-						["id:", encoded.id],
-						["slug:", encoded.slug],
-						["name:", encoded.name],
-						["status:", encoded.status],
-						["settings:", settings],
-						["created:", encoded.createdAt],
-						["updated:", encoded.updatedAt],
-					]),
-				),
-			)
+const renderTenant = (asJson: boolean) =>
+	rendered(TenantView, asJson, (encoded) =>
+		table([
+			["id:", encoded.id],
+			["slug:", encoded.slug],
+			["name:", encoded.name],
+			["status:", encoded.status],
+			["settings:", jsonText(encoded.settings)],
+			["created:", encoded.createdAt],
+			["updated:", encoded.updatedAt],
+		]),
+	)
 
 const list = leaf("list", "tenants, oldest first", { json, limit: limit("tenants per page"), cursor }, (args) =>
 	TenantDirectory.client.pipe(
 		Effect.flatMap((directory) =>
 			directory("list").List({ limit: args.limit, cursor: Option.getOrNull(args.cursor) }),
 		),
-		Effect.flatMap((page) =>
-			args.json
-				? Schema.encode(Schema.parseJson(TenantPage))(page)
-				: Schema.encode(TenantPage)(page).pipe(
-						Effect.map((encoded) =>
-							pageLines(
-								"no tenants",
-								[
-									["ID", "SLUG", "NAME", "STATUS", "CREATED"],
-									...encoded.items.map((tenant) => [
-										tenant.id,
-										tenant.slug,
-										tenant.name,
-										tenant.status,
-										tenant.createdAt,
-									]),
-								],
-								encoded.nextCursor,
-								"tenants list",
-							),
-						),
-					),
+		Effect.flatMap(
+			rendered(TenantPage, args.json, (encoded) =>
+				pageLines(
+					"no tenants",
+					[
+						["ID", "SLUG", "NAME", "STATUS", "CREATED"],
+						...encoded.items.map((tenant) => [
+							tenant.id,
+							tenant.slug,
+							tenant.name,
+							tenant.status,
+							tenant.createdAt,
+						]),
+					],
+					encoded.nextCursor,
+					"tenants list",
+				),
+			),
 		),
 	),
 )

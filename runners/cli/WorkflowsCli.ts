@@ -17,6 +17,7 @@ import {
 	jsonText,
 	leaf,
 	limit,
+	rendered,
 	pageLines,
 	table,
 	tenantFilter,
@@ -70,40 +71,27 @@ const list = leaf(
 					cursor: Option.getOrNull(args.cursor),
 				}),
 			),
-			Effect.flatMap((page) =>
-				args.json
-					? Schema.encode(Schema.parseJson(ExecutionPage))(page)
-					: Schema.encode(ExecutionPage)(page).pipe(
-							Effect.map((encoded) =>
-								pageLines(
-									"no executions",
-									[
-										[
-											"EXECUTION",
-											"WORKFLOW",
-											"STATUS",
-											"TENANT",
-											"JOB",
-											"REQUEST",
-											"STARTED",
-											"FINISHED",
-										],
-										...encoded.items.map((execution) => [
-											execution.executionId,
-											execution.workflow,
-											execution.status,
-											execution.tenantId ?? "-",
-											execution.jobId ?? "-",
-											execution.requestId ?? "-",
-											execution.startedAt,
-											execution.finishedAt ?? "-",
-										]),
-									],
-									encoded.nextCursor,
-									"workflows list",
-								),
-							),
-						),
+			Effect.flatMap(
+				rendered(ExecutionPage, args.json, (encoded) =>
+					pageLines(
+						"no executions",
+						[
+							["EXECUTION", "WORKFLOW", "STATUS", "TENANT", "JOB", "REQUEST", "STARTED", "FINISHED"],
+							...encoded.items.map((execution) => [
+								execution.executionId,
+								execution.workflow,
+								execution.status,
+								execution.tenantId ?? "-",
+								execution.jobId ?? "-",
+								execution.requestId ?? "-",
+								execution.startedAt,
+								execution.finishedAt ?? "-",
+							]),
+						],
+						encoded.nextCursor,
+						"workflows list",
+					),
+				),
 			),
 		),
 )
@@ -115,45 +103,41 @@ const show = leaf(
 	(args) =>
 		WorkflowInspector.client.pipe(
 			Effect.flatMap((inspector) => inspector("inspector").Show({ executionId: args.executionId })),
-			Effect.flatMap((detail) =>
-				args.json
-					? Schema.encode(Schema.parseJson(ExecutionDetail))(detail)
-					: Schema.encode(ExecutionDetail)(detail).pipe(
-							Effect.map((encoded) =>
-								[
-									table([
-										["execution:", encoded.executionId],
-										["workflow:", encoded.workflow],
-										["status:", encoded.status],
-										["tenant:", encoded.tenantId ?? "-"],
-										["job:", encoded.jobId ?? "-"],
-										["request:", encoded.requestId ?? "-"],
-										["started:", encoded.startedAt],
-										["finished:", encoded.finishedAt ?? "-"],
-										["payload:", jsonText(encoded.payload)],
-										["result:", resultLine(encoded.result, encoded.failure ?? null)],
-										...encoded.deadLetters.map((entry) => [
-											"dead letter:",
-											`${entry.id} ${entry.status}, ${entry.reason}, ${entry.failures} failed run(s), ${entry.retries} retries: ${entry.lastError ?? "-"}`,
-										]),
-									]),
-									"",
-									table([
-										["ACTIVITY", "ATTEMPT", "STATUS", "STARTED", "FINISHED", "ERROR"],
-										...encoded.activities.flatMap((activity) =>
-											activity.attempts.map((attempt) => [
-												`${activity.compensation ? "(compensation) " : ""}${activity.name}`,
-												String(attempt.attempt),
-												attempt.status,
-												attempt.startedAt,
-												attempt.finishedAt ?? "-",
-												attempt.message ?? "-",
-											]),
-										),
-									]),
-								].join("\n"),
+			Effect.flatMap(
+				rendered(ExecutionDetail, args.json, (encoded) =>
+					[
+						table([
+							["execution:", encoded.executionId],
+							["workflow:", encoded.workflow],
+							["status:", encoded.status],
+							["tenant:", encoded.tenantId ?? "-"],
+							["job:", encoded.jobId ?? "-"],
+							["request:", encoded.requestId ?? "-"],
+							["started:", encoded.startedAt],
+							["finished:", encoded.finishedAt ?? "-"],
+							["payload:", jsonText(encoded.payload)],
+							["result:", resultLine(encoded.result, encoded.failure ?? null)],
+							...encoded.deadLetters.map((entry) => [
+								"dead letter:",
+								`${entry.id} ${entry.status}, ${entry.reason}, ${entry.failures} failed run(s), ${entry.retries} retries: ${entry.lastError ?? "-"}`,
+							]),
+						]),
+						"",
+						table([
+							["ACTIVITY", "ATTEMPT", "STATUS", "STARTED", "FINISHED", "ERROR"],
+							...encoded.activities.flatMap((activity) =>
+								activity.attempts.map((attempt) => [
+									`${activity.compensation ? "(compensation) " : ""}${activity.name}`,
+									String(attempt.attempt),
+									attempt.status,
+									attempt.startedAt,
+									attempt.finishedAt ?? "-",
+									attempt.message ?? "-",
+								]),
 							),
-						),
+						]),
+					].join("\n"),
+				),
 			),
 		),
 )
