@@ -13,6 +13,7 @@ import { jobOwner } from "./0005_job_owner.ts"
 import { emailVerified } from "./0006_email_verified.ts"
 import { dlqDefect } from "./0007_dlq_defect.ts"
 import { dlqOnePerJob } from "./0008_dlq_one_per_job.ts"
+import { eventLog } from "./0009_event_log.ts"
 
 // --- [CONSTANTS]
 
@@ -28,6 +29,7 @@ const Migrations = {
 	"0006_email_verified": emailVerified,
 	"0007_dlq_defect": dlqDefect,
 	"0008_dlq_one_per_job": dlqOnePerJob,
+	"0009_event_log": eventLog,
 } as const
 
 // --- [FUNCTIONS]

@@ -20,6 +20,7 @@ const DeletedTenantTables = [
 	{ table: "users", spare: null },
 	{ table: "oauth_providers", spare: null },
 	{ table: "events", spare: null },
+	{ table: "event_sequences", spare: null },
 ] as const
 
 // Kept past the tenant's deletion, each with the reason.

@@ -23,6 +23,7 @@ const Pinned: Record<string, string> = {
 	"0006_email_verified": "9afd337e46fef4d3282731263c46ea5849dbe1599a15c043fed431caa9d10bd7",
 	"0007_dlq_defect": "44ea44160e81c3c8e74b9e960013849ed61b4cbc0a854322db30aa76ad49d652",
 	"0008_dlq_one_per_job": "d2b0a9c0fa0bc2713f4a40028eeab9645fb06e585d6bbb1245cc9e3d865ae0cc",
+	"0009_event_log": "e2165e229ce23f0468ec9542fe6ad5be085bce08a861bb1fc1abb3c1f1dc746e",
 }
 
 const Names = Object.keys(Migrations)
