@@ -7,6 +7,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Array, DateTime, Duration, Effect, Option, Schema } from "effect"
 import { AuditLog, type AuditOperation } from "../AuditLog.ts"
 import { RequestContextHeaders, type RequestMeta } from "../../platform/RequestContext.ts"
+import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
@@ -177,6 +178,9 @@ const UserSessionsLive = UserSessions.toLayer(
 					),
 				)
 		const span = (name: string) => Telemetry.span(`UserSessions.${name}`, { tenantId, userId })
+		// A change and its audit row (with its event, AuditLog.record) commit together or not at all.
+		const atomically = <A, E, R>(change: Effect.Effect<A, E, R>) =>
+			orStorageUnavailable(sql.withTransaction(change))
 
 		return {
 			Open: (request) =>
@@ -201,7 +205,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						() => created,
 					)
 					return row
-				}).pipe(span("Open")),
+				}).pipe(atomically, span("Open")),
 			CreateSession: (request) =>
 				Effect.gen(function* () {
 					const meta = metaOf(request)
@@ -278,7 +282,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						fields: Object.keys(request.payload).filter((key) => key === "email" || key === "displayName"),
 					})
 					return updated
-				}).pipe(span("UpdateUser")),
+				}).pipe(atomically, span("UpdateUser")),
 			Deactivate: (request) =>
 				Effect.gen(function* () {
 					const meta = metaOf(request)
@@ -320,7 +324,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						() => created,
 					)
 					return identity
-				}).pipe(span("LinkIdentity")),
+				}).pipe(atomically, span("LinkIdentity")),
 			UnlinkIdentity: (request) =>
 				Effect.gen(function* () {
 					yield* activeUser
@@ -348,7 +352,7 @@ const UserSessionsLive = UserSessions.toLayer(
 					)
 					yield* audited("unlink", "identity", `${userId}/${removed.provider}`, metaOf(request))
 					return removed
-				}).pipe(span("UnlinkIdentity")),
+				}).pipe(atomically, span("UnlinkIdentity")),
 			CreateApiKey: (request) =>
 				Effect.gen(function* () {
 					yield* activeUser
@@ -363,7 +367,7 @@ const UserSessionsLive = UserSessions.toLayer(
 					})
 					yield* audited("create", "api_key", row.id, metaOf(request), { name: row.name, prefix: row.prefix })
 					return row
-				}).pipe(span("CreateApiKey")),
+				}).pipe(atomically, span("CreateApiKey")),
 			ListApiKeys: () =>
 				activeUser.pipe(Effect.zipRight(repo.listApiKeys(tenantId, userId)), span("ListApiKeys")),
 			RotateApiKey: (request) =>
