@@ -35,6 +35,7 @@ import { HealthHttpLive } from "./HealthHttp.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./jobs/JobsHttp.ts"
 import { EventsHttpLive } from "./events/EventsHttp.ts"
+import { EventFeed } from "./realtime/EventFeed.ts"
 import { OAuthFlow } from "./identity/OAuthFlow.ts"
 import { OAuthHttpLive } from "./identity/OAuthHttp.ts"
 import { OpenApiRouteLive } from "./OpenApiDocument.ts"
@@ -294,6 +295,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),
 	Layer.provideMerge(RealtimeHub.Default),
+	Layer.provideMerge(EventFeed.Default),
 	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
 	Layer.provideMerge(RateLimiter.Default),
 	Layer.provide(Layer.merge(IdentityConfigLive, RealtimeConfigLive)),
