@@ -6,7 +6,7 @@
 // the log (the realtime `events` channel, webhooks) keep their own last seq and call `after`.
 import { SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { DateTime, Effect, Schema } from "effect"
+import { DateTime, Effect, Option, Schema } from "effect"
 import { currentRequestMeta } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import type { AuditOperation } from "../AuditLog.ts"
@@ -70,7 +70,8 @@ const toEvent = (row: typeof EventRow.Type): TenantEvent => ({
 	occurredAt: row.createdAt,
 })
 
-// Appends one event of `appId` in the transaction in scope; answers its seq.
+// Appends one event of `appId` in the transaction in scope; answers its seq. A tenant being deleted (or deleted)
+// records nothing more: its log is deleted with it, and nothing may number events for it again.
 const append = (event: {
 	readonly appId: TenantId
 	readonly type: string
@@ -81,8 +82,10 @@ const append = (event: {
 		const sql = yield* PgClient.PgClient
 		const meta = yield* currentRequestMeta
 		const rows = yield* sql<{ readonly seq: string }>`
-			WITH next AS (
-				INSERT INTO event_sequences (app_id, last_seq) VALUES (${event.appId}, 1)
+			WITH live AS (
+				SELECT id FROM apps WHERE id = ${event.appId} AND status NOT IN ('deleting', 'deleted')
+			), next AS (
+				INSERT INTO event_sequences (app_id, last_seq) SELECT id, 1 FROM live
 				ON CONFLICT (app_id) DO UPDATE SET last_seq = event_sequences.last_seq + 1
 				RETURNING last_seq
 			), stored AS (
@@ -94,7 +97,10 @@ const append = (event: {
 			)
 			SELECT seq::text AS seq, pg_notify(${NotificationChannel}, ${event.appId}::text || ':' || seq::text)::text AS sent
 			FROM stored`
-		return yield* Schema.decodeUnknown(Seq)(rows[0]?.seq).pipe(Effect.orDie)
+		return yield* Effect.forEach(rows, (row) => Schema.decodeUnknown(Seq)(row.seq)).pipe(
+			Effect.map((seqs) => Option.fromNullable(seqs[0])),
+			Effect.orDie,
+		)
 	}).pipe(Telemetry.span("EventLog.append", { type: event.type }))
 
 const select = Effect.map(PgClient.PgClient, (sql) =>

@@ -3,7 +3,7 @@
 // tenants are numbered apart. Reads come back in seq order, filtered by type (exact or prefix) and time.
 import { describe, expect, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Array, DateTime, Effect, Exit } from "effect"
+import { Array, DateTime, Effect, Exit, Option } from "effect"
 import { AuditLog } from "../../entities/AuditLog.ts"
 import { EventLog } from "../../entities/event/EventLog.ts"
 import type { TenantId } from "../../entities/Tenancy.ts"
@@ -59,6 +59,22 @@ layer(TestSqlLive, { excludeTestServices: true })((it) => {
 				// The other tenant has its own numbering and never sees this tenant's events.
 				const theirs = yield* EventLog.after(other, 0, 100)
 				expect(theirs.map((event) => [event.seq, event.requestId])).toEqual([[1, "req-other"]])
+			}),
+		)
+
+		it.effect("a tenant being deleted records no more events and numbers nothing", () =>
+			Effect.gen(function* () {
+				const sql = yield* PgClient.PgClient
+				const appId = yield* tenant
+				yield* change(appId, "req-before")
+				yield* sql`UPDATE apps SET status = 'deleting' WHERE id = ${appId}`
+				const skipped = yield* sql.withTransaction(
+					EventLog.append({ appId, type: "tenant.deleted", subject: appId, data: {} }),
+				)
+				expect(Option.isNone(skipped)).toBe(true)
+				yield* change(appId, "req-during")
+				expect((yield* EventLog.after(appId, 0, 10)).map((event) => event.requestId)).toEqual(["req-before"])
+				expect(yield* EventLog.lastSeq(appId)).toBe(1)
 			}),
 		)
 

@@ -3,7 +3,7 @@
 // numbering goes on where it was (event_sequences is never touched).
 import { describe, expect, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
 import { EventLog } from "../../entities/event/EventLog.ts"
 import type { TenantId } from "../../entities/Tenancy.ts"
 import { purgeEvents } from "../../workflows/Maintenance.ts"
@@ -29,9 +29,9 @@ const tenant = (settings: Record<string, unknown>) =>
 const aged = (appId: TenantId, days: number) =>
 	Effect.gen(function* () {
 		const sql = yield* PgClient.PgClient
-		const seq = yield* sql.withTransaction(
-			EventLog.append({ appId, type: "user.updated", subject: null, data: {} }),
-		)
+		const seq = yield* sql
+			.withTransaction(EventLog.append({ appId, type: "user.updated", subject: null, data: {} }))
+			.pipe(Effect.map(Option.getOrThrow))
 		yield* sql`UPDATE events SET created_at = now() - make_interval(days => ${days}::int)
 			WHERE app_id = ${appId} AND seq = ${seq}`
 	})
