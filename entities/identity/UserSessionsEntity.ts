@@ -374,32 +374,36 @@ const UserSessionsLive = UserSessions.toLayer(
 				Effect.gen(function* () {
 					yield* activeUser
 					const old = yield* keyOf(request.payload.keyId)
-					const retired = yield* repo.retireApiKey({
-						appId: tenantId,
-						userId,
-						id: old.id,
-						replacedBy: request.payload.newKeyId,
-						graceSeconds: request.payload.gracePeriodSeconds,
-					})
-					yield* Effect.mapError(
-						retired,
-						() => new ApiKeyNotFound({ message: "API key not found or no longer active" }),
-					)
-					const created = yield* repo.insertApiKey({
-						id: request.payload.newKeyId,
-						appId: tenantId,
-						userId,
-						name: old.name,
-						prefix: request.payload.prefix,
-						keyHash: request.payload.keyHash,
-						expiresAt: old.expiresAt,
-					})
-					// Cached copies of the old key carry its old expiry: drop them so the grace deadline applies.
+					const created = yield* Effect.gen(function* () {
+						const retired = yield* repo.retireApiKey({
+							appId: tenantId,
+							userId,
+							id: old.id,
+							replacedBy: request.payload.newKeyId,
+							graceSeconds: request.payload.gracePeriodSeconds,
+						})
+						yield* Effect.mapError(
+							retired,
+							() => new ApiKeyNotFound({ message: "API key not found or no longer active" }),
+						)
+						const inserted = yield* repo.insertApiKey({
+							id: request.payload.newKeyId,
+							appId: tenantId,
+							userId,
+							name: old.name,
+							prefix: request.payload.prefix,
+							keyHash: request.payload.keyHash,
+							expiresAt: old.expiresAt,
+						})
+						yield* audited("rotate", "api_key", old.id, metaOf(request), {
+							replacedBy: inserted.id,
+							gracePeriodSeconds: request.payload.gracePeriodSeconds,
+						})
+						return inserted
+					}).pipe(atomically)
+					// Cached copies of the old key carry its old expiry: drop them (once committed) so the grace
+					// deadline applies.
 					yield* announceChanged(tenantId, [old.keyHash])
-					yield* audited("rotate", "api_key", old.id, metaOf(request), {
-						replacedBy: created.id,
-						gracePeriodSeconds: request.payload.gracePeriodSeconds,
-					})
 					return { key: created, changed: [old.keyHash] }
 				}).pipe(span("RotateApiKey")),
 			RevokeApiKey: (request) =>
@@ -413,9 +417,10 @@ const UserSessionsLive = UserSessions.toLayer(
 								onSome: Effect.succeed,
 							}),
 						),
+						Effect.tap((key) => audited("revoke", "api_key", key.id, metaOf(request))),
+						atomically,
 					)
 					yield* announceRevoked(tenantId, [revoked.keyHash])
-					yield* audited("revoke", "api_key", revoked.id, metaOf(request))
 					return { key: revoked, revoked: [revoked.keyHash] }
 				}).pipe(span("RevokeApiKey")),
 		}
