@@ -283,28 +283,33 @@ const UserSessionsLive = UserSessions.toLayer(
 					})
 					return updated
 				}).pipe(atomically, span("UpdateUser")),
+			// The sessions end first (each through its machine, with its own audited commit); the user's status, its
+			// keys and the audit row of the deactivation then commit together, and gateways hear of the keys after.
 			Deactivate: (request) =>
 				Effect.gen(function* () {
 					const meta = metaOf(request)
 					const current = yield* activeUser
-					const updated = yield* repo.updateUser({
-						appId: tenantId,
-						id: userId,
-						status: "deactivated",
-						email: current.email,
-						emailVerified: current.emailVerified,
-						displayName: current.displayName,
-					})
 					const sessions = yield* endAll("deactivated", null, meta)
-					const keys = yield* repo.revokeAllApiKeys(tenantId, userId)
+					const { updated, keys } = yield* Effect.gen(function* () {
+						const user = yield* repo.updateUser({
+							appId: tenantId,
+							id: userId,
+							status: "deactivated",
+							email: current.email,
+							emailVerified: current.emailVerified,
+							displayName: current.displayName,
+						})
+						const revoked = yield* repo.revokeAllApiKeys(tenantId, userId)
+						yield* audited("deactivate", "user", userId, meta, {
+							sessions: sessions.length,
+							apiKeys: revoked.length,
+						})
+						return { updated: user, keys: revoked }
+					}).pipe(atomically)
 					yield* announceRevoked(
 						tenantId,
 						keys.map((key) => key.keyHash),
 					)
-					yield* audited("deactivate", "user", userId, meta, {
-						sessions: sessions.length,
-						apiKeys: keys.length,
-					})
 					return {
 						user: updated,
 						sessionsRevoked: sessions.length,
