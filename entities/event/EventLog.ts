@@ -70,13 +70,16 @@ const toEvent = (row: typeof EventRow.Type): TenantEvent => ({
 	occurredAt: row.createdAt,
 })
 
-// Appends one event of `appId` in the transaction in scope; answers its seq. A tenant being deleted (or deleted)
-// records nothing more: its log is deleted with it, and nothing may number events for it again.
+// Appends one event of `appId` in the transaction in scope; answers its seq. `requestId` is the request in scope;
+// `correlationId` too, unless the change continues a chain a stored record started (`origin`: a job's events carry
+// the request that submitted the job, whichever request or workflow report moved it). A tenant being deleted (or
+// deleted) records nothing more: its log is deleted with it, and nothing may number events for it again.
 const append = (event: {
 	readonly appId: TenantId
 	readonly type: string
 	readonly subject: string | null
 	readonly data: Record<string, unknown>
+	readonly origin?: string | null
 }) =>
 	Effect.gen(function* () {
 		const sql = yield* PgClient.PgClient
@@ -91,7 +94,7 @@ const append = (event: {
 			), stored AS (
 				INSERT INTO events (app_id, seq, type, subject, payload, correlation_id, request_id)
 				SELECT ${event.appId}, last_seq, ${event.type}, ${event.subject}, ${sql.json(event.data)},
-					${meta.requestId}, ${meta.requestId}
+					${event.origin ?? meta.requestId}, ${meta.requestId}
 				FROM next
 				RETURNING seq
 			)

@@ -68,7 +68,7 @@ class CreateJob extends Schema.TaggedRequest<CreateJob>()("CreateJob", {
 class AdvanceJob extends Schema.TaggedRequest<AdvanceJob>()("AdvanceJob", {
 	failure: Schema.Union(JobNotFound, InvalidTransition, StorageUnavailable),
 	success: Job,
-	payload: { event: Schema.Union(JobEvent, Schema.TaggedStruct("Cancel", {})) },
+	payload: { event: Schema.Union(JobEvent, Schema.TaggedStruct("Cancel", {})), meta: RequestMeta },
 }) {}
 
 // --- [FUNCTIONS]
@@ -116,20 +116,16 @@ const applyEvent = (job: Job, event: AdvanceJob["event"], status: Status, now: D
 	),
 })
 
-// `job.<verb>` for `job`, in the transaction in scope, correlated with the request that submitted the job.
+// `job.<verb>` for `job`, in the transaction in scope: caused by the request in scope (the cancel, the workflow's
+// report), correlated with the request that submitted the job.
 const recordEvent = (job: Job, verb: string) =>
 	EventLog.append({
 		appId: job.appId,
 		type: `job.${verb}`,
 		subject: job.id,
 		data: { type: job.type, status: job.status, attempts: job.attempts, lastError: job.lastError },
-	}).pipe(
-		Effect.provideService(RequestContext, {
-			requestId: job.requestId ?? `job-${job.id}`,
-			ip: job.ipAddress,
-			userAgent: job.userAgent,
-		}),
-	)
+		origin: job.requestId,
+	})
 
 // --- [SERVICES]
 
@@ -138,8 +134,11 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 		Effect.gen(function* () {
 			const repo = yield* JobRepo
 			const sql = yield* PgClient.PgClient
-			const announce = (job: Job, verb: string) =>
-				recordEvent(job, verb).pipe(Effect.provideService(PgClient.PgClient, sql))
+			const announce = (job: Job, verb: string, meta: RequestMeta) =>
+				recordEvent(job, verb).pipe(
+					Effect.provideService(PgClient.PgClient, sql),
+					Effect.provideService(RequestContext, meta),
+				)
 			return Machine.procedures
 				.make<JobState>(previous ?? { _tag: "Absent" }, {
 					identifier: `Job/${input.appId}/${input.jobId}`,
@@ -175,7 +174,7 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 												Effect.tap(
 													Option.match({
 														onNone: () => Effect.void,
-														onSome: (job) => announce(job, "created"),
+														onSome: (job) => announce(job, "created", request.meta),
 													}),
 												),
 											),
@@ -223,7 +222,7 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 													.pipe(
 														Effect.tap((updated) =>
 															Effect.when(
-																announce(updated, updated.status),
+																announce(updated, updated.status, request.meta),
 																() =>
 																	updated.status !== job.status &&
 																	Announced.includes(updated.status),

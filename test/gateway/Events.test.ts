@@ -71,9 +71,14 @@ const createTenant = async (slug: string) => {
 
 beforeAll(async () => {
 	receiverPort = await freePort()
+	// `/hang` never answers (a job that stays running until cancelled); anything else is 200.
 	receiver = createServer((request, response) => {
 		request.resume()
-		request.on("end", () => response.writeHead(200, { "content-type": "application/json" }).end("{}"))
+		request.on("end", () =>
+			request.url?.startsWith("/hang") === true
+				? undefined
+				: response.writeHead(200, { "content-type": "application/json" }).end("{}"),
+		)
 	})
 	await new Promise<void>((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve))
 	platform = await startPlatform({ JOBS_HTTP_ALLOWED_HOSTS: "127.0.0.1" })
@@ -84,6 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	await platform?.stop()
+	receiver?.closeAllConnections()
 	await new Promise((resolve) => receiver?.close(resolve))
 })
 
@@ -132,6 +138,7 @@ describe("Events", () => {
 		// The job's events carry the request that submitted it, also the one its workflow reported.
 		const jobEvents = all.items.filter((event) => event.type.startsWith("job."))
 		expect(jobEvents.every((event) => event.subject === job.id && event.correlationId === "req-job-1")).toBe(true)
+		expect(jobEvents[0]).toMatchObject({ type: "job.created", requestId: "req-job-1" })
 		expect(all.items.every((event) => !Number.isNaN(Date.parse(event.occurredAt)))).toBe(true)
 
 		// Prefix and exact type, after, since, pages.
@@ -152,6 +159,26 @@ describe("Events", () => {
 		await walk(null)
 		expect(seen).toEqual([2, 3, 4, 5])
 	}, 90_000)
+
+	it("a job's later events name the request that moved it and correlate with the one that submitted it", async () => {
+		const submitted = await asService(tenantA, "/jobs", {
+			method: "POST",
+			headers: { "x-request-id": "req-job-2" },
+			body: encodeJson({ type: "http.call", payload: { url: `http://127.0.0.1:${receiverPort}/hang` } }),
+		})
+		expect(submitted.status).toBe(202)
+		const job = (await submitted.json()) as { id: string }
+		const cancelled = await asService(tenantA, `/jobs/${job.id}/cancel`, {
+			method: "POST",
+			headers: { "x-request-id": "req-cancel-2" },
+		})
+		expect(cancelled.status).toBe(200)
+		const mine = (await events(tenantA, "?type=job.*&limit=100")).items.filter((event) => event.subject === job.id)
+		expect(mine.map((event) => [event.type, event.requestId, event.correlationId])).toEqual([
+			["job.created", "req-job-2", "req-job-2"],
+			["job.cancelled", "req-cancel-2", "req-job-2"],
+		])
+	}, 60_000)
 
 	it("a tenant sees only its own events, numbered apart", async () => {
 		const theirs = await events(tenantB)
