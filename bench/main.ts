@@ -1,14 +1,15 @@
 // `npm run bench`: starts a fresh database, the migration, one runner, one gateway and the bench servers (raw node:http
 // hello, bare Effect hello, TCP echo); runs the HTTP, gateway and RPC comparisons against them, then the auth ones
 // (with two more gateways of their own settings); stops them, runs the workflow benchmark on a stack of its own
-// (database, runner, gateway), the memory probe on a database of its own and the realtime benchmarks on a stack of
-// their own (database, runner, two gateways, two raw ws servers); then stops every child, drops the
-// databases, deletes this run's Redis keys and exits. One line per benchmark on stdout (see bench/README.md);
-// diagnostics go to stderr.
+// (database, runner, gateway), the events benchmark in this process and the memory probe, each on a database of its
+// own, and the realtime benchmarks on a stack of their own (database, runner, two gateways, two raw ws servers); then
+// stops every child, drops the databases, deletes this run's Redis keys and exits. One line per benchmark on stdout
+// (see bench/README.md); diagnostics go to stderr.
 import { randomUUID } from "node:crypto"
 import { freePort, run, testEncryptionKeys, waitFor } from "../test/fixtures/Processes.ts"
 import { authBench } from "./AuthBench.ts"
 import { BenchSettings, selected, sleep } from "./Harness.ts"
+import { eventsBench } from "./EventsBench.ts"
 import { compareHttp } from "./HttpBench.ts"
 import { memoryBench } from "./MemoryBench.ts"
 import {
@@ -217,6 +218,9 @@ const main = async () => {
 		() => workflowBench({ redisUrl, redisKeyPrefix: `${redisKeyPrefix}wf:`, adminToken }),
 	)
 	await cleanup()
+	// In this process, on a database of its own.
+	const events = await attempt(["events.append-vs-pg-insert"], () => eventsBench())
+	await cleanup()
 	const memory = await attempt(["memory.tenant-entity"], () => memoryBench({ redisUrl, redisKeyPrefix }))
 	await cleanup()
 	// A stack of its own again (database, runner, two gateways, two raw ws servers).
@@ -241,7 +245,9 @@ const main = async () => {
 		console.error("cleanup: deleting Redis keys failed", error),
 	)
 	console.error(`bench: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-	return [...lines, ...workflow, ...memory, ...realtime, ...soak].some((line) => line.includes(": FAILED")) ? 1 : 0
+	return [...lines, ...workflow, ...events, ...memory, ...realtime, ...soak].some((line) => line.includes(": FAILED"))
+		? 1
+		: 0
 }
 
 // --- [MAIN]

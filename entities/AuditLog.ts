@@ -1,9 +1,10 @@
 // The `audit_logs` table and the one function that writes it. The operation list is closed: its Schema literal and
 // the SQL CHECK come from `AuditOperations` (seed C3). Correlation fields come from the RequestContext in scope.
-import { Model } from "@effect/sql"
+import { Model, SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { TenantId } from "./Tenancy.ts"
+import { EventLog } from "./event/EventLog.ts"
 import { currentRequestMeta, RequestContext, type RequestMeta } from "../platform/RequestContext.ts"
 import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
@@ -56,6 +57,8 @@ class AuditLogRow extends Model.Class<AuditLogRow>("AuditLogRow")({
 
 // --- [FUNCTIONS]
 
+// The audit row and, for a tenant's change, its event (`<subjectType>.<verb>`, CONTRACT "Events") in one transaction
+// (the caller's when there is one), so the log holds exactly the audited changes that committed.
 const record = (entry: {
 	readonly appId: TenantId | null
 	readonly actor: string
@@ -67,7 +70,7 @@ const record = (entry: {
 	Effect.gen(function* () {
 		const sql = yield* PgClient.PgClient
 		const meta = yield* currentRequestMeta
-		yield* sql`INSERT INTO audit_logs ${sql.insert({
+		const audit = sql`INSERT INTO audit_logs ${sql.insert({
 			appId: entry.appId,
 			actor: entry.actor,
 			operation: entry.operation,
@@ -78,6 +81,23 @@ const record = (entry: {
 			userAgent: meta.userAgent,
 			details: sql.json(entry.details ?? {}),
 		})}`
+		const write =
+			entry.appId === null
+				? Effect.asVoid(audit)
+				: audit.pipe(
+						Effect.zipRight(
+							EventLog.append({
+								appId: entry.appId,
+								type: EventLog.typeOfAudit(entry.subjectType, entry.operation),
+								subject: entry.subjectId,
+								data: entry.details ?? {},
+							}),
+						),
+						Effect.asVoid,
+					)
+		// Inside the caller's transaction as it is; on its own, in a transaction of its own.
+		const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
+		yield* Option.isSome(inTransaction) || entry.appId === null ? write : sql.withTransaction(write)
 	}).pipe(Telemetry.span("AuditLog.record", { operation: entry.operation }))
 
 // An audit row written on its own (a lifecycle's rows go with their state change, `Lifecycle.committer`): for the

@@ -6,6 +6,7 @@ import { AdminTenantsApi } from "./tenant/AdminTenantsApi.ts"
 import { AdminUsersApi } from "./identity/AdminUsersApi.ts"
 import { OAuthApi, SessionsApi } from "./identity/AuthApi.ts"
 import { ChannelsApi } from "./realtime/ChannelsApi.ts"
+import { EventsApi } from "./events/EventsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { JobsApi } from "./jobs/JobsApi.ts"
 import { documentTransform } from "./OpenApiDocument.ts"
@@ -36,6 +37,7 @@ const Api = HttpApi.make("platform")
 	.add(UsersApi)
 	.add(ChannelsApi)
 	.add(JobsApi)
+	.add(EventsApi)
 	.addError(ValidationError)
 	.addError(PayloadTooLarge)
 	.addError(UnsupportedMediaType)

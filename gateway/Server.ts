@@ -34,6 +34,8 @@ import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./jobs/JobsHttp.ts"
+import { EventsHttpLive } from "./events/EventsHttp.ts"
+import { EventFeed } from "./realtime/EventFeed.ts"
 import { OAuthFlow } from "./identity/OAuthFlow.ts"
 import { OAuthHttpLive } from "./identity/OAuthHttp.ts"
 import { OpenApiRouteLive } from "./OpenApiDocument.ts"
@@ -288,10 +290,12 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		UsersHttpLive,
 		ChannelsHttpLive,
 		JobsHttpLive,
+		EventsHttpLive,
 		RealtimeRouteLive,
 	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),
 	Layer.provideMerge(RealtimeHub.Default),
+	Layer.provideMerge(EventFeed.Default),
 	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
 	Layer.provideMerge(RateLimiter.Default),
 	Layer.provide(Layer.merge(IdentityConfigLive, RealtimeConfigLive)),

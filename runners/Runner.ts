@@ -5,6 +5,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { Layer } from "effect"
 import { CredentialDirectoryLive } from "../entities/identity/CredentialDirectoryEntity.ts"
 import { DlqEntitiesLive } from "../entities/job/DlqEntity.ts"
+import { TenantEventsLive } from "../entities/event/EventEntity.ts"
 import { IdentityBrokerLive } from "../entities/identity/IdentityBrokerEntity.ts"
 import { IdentityRepo } from "../entities/identity/IdentityRepo.ts"
 import { JobEntitiesLive } from "../entities/job/JobEntity.ts"
@@ -29,6 +30,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	TenantEntitiesLive,
 	JobEntitiesLive,
 	DlqEntitiesLive,
+	TenantEventsLive,
 	UserSessionsLive,
 	CredentialDirectoryLive,
 	IdentityBrokerLive,

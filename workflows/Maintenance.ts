@@ -6,7 +6,9 @@
 // workflow died with a defect and so left no DLQ entry. It retries open entries whose reason their kind declares
 // retryable (`dlqAutoRetry` in JobKinds.ts) while the job has failed at most JOBS_DLQ_AUTO_RETRIES times, and raises
 // an alert (a warning log and an `events` row) when jobs failed into the DLQ since its last run or the open entries
-// pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row.
+// pass JOBS_DLQ_ALERT_THRESHOLD. Each run leaves an `events` row. events.purge deletes tenants' events older than
+// their retention (the tenant setting `eventRetentionDays`, else EVENTS_RETENTION_DAYS) and platform rows older than
+// the default; `event_sequences` is never touched, so a tenant's numbering goes on where it was.
 import { ClusterCron, Snowflake } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
 import { Cron, DateTime, Duration, Effect, Layer, Schedule, Schema } from "effect"
@@ -18,6 +20,7 @@ import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { makeJobReporter } from "./JobReporter.ts"
 import { JobKinds } from "./JobKinds.ts"
+import { EventsConfig } from "./EventsConfig.ts"
 import { JobsConfig } from "./JobsConfig.ts"
 
 // --- [SCHEMA]
@@ -127,6 +130,43 @@ const purge = Effect.gen(function* () {
 	)
 }).pipe(orStorageUnavailable, Telemetry.span("Maintenance.purge"))
 
+const purgeEvents = Effect.gen(function* () {
+	const config = yield* Effect.orDie(EventsConfig)
+	const batch = (yield* Effect.orDie(JobsConfig)).purgeBatch
+	const sql = (yield* PgClient.PgClient).withoutTransforms()
+	const counted = <E, R>(statement: Effect.Effect<unknown, E, R>) =>
+		statement.pipe(
+			Effect.flatMap(Schema.decodeUnknown(Deleted)),
+			Effect.map((rows) => rows.length),
+			Effect.orDie,
+		)
+	// A setting that is not a number in range (written before validation existed) counts as the default.
+	const tenants = yield* drain(
+		batch,
+		counted(sql`
+			DELETE FROM events WHERE id IN (
+				SELECT e.id FROM events e JOIN apps a ON a.id = e.app_id
+				WHERE e.seq IS NOT NULL AND e.created_at < now() - make_interval(days => CASE
+					WHEN a.settings ->> 'eventRetentionDays' ~ '^[0-9]{1,4}$'
+						THEN (a.settings ->> 'eventRetentionDays')::int
+					ELSE ${config.retentionDays}::int END)
+				LIMIT ${batch}
+			) RETURNING id`),
+	)
+	const platform = yield* drain(
+		batch,
+		counted(sql`
+			DELETE FROM events WHERE id IN (
+				SELECT id FROM events
+				WHERE app_id IS NULL AND seq IS NULL
+					AND created_at < now() - make_interval(days => ${config.retentionDays}::int)
+				LIMIT ${batch}
+			) RETURNING id`),
+	)
+	yield* Effect.logInfo(`events.purge: ${tenants} tenant events and ${platform} platform events past retention`)
+	return { tenants, platform }
+}).pipe(orStorageUnavailable, Telemetry.span("Maintenance.purgeEvents"))
+
 const watch = Effect.gen(function* () {
 	const config = yield* Effect.orDie(JobsConfig)
 	const sql = yield* PgClient.PgClient
@@ -208,8 +248,17 @@ const watch = Effect.gen(function* () {
 // --- [LAYERS]
 
 const MaintenanceLive = Layer.unwrapEffect(
-	Effect.map(Effect.orDie(JobsConfig), (config) =>
+	Effect.map(Effect.orDie(Effect.all([JobsConfig, EventsConfig])), ([config, events]) =>
 		Layer.mergeAll(
+			ClusterCron.make({
+				name: "events.purge",
+				cron: Cron.unsafeParse(events.purgeCron),
+				execute: purgeEvents.pipe(
+					Effect.retry(Schedule.recurs(2)),
+					Effect.catchAll((error) => Effect.logWarning("events.purge failed", error)),
+				),
+				skipIfOlderThan: "1 hour",
+			}),
 			ClusterCron.make({
 				name: "jobs.purge",
 				cron: Cron.unsafeParse(config.purgeCron),
@@ -231,4 +280,4 @@ const MaintenanceLive = Layer.unwrapEffect(
 
 // --- [EXPORT]
 
-export { drain, MaintenanceLive, purge, watch }
+export { drain, MaintenanceLive, purge, purgeEvents, watch }

@@ -7,6 +7,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Array, DateTime, Duration, Effect, Option, Schema } from "effect"
 import { AuditLog, type AuditOperation } from "../AuditLog.ts"
 import { RequestContextHeaders, type RequestMeta } from "../../platform/RequestContext.ts"
+import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
@@ -177,6 +178,9 @@ const UserSessionsLive = UserSessions.toLayer(
 					),
 				)
 		const span = (name: string) => Telemetry.span(`UserSessions.${name}`, { tenantId, userId })
+		// A change and its audit row (with its event, AuditLog.record) commit together or not at all.
+		const atomically = <A, E, R>(change: Effect.Effect<A, E, R>) =>
+			orStorageUnavailable(sql.withTransaction(change))
 
 		return {
 			Open: (request) =>
@@ -201,7 +205,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						() => created,
 					)
 					return row
-				}).pipe(span("Open")),
+				}).pipe(atomically, span("Open")),
 			CreateSession: (request) =>
 				Effect.gen(function* () {
 					const meta = metaOf(request)
@@ -278,29 +282,34 @@ const UserSessionsLive = UserSessions.toLayer(
 						fields: Object.keys(request.payload).filter((key) => key === "email" || key === "displayName"),
 					})
 					return updated
-				}).pipe(span("UpdateUser")),
+				}).pipe(atomically, span("UpdateUser")),
+			// The sessions end first (each through its machine, with its own audited commit); the user's status, its
+			// keys and the audit row of the deactivation then commit together, and gateways hear of the keys after.
 			Deactivate: (request) =>
 				Effect.gen(function* () {
 					const meta = metaOf(request)
 					const current = yield* activeUser
-					const updated = yield* repo.updateUser({
-						appId: tenantId,
-						id: userId,
-						status: "deactivated",
-						email: current.email,
-						emailVerified: current.emailVerified,
-						displayName: current.displayName,
-					})
 					const sessions = yield* endAll("deactivated", null, meta)
-					const keys = yield* repo.revokeAllApiKeys(tenantId, userId)
+					const { updated, keys } = yield* Effect.gen(function* () {
+						const user = yield* repo.updateUser({
+							appId: tenantId,
+							id: userId,
+							status: "deactivated",
+							email: current.email,
+							emailVerified: current.emailVerified,
+							displayName: current.displayName,
+						})
+						const revoked = yield* repo.revokeAllApiKeys(tenantId, userId)
+						yield* audited("deactivate", "user", userId, meta, {
+							sessions: sessions.length,
+							apiKeys: revoked.length,
+						})
+						return { updated: user, keys: revoked }
+					}).pipe(atomically)
 					yield* announceRevoked(
 						tenantId,
 						keys.map((key) => key.keyHash),
 					)
-					yield* audited("deactivate", "user", userId, meta, {
-						sessions: sessions.length,
-						apiKeys: keys.length,
-					})
 					return {
 						user: updated,
 						sessionsRevoked: sessions.length,
@@ -320,7 +329,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						() => created,
 					)
 					return identity
-				}).pipe(span("LinkIdentity")),
+				}).pipe(atomically, span("LinkIdentity")),
 			UnlinkIdentity: (request) =>
 				Effect.gen(function* () {
 					yield* activeUser
@@ -348,7 +357,7 @@ const UserSessionsLive = UserSessions.toLayer(
 					)
 					yield* audited("unlink", "identity", `${userId}/${removed.provider}`, metaOf(request))
 					return removed
-				}).pipe(span("UnlinkIdentity")),
+				}).pipe(atomically, span("UnlinkIdentity")),
 			CreateApiKey: (request) =>
 				Effect.gen(function* () {
 					yield* activeUser
@@ -363,39 +372,43 @@ const UserSessionsLive = UserSessions.toLayer(
 					})
 					yield* audited("create", "api_key", row.id, metaOf(request), { name: row.name, prefix: row.prefix })
 					return row
-				}).pipe(span("CreateApiKey")),
+				}).pipe(atomically, span("CreateApiKey")),
 			ListApiKeys: () =>
 				activeUser.pipe(Effect.zipRight(repo.listApiKeys(tenantId, userId)), span("ListApiKeys")),
 			RotateApiKey: (request) =>
 				Effect.gen(function* () {
 					yield* activeUser
 					const old = yield* keyOf(request.payload.keyId)
-					const retired = yield* repo.retireApiKey({
-						appId: tenantId,
-						userId,
-						id: old.id,
-						replacedBy: request.payload.newKeyId,
-						graceSeconds: request.payload.gracePeriodSeconds,
-					})
-					yield* Effect.mapError(
-						retired,
-						() => new ApiKeyNotFound({ message: "API key not found or no longer active" }),
-					)
-					const created = yield* repo.insertApiKey({
-						id: request.payload.newKeyId,
-						appId: tenantId,
-						userId,
-						name: old.name,
-						prefix: request.payload.prefix,
-						keyHash: request.payload.keyHash,
-						expiresAt: old.expiresAt,
-					})
-					// Cached copies of the old key carry its old expiry: drop them so the grace deadline applies.
+					const created = yield* Effect.gen(function* () {
+						const retired = yield* repo.retireApiKey({
+							appId: tenantId,
+							userId,
+							id: old.id,
+							replacedBy: request.payload.newKeyId,
+							graceSeconds: request.payload.gracePeriodSeconds,
+						})
+						yield* Effect.mapError(
+							retired,
+							() => new ApiKeyNotFound({ message: "API key not found or no longer active" }),
+						)
+						const inserted = yield* repo.insertApiKey({
+							id: request.payload.newKeyId,
+							appId: tenantId,
+							userId,
+							name: old.name,
+							prefix: request.payload.prefix,
+							keyHash: request.payload.keyHash,
+							expiresAt: old.expiresAt,
+						})
+						yield* audited("rotate", "api_key", old.id, metaOf(request), {
+							replacedBy: inserted.id,
+							gracePeriodSeconds: request.payload.gracePeriodSeconds,
+						})
+						return inserted
+					}).pipe(atomically)
+					// Cached copies of the old key carry its old expiry: drop them (once committed) so the grace
+					// deadline applies.
 					yield* announceChanged(tenantId, [old.keyHash])
-					yield* audited("rotate", "api_key", old.id, metaOf(request), {
-						replacedBy: created.id,
-						gracePeriodSeconds: request.payload.gracePeriodSeconds,
-					})
 					return { key: created, changed: [old.keyHash] }
 				}).pipe(span("RotateApiKey")),
 			RevokeApiKey: (request) =>
@@ -409,9 +422,10 @@ const UserSessionsLive = UserSessions.toLayer(
 								onSome: Effect.succeed,
 							}),
 						),
+						Effect.tap((key) => audited("revoke", "api_key", key.id, metaOf(request))),
+						atomically,
 					)
 					yield* announceRevoked(tenantId, [revoked.keyHash])
-					yield* audited("revoke", "api_key", revoked.id, metaOf(request))
 					return { key: revoked, revoked: [revoked.keyHash] }
 				}).pipe(span("RevokeApiKey")),
 		}

@@ -71,8 +71,13 @@ const JobEntityLive = JobEntity.toLayer(
 						: Effect.void
 					return job
 				}).pipe(Telemetry.span("Job.Submit", { jobId })),
-			Cancel: () =>
-				send(new AdvanceJob({ event: { _tag: "Cancel" } })).pipe(
+			Cancel: (request) =>
+				send(
+					new AdvanceJob({
+						event: { _tag: "Cancel" },
+						meta: RequestContextHeaders.fromHeaders(request.headers),
+					}),
+				).pipe(
 					Effect.tap((job) =>
 						job.executionId === null ? Effect.void : interruptFor(job.type, job.executionId),
 					),
@@ -83,15 +88,21 @@ const JobEntityLive = JobEntity.toLayer(
 					const current = yield* actor.get.pipe(Effect.flatMap(requireJob))
 					const execution = yield* executionFor(current, request.payload.run)
 					const job = yield* send(
-						new AdvanceJob({ event: { _tag: "Requeued", executionId: execution.executionId } }),
+						new AdvanceJob({
+							event: { _tag: "Requeued", executionId: execution.executionId },
+							meta: RequestContextHeaders.fromHeaders(request.headers),
+						}),
 					)
 					yield* execution.start
 					return job
 				}).pipe(Telemetry.span("Job.Retry", { jobId, run: request.payload.run })),
 			Record: (request) =>
-				send(new AdvanceJob({ event: request.payload.event })).pipe(
-					Telemetry.span("Job.Record", { jobId, event: request.payload.event._tag }),
-				),
+				send(
+					new AdvanceJob({
+						event: request.payload.event,
+						meta: RequestContextHeaders.fromHeaders(request.headers),
+					}),
+				).pipe(Telemetry.span("Job.Record", { jobId, event: request.payload.event._tag })),
 			// Read from the table, the system of record: a job purged while this entity was alive is gone.
 			Get: () =>
 				repo.find(appId, jobId).pipe(

@@ -2,10 +2,12 @@
 // running; a dead-lettered (or failed) job is requeued when its DLQ entry is retried. Every transition is written to
 // `jobs` before the request is answered; an event not allowed from the current status fails with InvalidTransition.
 import { Machine } from "@effect/experimental"
+import { PgClient } from "@effect/sql-pg"
 import { DateTime, Effect, Match, Option, Schedule, Schema, Struct } from "effect"
-import { RequestMeta } from "../../platform/RequestContext.ts"
-import { StorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { RequestContext, RequestMeta } from "../../platform/RequestContext.ts"
+import { orStorageUnavailable, StorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
+import { EventLog } from "../event/EventLog.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
 import { Lifecycle } from "../Lifecycle.ts"
 import { AttemptLogLimit, Job, JobOwner, JobStatus } from "./JobModel.ts"
@@ -39,6 +41,9 @@ const JobLifecycle = Lifecycle.table({
 
 const Terminal: ReadonlyArray<Status> = ["succeeded", "failed", "dead_lettered", "cancelled"]
 
+// The transitions the tenant's event log records (`job.<status>`), besides `job.created`.
+const Announced: ReadonlyArray<Status> = Terminal
+
 // --- [SCHEMA]
 
 const AbsentJob = Schema.TaggedStruct("Absent", {})
@@ -63,7 +68,7 @@ class CreateJob extends Schema.TaggedRequest<CreateJob>()("CreateJob", {
 class AdvanceJob extends Schema.TaggedRequest<AdvanceJob>()("AdvanceJob", {
 	failure: Schema.Union(JobNotFound, InvalidTransition, StorageUnavailable),
 	success: Job,
-	payload: { event: Schema.Union(JobEvent, Schema.TaggedStruct("Cancel", {})) },
+	payload: { event: Schema.Union(JobEvent, Schema.TaggedStruct("Cancel", {})), meta: RequestMeta },
 }) {}
 
 // --- [FUNCTIONS]
@@ -111,12 +116,29 @@ const applyEvent = (job: Job, event: AdvanceJob["event"], status: Status, now: D
 	),
 })
 
+// `job.<verb>` for `job`, in the transaction in scope: caused by the request in scope (the cancel, the workflow's
+// report), correlated with the request that submitted the job.
+const recordEvent = (job: Job, verb: string) =>
+	EventLog.append({
+		appId: job.appId,
+		type: `job.${verb}`,
+		subject: job.id,
+		data: { type: job.type, status: job.status, attempts: job.attempts, lastError: job.lastError },
+		origin: job.requestId,
+	})
+
 // --- [SERVICES]
 
 const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readonly jobId: string }>()(
 	(input, previous) =>
 		Effect.gen(function* () {
 			const repo = yield* JobRepo
+			const sql = yield* PgClient.PgClient
+			const announce = (job: Job, verb: string, meta: RequestMeta) =>
+				recordEvent(job, verb).pipe(
+					Effect.provideService(PgClient.PgClient, sql),
+					Effect.provideService(RequestContext, meta),
+				)
 			return Machine.procedures
 				.make<JobState>(previous ?? { _tag: "Absent" }, {
 					identifier: `Job/${input.appId}/${input.jobId}`,
@@ -125,28 +147,40 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 					Machine.procedures.add<CreateJob>()("CreateJob", ({ request, state }) =>
 						Schema.is(AbsentJob)(state)
 							? repo
-									.insert(
-										Job.insert.make({
-											id: input.jobId as Job["id"],
-											appId: input.appId,
-											owner: request.owner,
-											ownerKeyId: request.ownerKeyId,
-											type: request.type,
-											status: "queued",
-											payload: request.payload,
-											dedupeKey: request.dedupeKey,
-											executionId: request.executionId,
-											attempts: 0,
-											requestId: request.meta.requestId,
-											ipAddress: request.meta.ip,
-											userAgent: request.meta.userAgent,
-											lastError: null,
-											finishedAt: null,
-											result: null,
-											attemptLog: [],
-										}),
+									.withTransaction(
+										repo
+											.insert(
+												Job.insert.make({
+													id: input.jobId as Job["id"],
+													appId: input.appId,
+													owner: request.owner,
+													ownerKeyId: request.ownerKeyId,
+													type: request.type,
+													status: "queued",
+													payload: request.payload,
+													dedupeKey: request.dedupeKey,
+													executionId: request.executionId,
+													attempts: 0,
+													requestId: request.meta.requestId,
+													ipAddress: request.meta.ip,
+													userAgent: request.meta.userAgent,
+													lastError: null,
+													finishedAt: null,
+													result: null,
+													attemptLog: [],
+												}),
+											)
+											.pipe(
+												Effect.tap(
+													Option.match({
+														onNone: () => Effect.void,
+														onSome: (job) => announce(job, "created", request.meta),
+													}),
+												),
+											),
 									)
 									.pipe(
+										orStorageUnavailable,
 										// A concurrent holder of the dedupe key won the insert: answer with that job.
 										Effect.flatMap(
 											Option.match({
@@ -173,15 +207,30 @@ const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readon
 								JobLifecycle.transition(job.status, request.event._tag).pipe(
 									Effect.zip(DateTime.now),
 									Effect.flatMap(([status, now]) =>
-										repo.update(
-											Job.update.make(
-												Struct.omit(
-													applyEvent(job, request.event, status, now),
-													"createdAt",
-													"updatedAt",
-												),
-											),
-										),
+										repo
+											.withTransaction(
+												repo
+													.update(
+														Job.update.make(
+															Struct.omit(
+																applyEvent(job, request.event, status, now),
+																"createdAt",
+																"updatedAt",
+															),
+														),
+													)
+													.pipe(
+														Effect.tap((updated) =>
+															Effect.when(
+																announce(updated, updated.status, request.meta),
+																() =>
+																	updated.status !== job.status &&
+																	Announced.includes(updated.status),
+															),
+														),
+													),
+											)
+											.pipe(orStorageUnavailable),
 									),
 								),
 							),

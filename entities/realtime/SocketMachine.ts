@@ -169,7 +169,7 @@ const authorize = (
 			onNone: () => Either.left(new NotAuthenticated({ message: "authenticate first" })),
 			onSome: (principal) =>
 				Either.flatMap(SocketLifecycle.allow(current.status, operation), () =>
-					mayUse(principal, channel)
+					mayUse(principal, channel, operation)
 						? Either.right(current)
 						: Either.left(
 								new ChannelNotAllowed({

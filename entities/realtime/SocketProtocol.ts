@@ -16,6 +16,8 @@ const SocketStatuses = ["connecting", "authenticated", "active", "stale", "disco
 // every authenticated connection of the tenant.
 const UserChannelPrefix = "user:"
 
+const EventsChannel = "events"
+
 // --- [SCHEMA]
 
 const ChannelName = Schema.String.pipe(
@@ -88,19 +90,23 @@ const Socket = Entity.make("Socket", [
 
 // --- [FUNCTIONS]
 
-// Whether a principal may follow or publish to a channel of its tenant.
-const mayUse = (principal: SocketPrincipal, channel: string) =>
-	!channel.startsWith(UserChannelPrefix) ||
-	principal.kind === "service" ||
-	(principal.userId !== null &&
-		(channel === `${UserChannelPrefix}${principal.userId}` ||
-			channel.startsWith(`${UserChannelPrefix}${principal.userId}:`)))
+// Whether a principal may follow or publish to a channel of its tenant. `events` is the tenant's event log (CONTRACT
+// "Events"): any credential of the tenant may follow it, nobody publishes to it (events come from changes only).
+const mayUse = (principal: SocketPrincipal, channel: string, operation: "Subscribe" | "Publish") =>
+	channel === EventsChannel
+		? operation === "Subscribe"
+		: !channel.startsWith(UserChannelPrefix) ||
+			principal.kind === "service" ||
+			(principal.userId !== null &&
+				(channel === `${UserChannelPrefix}${principal.userId}` ||
+					channel.startsWith(`${UserChannelPrefix}${principal.userId}:`)))
 
 // --- [EXPORT]
 
 export {
 	ChannelName,
 	ChannelNotAllowed,
+	EventsChannel,
 	mayUse,
 	NotAuthenticated,
 	Socket,

@@ -48,6 +48,8 @@ const TenantSettings = Schema.Struct({
 	realtimeClientPublish: Schema.optional(Schema.Literal("all", "none")),
 	// `http.call` jobs may be submitted with a plain user session (default: only with an API key or ADMIN_TOKEN).
 	allowUserHttpCalls: Schema.optional(Schema.Boolean),
+	// Days this tenant's events are kept for replay (default EVENTS_RETENTION_DAYS).
+	eventRetentionDays: Schema.optional(Schema.Int.pipe(Schema.between(1, 3650))),
 })
 type TenantSettings = typeof TenantSettings.Type
 

@@ -29,10 +29,10 @@ const senderOf = (caller: CallerPrincipal): MessageSender =>
 			? { type: "user", id: caller.principal.userId }
 			: { type: "apiKey", id: caller.principal.credentialId }
 
-const allowed = (channel: string) =>
+const allowed = (channel: string, operation: "Subscribe" | "Publish") =>
 	CurrentPrincipal.pipe(
 		Effect.filterOrFail(
-			(caller) => mayUse(socketPrincipal(caller), channel),
+			(caller) => mayUse(socketPrincipal(caller), channel, operation),
 			() => new ChannelNotAllowed({ message: `channel '${channel}' is not open to this credential`, channel }),
 		),
 	)
@@ -50,7 +50,7 @@ const ChannelsHttpLive = HttpApiBuilder.group(Api, "channels", (handlers) =>
 			.handle("broadcast", ({ path, payload }) =>
 				Effect.gen(function* () {
 					const tenant = yield* CurrentTenant
-					yield* allowed(path.channel)
+					yield* allowed(path.channel, "Publish")
 					const size = yield* Schema.encode(Json)(payload.payload).pipe(
 						Effect.map((encoded) => Buffer.byteLength(encoded)),
 						Effect.orDie,
@@ -73,7 +73,7 @@ const ChannelsHttpLive = HttpApiBuilder.group(Api, "channels", (handlers) =>
 			.handle("presence", ({ path, urlParams }) =>
 				Effect.gen(function* () {
 					const tenant = yield* CurrentTenant
-					yield* allowed(path.channel)
+					yield* allowed(path.channel, "Subscribe")
 					const members = yield* hub
 						.presence(tenant.id, path.channel)
 						.pipe(Effect.catchTag("CacheUnavailable", () => Effect.fail(unavailable())))

@@ -35,7 +35,13 @@ const FrameRef = Schema.String.pipe(Schema.pattern(/^[\x20-\x7E]{1,64}$/))
 // this subscription also delivers the connection's own publishes (default false: the publisher gets `published`).
 const ClientFrame = Schema.Union(
 	Schema.Struct({ type: Schema.Literal("auth"), token: Schema.String.pipe(Schema.maxLength(512)) }),
-	Schema.Struct({ type: Schema.Literal("subscribe"), channel: Schema.String, self: Schema.optional(Schema.Boolean) }),
+	// `after` (the `events` channel only): replay the tenant's events numbered after it before going live.
+	Schema.Struct({
+		type: Schema.Literal("subscribe"),
+		channel: Schema.String,
+		self: Schema.optional(Schema.Boolean),
+		after: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+	}),
 	Schema.Struct({ type: Schema.Literal("unsubscribe"), channel: Schema.String }),
 	Schema.Struct({ type: Schema.Literal("publish"), channel: Schema.String, payload: Present }),
 	Schema.Struct({ type: Schema.Literal("presence"), channel: Schema.String, state: Present }),

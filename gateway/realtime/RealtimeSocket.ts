@@ -26,7 +26,13 @@ import {
 } from "effect"
 import { WebSocketServer } from "ws"
 import { entityId } from "../../entities/Tenancy.ts"
-import { Socket, type SocketPrincipal, UnknownConnection } from "../../entities/realtime/SocketProtocol.ts"
+import { TenantEvent } from "../../entities/event/EventModel.ts"
+import {
+	EventsChannel,
+	Socket,
+	type SocketPrincipal,
+	UnknownConnection,
+} from "../../entities/realtime/SocketProtocol.ts"
 import type { TenantView } from "../../entities/tenant/TenantProtocol.ts"
 import { RequestContext } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
@@ -41,8 +47,10 @@ import {
 	encode,
 	FrameRef,
 	type MessageSender,
+	messageParts,
 	type ServerFrame,
 } from "./RealtimeFrames.ts"
+import { EventFeed } from "./EventFeed.ts"
 import { RealtimeHub } from "./RealtimeHub.ts"
 import { activeTenant } from "../tenant/TenantMiddleware.ts"
 import { TenantCache } from "../tenant/TenantCache.ts"
@@ -149,6 +157,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 	Effect.gen(function* () {
 		const config = yield* RealtimeConfig
 		const hub = yield* RealtimeHub
+		const feed = yield* EventFeed
 		const credentials = yield* Credentials
 		const tenants = yield* TenantCache
 		const sockets = yield* Socket.client
@@ -210,13 +219,16 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 				const authenticated = hub.stateOf(connection).pipe(Effect.map((state) => state.principal !== null))
 				// The entity exists only for an authenticated connection.
 				yield* Effect.addFinalizer(() =>
-					authenticated.pipe(
-						Effect.zipLeft(hub.remove(connection)),
-						Effect.flatMap((known) =>
-							Effect.when(boundedCall(entity.Disconnect()).pipe(Effect.ignore), () => known),
+					feed
+						.unsubscribe(tenant.id, connectionId)
+						.pipe(Effect.zipRight(authenticated))
+						.pipe(
+							Effect.zipLeft(hub.remove(connection)),
+							Effect.flatMap((known) =>
+								Effect.when(boundedCall(entity.Disconnect()).pipe(Effect.ignore), () => known),
+							),
+							Effect.ignore,
 						),
-						Effect.ignore,
-					),
 				)
 
 				// The entity forgot this connection (its runner restarted): give it back what this gateway knows, once.
@@ -329,6 +341,38 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 						}),
 					)
 
+				// The tenant's event log (`events`): authorised by the entity like any channel, then fed by this
+				// gateway's EventFeed, which tells `subscribed` with the starting seq before the first event.
+				const encodeEvent = Schema.encode(TenantEvent)
+				const followEvents = (after: number | null) =>
+					restoring(() => boundedCall(entity.Subscribe({ channel: EventsChannel }))).pipe(
+						Effect.zipRight(FiberRef.get(CurrentRef)),
+						Effect.flatMap((ref) =>
+							feed.subscribe({
+								tenantId: tenant.id,
+								subscriberId: connectionId,
+								after,
+								announce: (seq) =>
+									Effect.locally(
+										reply({ type: "subscribed", channel: EventsChannel, seq }),
+										CurrentRef,
+										ref,
+									),
+								deliver: (event) =>
+									encodeEvent(event).pipe(
+										Effect.flatMap((payload) =>
+											messageParts(EventsChannel, payload, { type: "service" }),
+										),
+										Effect.flatMap((parts) =>
+											connection.send(`${parts.before}${event.seq}${parts.after}`),
+										),
+										Effect.orDie,
+									),
+							}),
+						),
+						Effect.catchTag("EventsUnavailable", (error) => fail("ServiceUnavailable", error.message)),
+					)
+
 				const handle = (frame: ClientFrame) =>
 					Match.value(frame).pipe(
 						Match.discriminatorsExhaustive("type")({
@@ -347,31 +391,39 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 										),
 									),
 								),
-							subscribe: ({ channel, self }) =>
+							subscribe: ({ channel, self, after }) =>
 								withChannel(channel, (name) =>
-									hub.stateOf(connection).pipe(
-										Effect.flatMap((current) =>
-											HashSet.size(current.channels) >= config.maxSubscriptions &&
-											!HashSet.has(current.channels, name)
-												? fail(
-														"TooManySubscriptions",
-														`at most ${config.maxSubscriptions} channels per connection`,
-													)
-												: restoring(() =>
-														boundedCall(entity.Subscribe({ channel: name })),
-													).pipe(
-														Effect.zipRight(hub.subscribe(connection, name, self ?? false)),
-														Effect.flatMap((seq) =>
-															reply({ type: "subscribed", channel: name, seq }),
-														),
-													),
-										),
-									),
+									name === EventsChannel
+										? followEvents(after ?? null)
+										: hub.stateOf(connection).pipe(
+												Effect.flatMap((current) =>
+													HashSet.size(current.channels) >= config.maxSubscriptions &&
+													!HashSet.has(current.channels, name)
+														? fail(
+																"TooManySubscriptions",
+																`at most ${config.maxSubscriptions} channels per connection`,
+															)
+														: restoring(() =>
+																boundedCall(entity.Subscribe({ channel: name })),
+															).pipe(
+																Effect.zipRight(
+																	hub.subscribe(connection, name, self ?? false),
+																),
+																Effect.flatMap((seq) =>
+																	reply({ type: "subscribed", channel: name, seq }),
+																),
+															),
+												),
+											),
 								),
 							unsubscribe: ({ channel }) =>
 								withChannel(channel, (name) =>
 									restoring(() => boundedCall(entity.Unsubscribe({ channel: name }))).pipe(
-										Effect.zipRight(hub.unsubscribe(connection, name)),
+										Effect.zipRight(
+											name === EventsChannel
+												? feed.unsubscribe(tenant.id, connectionId)
+												: hub.unsubscribe(connection, name),
+										),
 										Effect.zipRight(reply({ type: "unsubscribed", channel: name })),
 									),
 								),

@@ -129,6 +129,46 @@ describe("realtime across two gateways", () => {
 		for (const client of [onA.client, nearA.client, onB.client, stranger.client]) client.close()
 	}, 60_000)
 
+	it("the `events` channel: changes made through either gateway reach subscribers on both, in seq order, each once", async () => {
+		const urls = [gatewayA, gatewayB]
+		const adminToken = stack?.adminToken ?? ""
+		const { tenant } = await setUpTenant({ baseUrl: gatewayA, adminToken, idp, slug: "rt-ev", gatewayUrls: urls })
+		const onA = await signedInClient(gatewayA, tenant.slug, "ev-alice")
+		const onB = await signedInClient(gatewayB, tenant.slug, "ev-bob")
+		for (const client of [onA.client, onB.client]) {
+			client.send({ type: "subscribe", channel: "events", after: 0 })
+		}
+		// 20 tenant edits, alternating between the gateways, two at a time.
+		for (const round of Array.from({ length: 10 }, (_, index) => index)) {
+			await Promise.all(
+				urls.map((url, side) =>
+					fetch(`${url}/admin/v1/tenants/${tenant.id}`, {
+						method: "PATCH",
+						headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+						body: `{"name":"edit ${round}-${side}"}`,
+					}).then((response) => expect(response.status).toBe(200)),
+				),
+			)
+		}
+		const page = (await (
+			await fetch(`${gatewayB}/v1/events?limit=100`, {
+				headers: { authorization: `Bearer ${adminToken}`, "x-app-id": tenant.id },
+			})
+		).json()) as { items: ReadonlyArray<{ seq: number; type: string }> }
+		const last = page.items.at(-1)?.seq ?? 0
+		expect(page.items.filter((event) => event.type === "tenant.updated")).toHaveLength(20)
+		const seqs = (client: RealtimeClient) =>
+			client.frames
+				.filter((frame) => frame.type === "message" && frame.channel === "events")
+				.map((frame) => frame.seq)
+		await Promise.all(
+			[onA.client, onB.client].map((client) => client.until(() => seqs(client).includes(last), 30_000)),
+		)
+		const all = Array.from({ length: last }, (_, index) => index + 1)
+		expect(seqs(onA.client)).toEqual(all)
+		expect(seqs(onB.client)).toEqual(all)
+	}, 60_000)
+
 	it("a session signed out on gateway A closes its socket on gateway B with session_revoked", async () => {
 		const { tenant } = await setUpTenant({
 			baseUrl: gatewayA,
