@@ -176,6 +176,27 @@ const committer = Effect.map(
 			) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | StorageUnavailable, Exclude<R, PgClient.PgClient>>,
 )
 
+// One audited move by `lifecycle`: where `operation` leads from `from`, stored by `write(next)` together with the
+// table row's audit entry about `subject` (one transaction); answers the next state. InvalidTransition writes nothing.
+const advance = <State extends string, Operation extends string, E, R>(
+	lifecycle: Table<State, Operation>,
+	from: State,
+	operation: Operation,
+	options: {
+		readonly write: (next: State) => Effect.Effect<unknown, E, R>
+		readonly subject: AuditSubject
+		readonly meta: RequestMeta
+	},
+) =>
+	Effect.flatMap(Effect.all([committer, lifecycle.allow(from, operation)]), ([commit, row]) =>
+		commit({
+			write: Effect.as(options.write(row.to ?? from), row.to ?? from),
+			audit: () =>
+				Option.map(Option.fromNullable(row.audit), (audited) => ({ ...options.subject, operation: audited })),
+			meta: options.meta,
+		}),
+	)
+
 // Actors of `machine`, one per key, each booted once from `stored` on first use and kept for the entity's lifetime
 // (or until forgotten). A request that meets unavailable storage forgets its actor: its commit may have landed or not.
 const actors = <M extends Machine.Machine.Any>(machine: M) =>
@@ -254,6 +275,6 @@ const bootOnce = <M extends Machine.Machine.Any, E>(
 
 // --- [EXPORT]
 
-const Lifecycle = { actors, address, bootOnce, committer, machine, sendVia, stored, table } as const
+const Lifecycle = { actors, address, advance, bootOnce, committer, machine, sendVia, stored, table } as const
 
 export { type AuditSubject, Lifecycle, type Row, type Table }
