@@ -87,137 +87,140 @@ const requireLive = (tenant: TenantModel, operation: string) =>
 
 // --- [SERVICES]
 
-const TenantMachine = Lifecycle.machine<TenantState, TenantId>({ name: "Tenant", initial: absent, key: String })(
-	(tenantId, empty) =>
-		Effect.gen(function* () {
-			const repo = yield* TenantRepo
-			const cache = yield* Cache
-			const commit = yield* Lifecycle.committer
-			const announce = (tenant: TenantModel) =>
-				Schema.encode(TenantChanged)({ id: tenant.id, slug: tenant.slug }).pipe(
-					Effect.flatMap((message) => cache.publish(TenantChangedChannel, message)),
-					Effect.catchAll((error) =>
-						Effect.logWarning("tenant change not announced; gateways expire it by TTL", error),
-					),
-				)
-			const store = <E>(
-				write: Effect.Effect<TenantModel, E | StorageUnavailable>,
-				operation: AuditOperation,
-				meta: RequestMeta,
-				details: Record<string, unknown>,
-			) =>
-				commit({
-					write,
-					audit: (tenant) =>
-						Option.some({
-							appId: tenant.id,
-							actor: "admin",
-							operation,
-							subjectType: "tenant",
-							subjectId: tenant.id,
-						}),
-					details: () => details,
-					meta,
-					announce,
-				})
-			const save = (tenant: TenantModel, changes: Partial<Pick<TenantModel, "name" | "settings" | "status">>) =>
-				repo.update(
-					TenantModel.update.make({
-						id: tenant.id,
-						slug: tenant.slug,
-						name: changes.name ?? tenant.name,
-						status: changes.status ?? tenant.status,
-						settings: changes.settings ?? tenant.settings,
-					}),
-				)
-			const apply = (tenant: TenantModel, operation: TenantOperation, meta: RequestMeta) =>
-				TenantLifecycle.transition(tenant.status, operation).pipe(
-					Effect.flatMap((status) =>
-						store(save(tenant, { status }), TenantLifecycle.rows[operation].audit, meta, {
-							from: tenant.status,
-							to: status,
-						}),
-					),
-				)
-			return empty.pipe(
-				Machine.procedures.add<Create>()("Create", ({ request, state }) =>
-					Match.valueTags(state, {
-						Absent: () =>
-							store(
-								repo
-									.insertIfSlugFree(
-										TenantModel.insert.make({
-											id: tenantId,
-											slug: request.slug,
-											name: request.name,
-											status: "provisioning",
-											settings: request.settings,
-										}),
-									)
-									.pipe(
-										Effect.flatMap(
-											Option.match({
-												onNone: () =>
-													Effect.fail(
-														new TenantSlugTaken({
-															message: `slug '${request.slug}' is taken`,
-															slug: request.slug,
-														}),
-													),
-												onSome: Effect.succeed,
-											}),
-										),
-									),
-								"create",
-								request.meta,
-								{ slug: request.slug },
-							),
-						Present: ({ tenant }) =>
-							Effect.filterOrFail(
-								Effect.succeed(tenant),
-								(stored) => stored.status === "provisioning" && stored.slug === request.slug,
-								(stored) =>
-									new InvalidTransition({
-										message: `tenant already exists (${stored.status})`,
-										from: stored.status,
-										operation: "provision",
-									}),
-							),
-					}).pipe(
-						Effect.flatMap((tenant) => apply(tenant, "activate", request.meta)),
-						Effect.map((tenant) => [tenant, present(tenant)] as const),
-					),
-				),
-				Machine.procedures.add<Apply>()("Apply", ({ request, state }) =>
-					requirePresent(state).pipe(
-						Effect.flatMap((tenant) => apply(tenant, request.operation, request.meta)),
-						Effect.map((tenant) => [tenant, present(tenant)] as const),
-					),
-				),
-				Machine.procedures.add<Edit>()("Edit", ({ request, state }) =>
-					requirePresent(state).pipe(
-						Effect.flatMap((tenant) => requireLive(tenant, "update")),
-						Effect.flatMap((tenant) =>
-							store(
-								save(tenant, {
-									name: request.name ?? tenant.name,
-									settings: { ...tenant.settings, ...request.settings },
-								}),
-								"update",
-								request.meta,
-								{
-									fields: [
-										request.name === undefined ? [] : ["name"],
-										request.settings === undefined ? [] : ["settings"],
-									].flat(),
-								},
-							),
-						),
-						Effect.map((tenant) => [tenant, present(tenant)] as const),
-					),
+const TenantMachine = Lifecycle.machine<TenantState, TenantId>({
+	name: "Tenant",
+	initial: absent,
+	key: String,
+})((tenantId, empty) =>
+	Effect.gen(function* () {
+		const repo = yield* TenantRepo
+		const cache = yield* Cache
+		const commit = yield* Lifecycle.committer
+		const announce = (tenant: TenantModel) =>
+			Schema.encode(TenantChanged)({ id: tenant.id, slug: tenant.slug }).pipe(
+				Effect.flatMap((message) => cache.publish(TenantChangedChannel, message)),
+				Effect.catchAll((error) =>
+					Effect.logWarning("tenant change not announced; gateways expire it by TTL", error),
 				),
 			)
-		}),
+		const store = <E>(
+			write: Effect.Effect<TenantModel, E | StorageUnavailable>,
+			operation: AuditOperation,
+			meta: RequestMeta,
+			details: Record<string, unknown>,
+		) =>
+			commit({
+				write,
+				audit: (tenant) =>
+					Option.some({
+						appId: tenant.id,
+						actor: "admin",
+						operation,
+						subjectType: "tenant",
+						subjectId: tenant.id,
+					}),
+				details: () => details,
+				meta,
+				announce,
+			})
+		const save = (tenant: TenantModel, changes: Partial<Pick<TenantModel, "name" | "settings" | "status">>) =>
+			repo.update(
+				TenantModel.update.make({
+					id: tenant.id,
+					slug: tenant.slug,
+					name: changes.name ?? tenant.name,
+					status: changes.status ?? tenant.status,
+					settings: changes.settings ?? tenant.settings,
+				}),
+			)
+		const apply = (tenant: TenantModel, operation: TenantOperation, meta: RequestMeta) =>
+			TenantLifecycle.transition(tenant.status, operation).pipe(
+				Effect.flatMap((status) =>
+					store(save(tenant, { status }), TenantLifecycle.rows[operation].audit, meta, {
+						from: tenant.status,
+						to: status,
+					}),
+				),
+			)
+		return empty.pipe(
+			Machine.procedures.add<Create>()("Create", ({ request, state }) =>
+				Match.valueTags(state, {
+					Absent: () =>
+						store(
+							repo
+								.insertIfSlugFree(
+									TenantModel.insert.make({
+										id: tenantId,
+										slug: request.slug,
+										name: request.name,
+										status: "provisioning",
+										settings: request.settings,
+									}),
+								)
+								.pipe(
+									Effect.flatMap(
+										Option.match({
+											onNone: () =>
+												Effect.fail(
+													new TenantSlugTaken({
+														message: `slug '${request.slug}' is taken`,
+														slug: request.slug,
+													}),
+												),
+											onSome: Effect.succeed,
+										}),
+									),
+								),
+							"create",
+							request.meta,
+							{ slug: request.slug },
+						),
+					Present: ({ tenant }) =>
+						Effect.filterOrFail(
+							Effect.succeed(tenant),
+							(stored) => stored.status === "provisioning" && stored.slug === request.slug,
+							(stored) =>
+								new InvalidTransition({
+									message: `tenant already exists (${stored.status})`,
+									from: stored.status,
+									operation: "provision",
+								}),
+						),
+				}).pipe(
+					Effect.flatMap((tenant) => apply(tenant, "activate", request.meta)),
+					Effect.map((tenant) => [tenant, present(tenant)] as const),
+				),
+			),
+			Machine.procedures.add<Apply>()("Apply", ({ request, state }) =>
+				requirePresent(state).pipe(
+					Effect.flatMap((tenant) => apply(tenant, request.operation, request.meta)),
+					Effect.map((tenant) => [tenant, present(tenant)] as const),
+				),
+			),
+			Machine.procedures.add<Edit>()("Edit", ({ request, state }) =>
+				requirePresent(state).pipe(
+					Effect.flatMap((tenant) => requireLive(tenant, "update")),
+					Effect.flatMap((tenant) =>
+						store(
+							save(tenant, {
+								name: request.name ?? tenant.name,
+								settings: { ...tenant.settings, ...request.settings },
+							}),
+							"update",
+							request.meta,
+							{
+								fields: [
+									request.name === undefined ? [] : ["name"],
+									request.settings === undefined ? [] : ["settings"],
+								].flat(),
+							},
+						),
+					),
+					Effect.map((tenant) => [tenant, present(tenant)] as const),
+				),
+			),
+		)
+	}),
 )
 
 // --- [EXPORT]
