@@ -3,7 +3,10 @@
 // audited commit (state change and audit row in one SQL transaction, then the lifecycle's announcement, then the
 // answer), and boot-once actors (a Machine booted from its stored state on first use, then reused; one whose commit
 // met unavailable storage is dropped, so the next request boots it again from what Postgres really holds).
+import { Entity } from "@effect/cluster"
 import { Machine } from "@effect/experimental"
+import type * as Procedure from "@effect/experimental/Machine/Procedure"
+import type { ProcedureList } from "@effect/experimental/Machine/ProcedureList"
 import type { SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import {
@@ -14,12 +17,14 @@ import {
 	HashMap,
 	Option,
 	type Request,
+	Schedule,
 	Schema,
 	Scope,
 	SynchronizedRef,
 } from "effect"
 import { RequestContext, type RequestMeta } from "../platform/RequestContext.ts"
 import { orStorageUnavailable, StorageUnavailable } from "../platform/StorageUnavailable.ts"
+import { Telemetry } from "../platform/Telemetry.ts"
 import { AuditLog, type AuditOperation } from "./AuditLog.ts"
 import { InvalidTransition } from "./InvalidTransition.ts"
 
@@ -60,6 +65,47 @@ type Actors<M extends Machine.Machine.Any> = {
 }
 
 // --- [FUNCTIONS]
+
+// A lifecycle's Machine: `procedures` adds the domain's requests to the list that starts from the stored state (or
+// `initial`, when nothing was stored), identified as `<name>/<key>`. Initialisation is traced as
+// `<name>Machine.initialize` and, unless `retry` is false (a machine with nothing to load), retried every 200 ms.
+const machine =
+	<State, Input>(options: {
+		readonly name: string
+		readonly initial: State
+		readonly key: (input: Input) => string
+		readonly retry?: boolean
+	}) =>
+	<Public extends Procedure.TaggedRequest.Any, Private extends Procedure.TaggedRequest.Any, InitErr, R>(
+		procedures: (
+			input: Input,
+			empty: ProcedureList<State, never, never, never>,
+		) => Effect.Effect<ProcedureList<State, Public, Private, R>, InitErr, R>,
+	) => {
+		const made = Machine.makeWith<State, Input>()((input, previous) =>
+			procedures(
+				input,
+				Machine.procedures.make<State>(previous ?? options.initial, {
+					identifier: `${options.name}/${options.key(input)}`,
+				}),
+			).pipe(Telemetry.span(`${options.name}Machine.initialize`)),
+		)
+		return options.retry === false ? made : made.pipe(Machine.retry(Schedule.spaced("200 millis")))
+	}
+
+// This entity instance's address, decoded by `schema` (an address the sharding routed here that does not decode is
+// a defect).
+const address = <A, I extends string>(schema: Schema.Schema<A, I>) =>
+	Effect.flatMap(Entity.CurrentAddress, (current) =>
+		Schema.decodeUnknown(schema)(current.entityId).pipe(Effect.orDie),
+	)
+
+// The state a stored row boots: `present(row)`, or `absent` when nothing is stored.
+const stored = <Row, State, E, R>(
+	found: Effect.Effect<Option.Option<Row>, E, R>,
+	absent: State,
+	present: (row: Row) => State,
+) => Effect.map(found, Option.match({ onNone: () => absent, onSome: present }))
 
 const table = <
 	const States extends readonly [string, ...Array<string>],
@@ -129,6 +175,27 @@ const committer = Effect.map(
 				Effect.provideService(PgClient.PgClient, sql),
 			) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | StorageUnavailable, Exclude<R, PgClient.PgClient>>,
 )
+
+// One audited move by `lifecycle`: where `operation` leads from `from`, stored by `write(next)` together with the
+// table row's audit entry about `subject` (one transaction); answers the next state. InvalidTransition writes nothing.
+const advance = <State extends string, Operation extends string, E, R>(
+	lifecycle: Table<State, Operation>,
+	from: State,
+	operation: Operation,
+	options: {
+		readonly write: (next: State) => Effect.Effect<unknown, E, R>
+		readonly subject: AuditSubject
+		readonly meta: RequestMeta
+	},
+) =>
+	Effect.flatMap(Effect.all([committer, lifecycle.allow(from, operation)]), ([commit, row]) =>
+		commit({
+			write: Effect.as(options.write(row.to ?? from), row.to ?? from),
+			audit: () =>
+				Option.map(Option.fromNullable(row.audit), (audited) => ({ ...options.subject, operation: audited })),
+			meta: options.meta,
+		}),
+	)
 
 // Actors of `machine`, one per key, each booted once from `stored` on first use and kept for the entity's lifetime
 // (or until forgotten). A request that meets unavailable storage forgets its actor: its commit may have landed or not.
@@ -208,6 +275,6 @@ const bootOnce = <M extends Machine.Machine.Any, E>(
 
 // --- [EXPORT]
 
-const Lifecycle = { actors, bootOnce, committer, sendVia, table } as const
+const Lifecycle = { actors, address, advance, bootOnce, committer, machine, sendVia, stored, table } as const
 
 export { type AuditSubject, Lifecycle, type Row, type Table }

@@ -2,12 +2,11 @@
 // accept nothing: a second revoke is InvalidTransition, never a silent success. Each transition is written with its
 // audit row in one transaction (compare-and-set on the status), then announced to every gateway, then answered.
 import { Machine } from "@effect/experimental"
-import { DateTime, Effect, Match, Option, Schedule, Schema } from "effect"
+import { DateTime, Effect, Match, Option, Schema } from "effect"
 import type { AuditOperation } from "../AuditLog.ts"
 import { Cache } from "../../platform/Cache.ts"
 import { RequestMeta } from "../../platform/RequestContext.ts"
 import { StorageUnavailable } from "../../platform/StorageUnavailable.ts"
-import { Telemetry } from "../../platform/Telemetry.ts"
 import { announceRevoked } from "./CredentialRevocation.ts"
 import { Session, SessionEndReason, SessionId, type SessionStatus, SessionStatuses } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
@@ -76,102 +75,99 @@ const statusOf = (state: SessionState): SessionStatus | "absent" =>
 
 // --- [SERVICES]
 
-const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: TenantId; readonly sessionId: SessionId }>()(
-	({ tenantId, sessionId }, previous) =>
-		Effect.gen(function* () {
-			const repo = yield* IdentityRepo
-			const cache = yield* Cache
-			const commit = yield* Lifecycle.committer
-			const audited = (
-				write: Effect.Effect<Session, StorageUnavailable>,
-				operation: AuditOperation,
-				meta: RequestMeta,
-				details: Record<string, unknown>,
-				announce?: (session: Session) => Effect.Effect<void>,
-			) =>
-				commit({
-					write,
-					audit: (session) =>
-						Option.some({
-							appId: tenantId,
-							actor: `user:${session.userId}`,
-							operation,
-							subjectType: "session",
-							subjectId: session.id,
-						}),
-					details: () => details,
-					meta,
-					...(announce === undefined ? {} : { announce }),
-				})
-			return Machine.procedures
-				.make<SessionState>(previous ?? { _tag: "Absent" }, {
-					identifier: `Session/${tenantId}/${sessionId}`,
-				})
-				.pipe(
-					Machine.procedures.add<OpenSession>()("OpenSession", ({ request, state }) =>
-						SessionLifecycle.allow(statusOf(state), "open").pipe(
-							Effect.zipRight(DateTime.now),
-							Effect.flatMap((now) =>
-								audited(
-									repo.insertSession({
-										id: sessionId,
-										appId: tenantId,
-										userId: request.userId,
-										tokenHash: request.tokenHash,
-										status: "active",
-										provider: request.provider,
-										ipAddress: request.meta.ip,
-										userAgent: request.meta.userAgent,
-										expiresAt: DateTime.addDuration(now, `${request.lifetimeSeconds} seconds`),
-									}),
-									"login",
-									request.meta,
-									{ provider: request.provider },
-								),
-							),
-							Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
+const SessionMachine = Lifecycle.machine<SessionState, { readonly tenantId: TenantId; readonly sessionId: SessionId }>({
+	name: "Session",
+	initial: { _tag: "Absent" },
+	key: (input) => `${input.tenantId}/${input.sessionId}`,
+})(({ tenantId, sessionId }, empty) =>
+	Effect.gen(function* () {
+		const repo = yield* IdentityRepo
+		const cache = yield* Cache
+		const commit = yield* Lifecycle.committer
+		const audited = (
+			write: Effect.Effect<Session, StorageUnavailable>,
+			operation: AuditOperation,
+			meta: RequestMeta,
+			details: Record<string, unknown>,
+			announce?: (session: Session) => Effect.Effect<void>,
+		) =>
+			commit({
+				write,
+				audit: (session) =>
+					Option.some({
+						appId: tenantId,
+						actor: `user:${session.userId}`,
+						operation,
+						subjectType: "session",
+						subjectId: session.id,
+					}),
+				details: () => details,
+				meta,
+				...(announce === undefined ? {} : { announce }),
+			})
+		return empty.pipe(
+			Machine.procedures.add<OpenSession>()("OpenSession", ({ request, state }) =>
+				SessionLifecycle.allow(statusOf(state), "open").pipe(
+					Effect.zipRight(DateTime.now),
+					Effect.flatMap((now) =>
+						audited(
+							repo.insertSession({
+								id: sessionId,
+								appId: tenantId,
+								userId: request.userId,
+								tokenHash: request.tokenHash,
+								status: "active",
+								provider: request.provider,
+								ipAddress: request.meta.ip,
+								userAgent: request.meta.userAgent,
+								expiresAt: DateTime.addDuration(now, `${request.lifetimeSeconds} seconds`),
+							}),
+							"login",
+							request.meta,
+							{ provider: request.provider },
 						),
 					),
-					Machine.procedures.add<EndSession>()("EndSession", ({ request, state }) =>
-						SessionLifecycle.allow(statusOf(state), request.operation).pipe(
-							Effect.flatMap(() =>
-								audited(
-									repo
-										.endSession({
-											appId: tenantId,
-											id: sessionId,
-											from: SessionLifecycle.rows[request.operation].from,
-											to: SessionLifecycle.rows[request.operation].to,
-											reason: request.reason,
-										})
-										.pipe(
-											// The row left the live statuses behind this machine's back: a bug, not an answer.
-											Effect.flatMap(
-												Option.match({
-													onNone: () =>
-														Effect.dieMessage(
-															`session ${sessionId} changed outside its entity`,
-														),
-													onSome: Effect.succeed,
-												}),
-											),
-										),
-									EndAudit[request.reason],
-									request.meta,
-									{ reason: request.reason },
-									(session) =>
-										announceRevoked(tenantId, [session.tokenHash]).pipe(
-											Effect.provideService(Cache, cache),
-										),
+					Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
+				),
+			),
+			Machine.procedures.add<EndSession>()("EndSession", ({ request, state }) =>
+				SessionLifecycle.allow(statusOf(state), request.operation).pipe(
+					Effect.flatMap(() =>
+						audited(
+							repo
+								.endSession({
+									appId: tenantId,
+									id: sessionId,
+									from: SessionLifecycle.rows[request.operation].from,
+									to: SessionLifecycle.rows[request.operation].to,
+									reason: request.reason,
+								})
+								.pipe(
+									// The row left the live statuses behind this machine's back: a bug, not an answer.
+									Effect.flatMap(
+										Option.match({
+											onNone: () =>
+												Effect.dieMessage(`session ${sessionId} changed outside its entity`),
+											onSome: Effect.succeed,
+										}),
+									),
 								),
-							),
-							Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
+							EndAudit[request.reason],
+							request.meta,
+							{ reason: request.reason },
+							(session) =>
+								announceRevoked(tenantId, [session.tokenHash]).pipe(
+									Effect.provideService(Cache, cache),
+								),
 						),
 					),
-				)
-		}).pipe(Telemetry.span("SessionMachine.initialize")),
-).pipe(Machine.retry(Schedule.spaced("200 millis")))
+					Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
+				),
+			),
+		)
+	}),
+)
 
 // --- [EXPORT]
 
-export { EndSession, OpenSession, SessionLifecycle, SessionMachine }
+export { EndSession, OpenSession, SessionLifecycle, SessionMachine, SessionState }

@@ -2,7 +2,6 @@
 // sessions, keys, identities and profile, so the session cap cannot be raced). Session machines are restored from
 // Postgres on demand, so passivation or failover loses nothing. Rows are answered as they are: the reply schemas are
 // the Models' json variants, which leave hashes and bookkeeping columns out.
-import { Entity } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
 import { Array, DateTime, Duration, Effect, Option, Schema } from "effect"
 import { AuditLog, type AuditOperation } from "../AuditLog.ts"
@@ -13,7 +12,7 @@ import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
 import { Lifecycle } from "../Lifecycle.ts"
-import { EndSession, OpenSession, SessionMachine } from "./SessionMachine.ts"
+import { EndSession, OpenSession, SessionMachine, type SessionState } from "./SessionMachine.ts"
 import { SessionPolicy } from "./SessionConfig.ts"
 import { TenantId } from "../Tenancy.ts"
 import { UserId } from "./UserModel.ts"
@@ -42,8 +41,7 @@ const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHea
 
 const UserSessionsLive = UserSessions.toLayer(
 	Effect.gen(function* () {
-		const address = yield* Entity.CurrentAddress
-		const [tenantId, , userId] = yield* Schema.decodeUnknown(UserAddress)(address.entityId).pipe(Effect.orDie)
+		const [tenantId, , userId] = yield* Lifecycle.address(UserAddress)
 		const repo = yield* IdentityRepo
 		const sql = yield* PgClient.PgClient
 		const config = yield* SessionPolicy
@@ -54,12 +52,10 @@ const UserSessionsLive = UserSessions.toLayer(
 				sessions,
 				sessionId,
 				{ tenantId, sessionId },
-				Effect.succeed(
-					Option.match(stored, {
-						onNone: () => ({ _tag: "Absent" }) as const,
-						onSome: (session) => ({ _tag: "Stored", session }) as const,
-					}),
-				),
+				Lifecycle.stored(Effect.succeed(stored), { _tag: "Absent" }, (session): SessionState => ({
+					_tag: "Stored",
+					session,
+				})),
 			)
 		// An ended session accepts nothing more: its machine is let go. A caller that names the session may meet it
 		// ended already (InvalidTransition, 409).

@@ -3,7 +3,7 @@
 // Starting is idempotent (the workflow's key is `<jobId>/<run>`). If a runner dies between the two steps, the
 // persisted Submit is delivered again and finishes the job's start, so no job stays queued without its execution.
 import { Entity } from "@effect/cluster"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { RequestContextHeaders } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { executionFor, interruptFor } from "../../workflows/JobWorkflows.ts"
@@ -22,19 +22,15 @@ const JobAddress = Schema.TemplateLiteralParser(TenantId, "/", Schema.UUID)
 
 const JobEntityLive = JobEntity.toLayer(
 	Effect.gen(function* () {
-		const address = yield* Entity.CurrentAddress
-		const [appId, , jobId] = yield* Schema.decodeUnknown(JobAddress)(address.entityId).pipe(Effect.orDie)
+		const [appId, , jobId] = yield* Lifecycle.address(JobAddress)
 		const repo = yield* JobRepo
 		const actor = yield* Lifecycle.bootOnce(
 			JobMachine,
 			{ appId, jobId },
-			Effect.map(
-				repo.find(appId, jobId),
-				Option.match({
-					onNone: (): JobState => ({ _tag: "Absent" }),
-					onSome: (job): JobState => ({ _tag: "Present", job }),
-				}),
-			),
+			Lifecycle.stored(repo.find(appId, jobId), { _tag: "Absent" }, (job): JobState => ({
+				_tag: "Present",
+				job,
+			})),
 		)
 		const send = actor.send
 		return {

@@ -3,10 +3,9 @@
 // `jobs` before the request is answered; an event not allowed from the current status fails with InvalidTransition.
 import { Machine } from "@effect/experimental"
 import { PgClient } from "@effect/sql-pg"
-import { DateTime, Effect, Match, Option, Schedule, Schema, Struct } from "effect"
+import { DateTime, Effect, Match, Option, Schema, Struct } from "effect"
 import { RequestContext, RequestMeta } from "../../platform/RequestContext.ts"
 import { orStorageUnavailable, StorageUnavailable } from "../../platform/StorageUnavailable.ts"
-import { Telemetry } from "../../platform/Telemetry.ts"
 import { EventLog } from "../event/EventLog.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
 import { Lifecycle } from "../Lifecycle.ts"
@@ -129,117 +128,116 @@ const recordEvent = (job: Job, verb: string) =>
 
 // --- [SERVICES]
 
-const JobMachine = Machine.makeWith<JobState, { readonly appId: TenantId; readonly jobId: string }>()(
-	(input, previous) =>
-		Effect.gen(function* () {
-			const repo = yield* JobRepo
-			const sql = yield* PgClient.PgClient
-			const announce = (job: Job, verb: string, meta: RequestMeta) =>
-				recordEvent(job, verb).pipe(
-					Effect.provideService(PgClient.PgClient, sql),
-					Effect.provideService(RequestContext, meta),
-				)
-			return Machine.procedures
-				.make<JobState>(previous ?? { _tag: "Absent" }, {
-					identifier: `Job/${input.appId}/${input.jobId}`,
-				})
-				.pipe(
-					Machine.procedures.add<CreateJob>()("CreateJob", ({ request, state }) =>
-						Schema.is(AbsentJob)(state)
-							? repo
+const JobMachine = Lifecycle.machine<JobState, { readonly appId: TenantId; readonly jobId: string }>({
+	name: "Job",
+	initial: { _tag: "Absent" },
+	key: (input) => `${input.appId}/${input.jobId}`,
+})((input, empty) =>
+	Effect.gen(function* () {
+		const repo = yield* JobRepo
+		const sql = yield* PgClient.PgClient
+		const announce = (job: Job, verb: string, meta: RequestMeta) =>
+			recordEvent(job, verb).pipe(
+				Effect.provideService(PgClient.PgClient, sql),
+				Effect.provideService(RequestContext, meta),
+			)
+		return empty.pipe(
+			Machine.procedures.add<CreateJob>()("CreateJob", ({ request, state }) =>
+				Schema.is(AbsentJob)(state)
+					? repo
+							.withTransaction(
+								repo
+									.insert(
+										Job.insert.make({
+											id: input.jobId as Job["id"],
+											appId: input.appId,
+											owner: request.owner,
+											ownerKeyId: request.ownerKeyId,
+											type: request.type,
+											status: "queued",
+											payload: request.payload,
+											dedupeKey: request.dedupeKey,
+											executionId: request.executionId,
+											attempts: 0,
+											requestId: request.meta.requestId,
+											ipAddress: request.meta.ip,
+											userAgent: request.meta.userAgent,
+											lastError: null,
+											finishedAt: null,
+											result: null,
+											attemptLog: [],
+										}),
+									)
+									.pipe(
+										Effect.tap(
+											Option.match({
+												onNone: () => Effect.void,
+												onSome: (job) => announce(job, "created", request.meta),
+											}),
+										),
+									),
+							)
+							.pipe(
+								orStorageUnavailable,
+								// A concurrent holder of the dedupe key won the insert: answer with that job.
+								Effect.flatMap(
+									Option.match({
+										onSome: Effect.succeed,
+										onNone: () =>
+											Effect.flatMap(
+												repo.findByDedupeKey(
+													input.appId,
+													request.owner,
+													request.dedupeKey ?? "",
+												),
+												(existing) => Effect.orDie(existing),
+											),
+									}),
+								),
+								Effect.map((job) => [job, { _tag: "Present", job }] as const),
+							)
+					: // Submitting again (a redelivered message, a repeated dedupe key) answers with the job as it is.
+						Effect.map(requireJob(state), (job) => [job, state] as const).pipe(Effect.orDie),
+			),
+			Machine.procedures.add<AdvanceJob>()("AdvanceJob", ({ request, state }) =>
+				requireJob(state).pipe(
+					Effect.flatMap((job) =>
+						JobLifecycle.transition(job.status, request.event._tag).pipe(
+							Effect.zip(DateTime.now),
+							Effect.flatMap(([status, now]) =>
+								repo
 									.withTransaction(
 										repo
-											.insert(
-												Job.insert.make({
-													id: input.jobId as Job["id"],
-													appId: input.appId,
-													owner: request.owner,
-													ownerKeyId: request.ownerKeyId,
-													type: request.type,
-													status: "queued",
-													payload: request.payload,
-													dedupeKey: request.dedupeKey,
-													executionId: request.executionId,
-													attempts: 0,
-													requestId: request.meta.requestId,
-													ipAddress: request.meta.ip,
-													userAgent: request.meta.userAgent,
-													lastError: null,
-													finishedAt: null,
-													result: null,
-													attemptLog: [],
-												}),
+											.update(
+												Job.update.make(
+													Struct.omit(
+														applyEvent(job, request.event, status, now),
+														"createdAt",
+														"updatedAt",
+													),
+												),
 											)
 											.pipe(
-												Effect.tap(
-													Option.match({
-														onNone: () => Effect.void,
-														onSome: (job) => announce(job, "created", request.meta),
-													}),
+												Effect.tap((updated) =>
+													Effect.when(
+														announce(updated, updated.status, request.meta),
+														() =>
+															updated.status !== job.status &&
+															Announced.includes(updated.status),
+													),
 												),
 											),
 									)
-									.pipe(
-										orStorageUnavailable,
-										// A concurrent holder of the dedupe key won the insert: answer with that job.
-										Effect.flatMap(
-											Option.match({
-												onSome: Effect.succeed,
-												onNone: () =>
-													Effect.flatMap(
-														repo.findByDedupeKey(
-															input.appId,
-															request.owner,
-															request.dedupeKey ?? "",
-														),
-														(existing) => Effect.orDie(existing),
-													),
-											}),
-										),
-										Effect.map((job) => [job, { _tag: "Present", job }] as const),
-									)
-							: // Submitting again (a redelivered message, a repeated dedupe key) answers with the job as it is.
-								Effect.map(requireJob(state), (job) => [job, state] as const).pipe(Effect.orDie),
-					),
-					Machine.procedures.add<AdvanceJob>()("AdvanceJob", ({ request, state }) =>
-						requireJob(state).pipe(
-							Effect.flatMap((job) =>
-								JobLifecycle.transition(job.status, request.event._tag).pipe(
-									Effect.zip(DateTime.now),
-									Effect.flatMap(([status, now]) =>
-										repo
-											.withTransaction(
-												repo
-													.update(
-														Job.update.make(
-															Struct.omit(
-																applyEvent(job, request.event, status, now),
-																"createdAt",
-																"updatedAt",
-															),
-														),
-													)
-													.pipe(
-														Effect.tap((updated) =>
-															Effect.when(
-																announce(updated, updated.status, request.meta),
-																() =>
-																	updated.status !== job.status &&
-																	Announced.includes(updated.status),
-															),
-														),
-													),
-											)
-											.pipe(orStorageUnavailable),
-									),
-								),
+									.pipe(orStorageUnavailable),
 							),
-							Effect.map((job) => [job, { _tag: "Present", job }] as const),
 						),
 					),
-				)
-		}).pipe(Telemetry.span("JobMachine.initialize")),
-).pipe(Machine.retry(Schedule.spaced("200 millis")))
+					Effect.map((job) => [job, { _tag: "Present", job }] as const),
+				),
+			),
+		)
+	}),
+)
 
 // --- [EXPORT]
 

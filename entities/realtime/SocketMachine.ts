@@ -242,35 +242,37 @@ const answer = <E>(next: Either.Either<LiveState, E>) =>
 
 // --- [SERVICES]
 
-const SocketMachine = Machine.makeWith<SocketState, string>()((connection, previous) =>
+// In memory only: nothing to load, so nothing to retry.
+const SocketMachine = Lifecycle.machine<SocketState, string>({
+	name: "Socket",
+	initial: { _tag: "Absent" },
+	key: String,
+	retry: false,
+})((_connection, empty) =>
 	Effect.succeed(
-		Machine.procedures
-			.make<SocketState>(previous ?? { _tag: "Absent" }, { identifier: `Socket/${connection}` })
-			.pipe(
-				Machine.procedures.add<Connect>()("Connect", ({ request, state }) =>
-					answer(steps.Connect(state, request, request.now)),
-				),
-				Machine.procedures.add<Restore>()("Restore", ({ request, state }) =>
-					answer(steps.Restore(state, request, request.now)),
-				),
-				Machine.procedures.add<Authenticate>()("Authenticate", ({ request, state }) =>
-					answer(steps.Authenticate(state, request, request.now)),
-				),
-				Machine.procedures.add<Subscribe>()("Subscribe", ({ request, state }) =>
-					answer(steps.Subscribe(state, request)),
-				),
-				Machine.procedures.add<Unsubscribe>()("Unsubscribe", ({ request, state }) =>
-					answer(steps.Unsubscribe(state, request)),
-				),
-				Machine.procedures.add<Publish>()("Publish", ({ request, state }) =>
-					answer(steps.Publish(state, request)),
-				),
-				Machine.procedures.add<Heartbeat>()("Heartbeat", ({ request, state }) =>
-					answer(steps.Heartbeat(state, request, request.now)),
-				),
-				Machine.procedures.add<MarkStale>()("MarkStale", ({ state }) => answer(steps.MarkStale(state))),
-				Machine.procedures.add<Disconnect>()("Disconnect", ({ state }) => answer(steps.Disconnect(state))),
+		empty.pipe(
+			Machine.procedures.add<Connect>()("Connect", ({ request, state }) =>
+				answer(steps.Connect(state, request, request.now)),
 			),
+			Machine.procedures.add<Restore>()("Restore", ({ request, state }) =>
+				answer(steps.Restore(state, request, request.now)),
+			),
+			Machine.procedures.add<Authenticate>()("Authenticate", ({ request, state }) =>
+				answer(steps.Authenticate(state, request, request.now)),
+			),
+			Machine.procedures.add<Subscribe>()("Subscribe", ({ request, state }) =>
+				answer(steps.Subscribe(state, request)),
+			),
+			Machine.procedures.add<Unsubscribe>()("Unsubscribe", ({ request, state }) =>
+				answer(steps.Unsubscribe(state, request)),
+			),
+			Machine.procedures.add<Publish>()("Publish", ({ request, state }) => answer(steps.Publish(state, request))),
+			Machine.procedures.add<Heartbeat>()("Heartbeat", ({ request, state }) =>
+				answer(steps.Heartbeat(state, request, request.now)),
+			),
+			Machine.procedures.add<MarkStale>()("MarkStale", ({ state }) => answer(steps.MarkStale(state))),
+			Machine.procedures.add<Disconnect>()("Disconnect", ({ state }) => answer(steps.Disconnect(state))),
+		),
 	),
 )
 

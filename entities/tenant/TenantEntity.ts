@@ -1,9 +1,8 @@
 // Handlers of the Tenant entity (one instance per tenantId, single-threaded) and of the TenantDirectory reads. A
 // Tenant instance restores its Machine from `apps` on its first request, so passivation or failover loses nothing;
 // if Postgres is down then, the request fails with StorageUnavailable and the next one tries again.
-import { Entity } from "@effect/cluster"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer } from "effect"
 import { RequestContextHeaders } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { TenantId } from "../Tenancy.ts"
@@ -19,13 +18,12 @@ import { TenantRepo } from "./TenantRepo.ts"
 
 const TenantEntityLive = Tenant.toLayer(
 	Effect.gen(function* () {
-		const address = yield* Entity.CurrentAddress
-		const tenantId = yield* Schema.decodeUnknown(TenantId)(address.entityId).pipe(Effect.orDie)
+		const tenantId = yield* Lifecycle.address(TenantId)
 		const repo = yield* TenantRepo
 		const actor = yield* Lifecycle.bootOnce(
 			TenantMachine,
 			tenantId,
-			Effect.map(repo.findById(tenantId), Option.match({ onNone: () => absent, onSome: present })),
+			Lifecycle.stored(repo.findById(tenantId), absent, present),
 		)
 		const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
 			RequestContextHeaders.fromHeaders(request.headers)

@@ -3,11 +3,10 @@
 // InvalidTransition. Each transition is written to Postgres with its audit row, in one transaction, and announced to
 // every gateway before the request is answered.
 import { Machine } from "@effect/experimental"
-import { Effect, Match, Option, Schedule, Schema } from "effect"
+import { Effect, Match, Option, Schema } from "effect"
 import { Cache } from "../../platform/Cache.ts"
 import { RequestMeta } from "../../platform/RequestContext.ts"
 import { StorageUnavailable } from "../../platform/StorageUnavailable.ts"
-import { Telemetry } from "../../platform/Telemetry.ts"
 import type { AuditOperation } from "../AuditLog.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
 import { Lifecycle } from "../Lifecycle.ts"
@@ -88,7 +87,11 @@ const requireLive = (tenant: TenantModel, operation: string) =>
 
 // --- [SERVICES]
 
-const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previous) =>
+const TenantMachine = Lifecycle.machine<TenantState, TenantId>({
+	name: "Tenant",
+	initial: absent,
+	key: String,
+})((tenantId, empty) =>
 	Effect.gen(function* () {
 		const repo = yield* TenantRepo
 		const cache = yield* Cache
@@ -139,7 +142,7 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 					}),
 				),
 			)
-		return Machine.procedures.make<TenantState>(previous ?? absent, { identifier: `Tenant/${tenantId}` }).pipe(
+		return empty.pipe(
 			Machine.procedures.add<Create>()("Create", ({ request, state }) =>
 				Match.valueTags(state, {
 					Absent: () =>
@@ -217,8 +220,8 @@ const TenantMachine = Machine.makeWith<TenantState, TenantId>()((tenantId, previ
 				),
 			),
 		)
-	}).pipe(Telemetry.span("TenantMachine.initialize")),
-).pipe(Machine.retry(Schedule.spaced("200 millis")))
+	}),
+)
 
 // --- [EXPORT]
 

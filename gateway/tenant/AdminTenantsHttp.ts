@@ -15,6 +15,7 @@ import {
 	UpdateTenant,
 } from "../../entities/tenant/TenantProtocol.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
+import { JobKinds } from "../../workflows/JobKinds.ts"
 import { Api } from "../Api.ts"
 import { callEntity, PersistedCalls } from "../EntityCall.ts"
 import { ServiceUnavailable } from "../HttpErrors.ts"
@@ -150,9 +151,10 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 					Effect.gen(function* () {
 						const tenant = yield* transition(path.id, "delete")
 						const key = yield* entityKey
+						const kind = JobKinds["tenant.delete"].kind
 						const job = yield* callEntity(
-							jobs(entityId(tenant.id, deterministicId("job", tenant.id, "tenant.delete", key))).Submit(
-								new SubmitJob({ type: "tenant.delete", payload: {}, dedupeKey: null }),
+							jobs(entityId(tenant.id, deterministicId("job", tenant.id, kind, key))).Submit(
+								new SubmitJob({ type: kind, payload: {}, dedupeKey: null }),
 							),
 						)
 						return { id: tenant.id, status: tenant.status, jobId: job.id }
