@@ -14,6 +14,7 @@ import { SessionPolicyLive } from "../entities/identity/SessionConfig.ts"
 import { SocketEntityLive } from "../entities/realtime/SocketEntity.ts"
 import { TenantEntitiesLive } from "../entities/tenant/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/tenant/TenantRepo.ts"
+import { RelyingPartyRepo } from "../entities/tenant/RelyingPartyRepo.ts"
 import { UserSessionsLive } from "../entities/identity/UserSessionsEntity.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
@@ -42,6 +43,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 			TenantRepoLive,
 			JobRepo.Default,
 			OAuthProviderRepo.Default,
+			RelyingPartyRepo.Default,
 			IdentityRepo.Default,
 			SessionPolicyLive,
 			OidcClient.Default,

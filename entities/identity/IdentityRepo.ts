@@ -103,7 +103,7 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 			Result: Session,
 			execute: ({ appId, userId }) => sql`
 				SELECT * FROM sessions WHERE app_id = ${appId} AND user_id = ${userId}
-					AND status IN ('pending_mfa', 'active')
+					AND status IN ('mfa_pending', 'active')
 				ORDER BY last_used_at, created_at, id`,
 		})
 		const endSession = SqlSchema.findOne({

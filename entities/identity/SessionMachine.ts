@@ -1,4 +1,4 @@
-// One session's lifecycle as a Machine: absent → active (or pending_mfa → active) → revoked | expired. Terminal states
+// One session's lifecycle as a Machine: absent → active (or mfa_pending → active) → revoked | expired. Terminal states
 // accept nothing: a second revoke is InvalidTransition, never a silent success. Each transition is written with its
 // audit row in one transaction (compare-and-set on the status), then announced to every gateway, then answered.
 import { Machine } from "@effect/experimental"
@@ -28,9 +28,9 @@ const SessionLifecycle = Lifecycle.table({
 	operations: SessionOperation,
 	rows: {
 		open: { from: ["absent"], to: "active", audit: "login" },
-		verify: { from: ["pending_mfa"], to: "active", audit: "login" },
-		revoke: { from: ["pending_mfa", "active"], to: "revoked", audit: "revoke" },
-		expire: { from: ["pending_mfa", "active"], to: "expired", audit: "revoke" },
+		verify: { from: ["mfa_pending"], to: "active", audit: "login" },
+		revoke: { from: ["mfa_pending", "active"], to: "revoked", audit: "revoke" },
+		expire: { from: ["mfa_pending", "active"], to: "expired", audit: "revoke" },
 	},
 })
 
