@@ -5,6 +5,7 @@ import { AdminJobsApi } from "./jobs/AdminJobsApi.ts"
 import { AdminTenantsApi } from "./tenant/AdminTenantsApi.ts"
 import { AdminUsersApi } from "./identity/AdminUsersApi.ts"
 import { OAuthApi, SessionsApi } from "./identity/AuthApi.ts"
+import { PasskeyLoginApi, PasskeysApi } from "./identity/PasskeysApi.ts"
 import { ChannelsApi } from "./realtime/ChannelsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { JobsApi } from "./jobs/JobsApi.ts"
@@ -32,6 +33,8 @@ const Api = HttpApi.make("platform")
 	.add(TenantApi)
 	.add(OAuthApi)
 	.add(SessionsApi)
+	.add(PasskeysApi)
+	.add(PasskeyLoginApi)
 	.add(TokenApi)
 	.add(UsersApi)
 	.add(ChannelsApi)

@@ -43,6 +43,7 @@ import { RealtimeHub } from "./realtime/RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./realtime/RealtimeSocket.ts"
 import { SessionsHttpLive } from "./identity/SessionsHttp.ts"
+import { PasskeyLoginHttpLive, PasskeysHttpLive } from "./identity/PasskeysHttp.ts"
 import { readBody } from "./RequestBody.ts"
 import {
 	InternalError,
@@ -284,6 +285,8 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		TenantHttpLive,
 		OAuthHttpLive,
 		SessionsHttpLive,
+		PasskeysHttpLive,
+		PasskeyLoginHttpLive,
 		TokenHttpLive,
 		UsersHttpLive,
 		ChannelsHttpLive,

@@ -7,6 +7,7 @@ import { CredentialDirectoryLive } from "../entities/identity/CredentialDirector
 import { DlqEntitiesLive } from "../entities/job/DlqEntity.ts"
 import { IdentityBrokerLive } from "../entities/identity/IdentityBrokerEntity.ts"
 import { IdentityRepo } from "../entities/identity/IdentityRepo.ts"
+import { PasskeyRepo } from "../entities/identity/PasskeyRepo.ts"
 import { JobEntitiesLive } from "../entities/job/JobEntity.ts"
 import { JobRepo } from "../entities/job/JobRepo.ts"
 import { OAuthProviderRepo } from "../entities/identity/OAuthProviderRepo.ts"
@@ -45,6 +46,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 			OAuthProviderRepo.Default,
 			RelyingPartyRepo.Default,
 			IdentityRepo.Default,
+			PasskeyRepo.Default,
 			SessionPolicyLive,
 			OidcClient.Default,
 		).pipe(Layer.provideMerge(NodeHttpClient.layerUndici)),

@@ -16,11 +16,17 @@ import { EndSession, OpenSession, SessionMachine } from "./SessionMachine.ts"
 import { SessionPolicy } from "./SessionConfig.ts"
 import { TenantId } from "../Tenancy.ts"
 import { UserId } from "./UserModel.ts"
+import type { PasskeyRow } from "./PasskeyModel.ts"
+import { PasskeyRepo } from "./PasskeyRepo.ts"
+import { WebAuthnCeremony } from "./WebAuthnCeremony.ts"
 import {
 	ApiKeyNotFound,
 	IdentityNotFound,
 	IdentityTaken,
+	LastFactor,
 	LastIdentity,
+	PasskeyNotFound,
+	PasskeyVerificationFailed,
 	SessionNotFound,
 	UserDeactivated,
 	UserNotFound,
@@ -46,6 +52,17 @@ const UserSessionsLive = UserSessions.toLayer(
 		const repo = yield* IdentityRepo
 		const sql = yield* PgClient.PgClient
 		const config = yield* SessionPolicy
+		const passkeys = yield* PasskeyRepo
+		const viewOfPasskey = (row: PasskeyRow) => ({
+			id: row.id,
+			name: row.name,
+			createdAt: row.createdAt,
+			lastUsedAt: row.lastUsedAt,
+			backedUp: row.backedUp,
+			transports: row.transports,
+		})
+		const passkeyNotFound = () => new PasskeyNotFound({ message: "passkey not found" })
+		const verificationFailed = () => new PasskeyVerificationFailed({ message: "the passkey could not be verified" })
 		const sessions = yield* Lifecycle.actors(SessionMachine)
 		// The machine of one session, booted once per entity instance from what Postgres holds.
 		const sendTo = (sessionId: SessionId, stored: Option.Option<Session>) =>
@@ -414,6 +431,111 @@ const UserSessionsLive = UserSessions.toLayer(
 					yield* audited("revoke", "api_key", revoked.id, metaOf(request))
 					return { key: revoked, revoked: [revoked.keyHash] }
 				}).pipe(span("RevokeApiKey")),
+			ListPasskeys: () =>
+				user.pipe(
+					Effect.zipRight(passkeys.list(tenantId, userId)),
+					Effect.map((rows) =>
+						rows.map((row) => ({ ...viewOfPasskey(row), credentialId: row.credentialId })),
+					),
+					span("ListPasskeys"),
+				),
+			RegisterPasskey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const { ceremony, response } = request.payload
+					const info = yield* WebAuthnCeremony.register(ceremony, response)
+					// A credential id is unique per tenant: registering one twice (or another user's) is refused.
+					const row = yield* passkeys
+						.insert({
+							id: request.payload.passkeyId,
+							appId: tenantId,
+							userId,
+							credentialId: info.credential.id,
+							publicKey: info.credential.publicKey,
+							counter: info.credential.counter,
+							transports: response.response.transports ?? [],
+							backedUp: info.credentialBackedUp,
+							aaguid: info.aaguid,
+							name: request.payload.name,
+						})
+						.pipe(
+							Effect.catchAllDefect((defect) =>
+								Effect.logInfo("passkey not stored", defect).pipe(
+									Effect.zipRight(verificationFailed()),
+								),
+							),
+						)
+					yield* audited("enroll", "passkey", row.id, metaOf(request), { aaguid: row.aaguid })
+					return viewOfPasskey(row)
+				}).pipe(span("RegisterPasskey")),
+			RenamePasskey: (request) =>
+				activeUser.pipe(
+					Effect.zipRight(passkeys.rename(tenantId, userId, request.payload.passkeyId, request.payload.name)),
+					Effect.flatMap(
+						Option.match({ onNone: () => Effect.fail(passkeyNotFound()), onSome: Effect.succeed }),
+					),
+					Effect.tap((row) => audited("update", "passkey", row.id, metaOf(request))),
+					Effect.map(viewOfPasskey),
+					span("RenamePasskey"),
+				),
+			DeletePasskey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const rows = yield* passkeys.list(tenantId, userId)
+					const target = yield* Option.fromNullable(
+						rows.find((row) => row.id === request.payload.passkeyId),
+					).pipe(Effect.mapError(passkeyNotFound))
+					const usable = rows.filter((row) => !row.cloned && row.id !== target.id)
+					yield* Effect.when(
+						Effect.fail(
+							new LastFactor({ message: "the tenant requires MFA and this is your last passkey" }),
+						),
+						() => request.payload.mfaRequired && !target.cloned && usable.length === 0,
+					)
+					const removed = yield* passkeys
+						.remove(tenantId, userId, target.id)
+						.pipe(
+							Effect.flatMap(
+								Option.match({ onNone: () => Effect.fail(passkeyNotFound()), onSome: Effect.succeed }),
+							),
+						)
+					yield* audited("disable", "passkey", removed.id, metaOf(request), { deleted: true })
+					return viewOfPasskey(removed)
+				}).pipe(span("DeletePasskey")),
+			VerifyPasskey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const { ceremony, response } = request.payload
+					const rows = yield* passkeys.list(tenantId, userId)
+					// Only this user's own, not cloned passkeys count: another user's or tenant's credential is unknown here.
+					const row = yield* Option.fromNullable(
+						rows.find((found) => found.credentialId === response.id && !found.cloned),
+					).pipe(Effect.mapError(verificationFailed))
+					const info = yield* WebAuthnCeremony.assert(ceremony, response, row)
+					// A counter that went backwards: a copy of the key signs elsewhere. The passkey is refused from now on.
+					const cloned = passkeys.markCloned(row).pipe(
+						Effect.zipRight(
+							audited("disable", "passkey", row.id, metaOf(request), {
+								reason: "cloned",
+								storedCounter: row.counter,
+								receivedCounter: info.newCounter,
+							}),
+						),
+						Effect.zipRight(Effect.fail(verificationFailed())),
+					)
+					const updated = yield* WebAuthnCeremony.regressed(row.counter, info.newCounter)
+						? cloned
+						: passkeys.used(row, info.newCounter, info.credentialBackedUp).pipe(
+								Effect.flatMap(
+									Option.match({
+										onNone: () => Effect.fail(verificationFailed()),
+										onSome: Effect.succeed,
+									}),
+								),
+							)
+					yield* audited("sign", "passkey", updated.id, metaOf(request))
+					return viewOfPasskey(updated)
+				}).pipe(span("VerifyPasskey")),
 		}
 	}),
 	{ maxIdleTime: "2 minutes" },

@@ -10,6 +10,15 @@ import { ApiKey, ApiKeyId, Identity, Session, SessionEndReason, SessionId, Token
 import { InvalidTransition } from "../InvalidTransition.ts"
 import { ProviderName } from "./OAuthProviderModel.ts"
 import { User } from "./UserModel.ts"
+import {
+	AuthenticationResponse,
+	Ceremony,
+	PasskeyId,
+	PasskeyName,
+	PasskeyRecord,
+	PasskeyView,
+	RegistrationResponse,
+} from "./PasskeyModel.ts"
 
 // --- [SCHEMA]
 
@@ -66,6 +75,16 @@ class IdentityNotFound extends Schema.TaggedError<IdentityNotFound>()("IdentityN
 
 // The provider identity belongs to another user of the tenant, or the user already has one of that provider.
 class IdentityTaken extends Schema.TaggedError<IdentityTaken>()("IdentityTaken", { message: Schema.String }) {}
+
+// A WebAuthn ceremony failed: the client learns no more than that (401 at the edge).
+class PasskeyVerificationFailed extends Schema.TaggedError<PasskeyVerificationFailed>()("PasskeyVerificationFailed", {
+	message: Schema.String,
+}) {}
+
+class PasskeyNotFound extends Schema.TaggedError<PasskeyNotFound>()("PasskeyNotFound", { message: Schema.String }) {}
+
+// The tenant requires MFA and this is the user's last passkey.
+class LastFactor extends Schema.TaggedError<LastFactor>()("LastFactor", { message: Schema.String }) {}
 
 // --- [PROTOCOL]
 
@@ -152,6 +171,34 @@ const UserSessions = Entity.make("UserSessions", [
 		success: Schema.Struct({ key: ApiKeyView, revoked: Revoked }),
 		error: Schema.Union(ApiKeyNotFound, Failures),
 	}),
+	Rpc.make("ListPasskeys", { success: Schema.Array(PasskeyRecord), error: Failures }),
+	Rpc.make("RegisterPasskey", {
+		payload: {
+			passkeyId: PasskeyId,
+			name: PasskeyName,
+			ceremony: Ceremony,
+			response: RegistrationResponse,
+		},
+		success: PasskeyView,
+		error: Schema.Union(PasskeyVerificationFailed, Failures),
+	}),
+	Rpc.make("RenamePasskey", {
+		payload: { passkeyId: PasskeyId, name: PasskeyName },
+		success: PasskeyView,
+		error: Schema.Union(PasskeyNotFound, Failures),
+	}),
+	Rpc.make("DeletePasskey", {
+		payload: { passkeyId: PasskeyId, mfaRequired: Schema.Boolean },
+		success: PasskeyView,
+		error: Schema.Union(PasskeyNotFound, LastFactor, Failures),
+	}),
+	// An assertion by one of the user's passkeys (sign-in, MFA, step-up): the counter moves, or a regression marks
+	// the passkey cloned (refused from then on).
+	Rpc.make("VerifyPasskey", {
+		payload: { ceremony: Ceremony, response: AuthenticationResponse },
+		success: PasskeyView,
+		error: Schema.Union(PasskeyVerificationFailed, Failures),
+	}),
 ])
 
 // --- [EXPORT]
@@ -165,7 +212,10 @@ export {
 	IdentityNotFound,
 	IdentityTaken,
 	IdentityView,
+	LastFactor,
 	LastIdentity,
+	PasskeyNotFound,
+	PasskeyVerificationFailed,
 	SessionNotFound,
 	SessionView,
 	UserDeactivated,

@@ -1,0 +1,208 @@
+// Handlers of the passkey routes. The gateway issues and takes the challenges (shared through the cache service, so a
+// ceremony may start on one gateway and end on another) and asks the tenant's relying party; the user's UserSessions
+// entity verifies the answer (with the public key and counter it owns) and writes. A passkey sign-in ends like an
+// OAuth one: a session opened by SignIn.openSession (cap, audit) and the session cookie.
+import { HttpApiBuilder } from "@effect/platform"
+import { generateAuthenticationOptions, generateRegistrationOptions } from "@simplewebauthn/server"
+import { DateTime, Effect, Option, Redacted, Schema } from "effect"
+import { PasskeyVerificationFailed, UserSessions } from "../../entities/identity/UserSessionsProtocol.ts"
+import { UserId } from "../../entities/identity/UserModel.ts"
+import { entityId, type TenantId } from "../../entities/Tenancy.ts"
+import { Tenant } from "../../entities/tenant/TenantProtocol.ts"
+import { Telemetry } from "../../platform/Telemetry.ts"
+import { Api } from "../Api.ts"
+import { callEntity } from "../EntityCall.ts"
+import { byId, pageOf } from "../ListPage.ts"
+import { CurrentTenant } from "../tenant/TenantMiddleware.ts"
+import { CookieOptions, setCookie } from "./AuthCookies.ts"
+import { PasskeyChallenges } from "./PasskeyChallenges.ts"
+import { SessionCookieName } from "./PrincipalMiddleware.ts"
+import { CreationOptions, RequestOptions } from "./PasskeysApi.ts"
+import { SignIn } from "./SignIn.ts"
+import { currentSession, withUser } from "./UserCalls.ts"
+
+// --- [SCHEMA]
+
+// A discoverable credential's user handle is the user id's UTF-8 bytes (set at registration).
+const UserHandle = Schema.StringFromBase64Url.pipe(Schema.compose(UserId))
+
+// --- [FUNCTIONS]
+
+const failed = () => new PasskeyVerificationFailed({ message: "the passkey could not be verified" })
+
+// --- [LAYERS]
+
+const PasskeysHttpLive = HttpApiBuilder.group(Api, "passkeys", (handlers) =>
+	Effect.gen(function* () {
+		const tenants = yield* Tenant.client
+		const partyOf = (tenantId: TenantId) => callEntity(tenants(tenantId).GetRelyingParty())
+		const ceremonyOf = (party: Effect.Effect.Success<ReturnType<typeof partyOf>>, challenge: string) => ({
+			rpId: party.rpId,
+			origins: party.origins,
+			requireUserVerification: party.userVerification === "required",
+			challenge,
+		})
+		return handlers
+			.handle("registrationOptions", () =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const caller = yield* currentSession
+					const party = yield* partyOf(tenant.id)
+					const [user, existing] = yield* withUser((entity) =>
+						Effect.all([entity.GetUser(), entity.ListPasskeys()], { concurrency: 2 }),
+					)
+					const challenge = yield* PasskeyChallenges.issue({
+						purpose: "register",
+						tenantId: tenant.id,
+						userId: user.id,
+						sessionId: caller.principal.credentialId,
+					})
+					return yield* Effect.promise(() =>
+						generateRegistrationOptions({
+							rpName: party.rpName,
+							rpID: party.rpId,
+							userName: user.email ?? user.displayName ?? user.id,
+							userDisplayName: user.displayName ?? user.email ?? "",
+							userID: new TextEncoder().encode(user.id),
+							challenge: Buffer.from(challenge, "base64url"),
+							attestationType: "none",
+							excludeCredentials: existing.map((passkey) => ({
+								id: passkey.credentialId,
+								transports: [...passkey.transports],
+							})),
+							authenticatorSelection: {
+								residentKey: "required",
+								userVerification: party.userVerification,
+							},
+						}),
+					).pipe(Effect.flatMap(Schema.decodeUnknown(CreationOptions)), Effect.orDie)
+				}).pipe(Telemetry.span("PasskeysHttp.registrationOptions")),
+			)
+			.handle("register", ({ payload }) =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const caller = yield* currentSession
+					const party = yield* partyOf(tenant.id)
+					const challenge = yield* PasskeyChallenges.consume(payload.response.response.clientDataJSON, {
+						purpose: "register",
+						tenantId: tenant.id,
+						userId: caller.principal.userId,
+						sessionId: caller.principal.credentialId,
+					})
+					return yield* withUser((entity) =>
+						entity.RegisterPasskey({
+							passkeyId: crypto.randomUUID() as never,
+							name: payload.name ?? "Passkey",
+							ceremony: ceremonyOf(party, challenge),
+							response: payload.response,
+						}),
+					)
+				}).pipe(Telemetry.span("PasskeysHttp.register")),
+			)
+			.handle("list", ({ urlParams }) =>
+				withUser((entity) => entity.ListPasskeys()).pipe(
+					Effect.map((records) =>
+						pageOf(
+							records.map(({ credentialId: _credentialId, ...view }) => view),
+							urlParams,
+							byId,
+						),
+					),
+					Telemetry.span("PasskeysHttp.list"),
+				),
+			)
+			.handle("rename", ({ path, payload }) =>
+				withUser((entity) => entity.RenamePasskey({ passkeyId: path.id, name: payload.name })).pipe(
+					Telemetry.span("PasskeysHttp.rename"),
+				),
+			)
+			.handle("delete", ({ path }) =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const mfaRequired = yield* partyOf(tenant.id).pipe(
+						Effect.map((party) => party.mfa === "required"),
+						Effect.catchTag("WebAuthnNotConfigured", () => Effect.succeed(false)),
+					)
+					return yield* withUser((entity) => entity.DeletePasskey({ passkeyId: path.id, mfaRequired }))
+				}).pipe(Telemetry.span("PasskeysHttp.delete")),
+			)
+	}),
+)
+
+const PasskeyLoginHttpLive = HttpApiBuilder.group(Api, "passkeyLogin", (handlers) =>
+	Effect.gen(function* () {
+		const tenants = yield* Tenant.client
+		const users = yield* UserSessions.client
+		return handlers
+			.handle("loginOptions", () =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const party = yield* callEntity(tenants(tenant.id).GetRelyingParty())
+					const challenge = yield* PasskeyChallenges.issue({
+						purpose: "login",
+						tenantId: tenant.id,
+						userId: null,
+						sessionId: null,
+					})
+					return yield* Effect.promise(() =>
+						generateAuthenticationOptions({
+							rpID: party.rpId,
+							challenge: Buffer.from(challenge, "base64url"),
+							userVerification: party.userVerification,
+						}),
+					).pipe(Effect.flatMap(Schema.decodeUnknown(RequestOptions)), Effect.orDie)
+				}).pipe(Telemetry.span("PasskeysHttp.loginOptions")),
+			)
+			.handle("login", ({ payload }) =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const party = yield* callEntity(tenants(tenant.id).GetRelyingParty())
+					const challenge = yield* PasskeyChallenges.consume(payload.response.response.clientDataJSON, {
+						purpose: "login",
+						tenantId: tenant.id,
+						userId: null,
+						sessionId: null,
+					})
+					const userId = yield* Option.match(Option.fromNullable(payload.response.response.userHandle), {
+						onNone: () => Effect.fail(failed()),
+						onSome: (handle) => Schema.decode(UserHandle)(handle).pipe(Effect.mapError(failed)),
+					})
+					const entity = users(entityId(tenant.id, userId))
+					yield* callEntity(
+						entity.VerifyPasskey({
+							ceremony: {
+								rpId: party.rpId,
+								origins: party.origins,
+								requireUserVerification: party.userVerification === "required",
+								challenge,
+							},
+							response: payload.response,
+						}),
+					).pipe(
+						Effect.catchTags({
+							UserNotFound: () => Effect.fail(failed()),
+							UserDeactivated: () => Effect.fail(failed()),
+						}),
+					)
+					const { token, session } = yield* SignIn.openSession(tenant.id, userId, "passkey").pipe(
+						Effect.catchTags({
+							UserNotFound: () => Effect.fail(failed()),
+							UserDeactivated: () => Effect.fail(failed()),
+						}),
+					)
+					const user = yield* callEntity(entity.GetUser()).pipe(
+						Effect.catchTag("UserNotFound", () => Effect.fail(failed())),
+					)
+					yield* setCookie(SessionCookieName, Redacted.value(token), {
+						...CookieOptions,
+						expires: DateTime.toDateUtc(session.expiresAt),
+					})
+					return { token: Redacted.value(token), session, user }
+				}).pipe(Telemetry.span("PasskeysHttp.login")),
+			)
+	}),
+)
+
+// --- [EXPORT]
+
+export { PasskeyLoginHttpLive, PasskeysHttpLive }
