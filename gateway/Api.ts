@@ -5,7 +5,7 @@ import { AdminJobsApi } from "./jobs/AdminJobsApi.ts"
 import { AdminTenantsApi } from "./tenant/AdminTenantsApi.ts"
 import { AdminUsersApi } from "./identity/AdminUsersApi.ts"
 import { OAuthApi, SessionsApi } from "./identity/AuthApi.ts"
-import { PasskeyLoginApi, PasskeysApi } from "./identity/PasskeysApi.ts"
+import { MfaApi, PasskeyLoginApi, PasskeysApi } from "./identity/PasskeysApi.ts"
 import { ChannelsApi } from "./realtime/ChannelsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { JobsApi } from "./jobs/JobsApi.ts"
@@ -35,6 +35,7 @@ const Api = HttpApi.make("platform")
 	.add(SessionsApi)
 	.add(PasskeysApi)
 	.add(PasskeyLoginApi)
+	.add(MfaApi)
 	.add(TokenApi)
 	.add(UsersApi)
 	.add(ChannelsApi)

@@ -43,7 +43,7 @@ import { RealtimeHub } from "./realtime/RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./realtime/RealtimeSocket.ts"
 import { SessionsHttpLive } from "./identity/SessionsHttp.ts"
-import { PasskeyLoginHttpLive, PasskeysHttpLive } from "./identity/PasskeysHttp.ts"
+import { MfaHttpLive, PasskeyLoginHttpLive, PasskeysHttpLive } from "./identity/PasskeysHttp.ts"
 import { readBody } from "./RequestBody.ts"
 import {
 	InternalError,
@@ -287,6 +287,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		SessionsHttpLive,
 		PasskeysHttpLive,
 		PasskeyLoginHttpLive,
+		MfaHttpLive,
 		TokenHttpLive,
 		UsersHttpLive,
 		ChannelsHttpLive,

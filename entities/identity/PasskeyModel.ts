@@ -46,8 +46,8 @@ const PasskeyView = Schema.Struct({
 })
 type PasskeyView = typeof PasskeyView.Type
 
-// The view and the credential id, for the gateway's exclude and allow lists (never shown as such).
-const PasskeyRecord = Schema.Struct({ ...PasskeyView.fields, credentialId: Schema.String })
+// The view, the credential id and whether it was cloned (refused), for the gateway's exclude and allow lists (never shown as such).
+const PasskeyRecord = Schema.Struct({ ...PasskeyView.fields, credentialId: Schema.String, cloned: Schema.Boolean })
 
 const Extensions = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 

@@ -8,7 +8,7 @@ import { Cache } from "../../platform/Cache.ts"
 import { RequestMeta } from "../../platform/RequestContext.ts"
 import { StorageUnavailable } from "../../platform/StorageUnavailable.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
-import { announceRevoked } from "./CredentialRevocation.ts"
+import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import { Session, SessionEndReason, SessionId, type SessionStatus, SessionStatuses } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
@@ -18,7 +18,7 @@ import { UserId } from "./UserModel.ts"
 
 // --- [CONSTANTS]
 
-const SessionOperation = Schema.Literal("open", "verify", "revoke", "expire")
+const SessionOperation = Schema.Literal("open", "challenge", "verify", "revoke", "expire")
 
 // Which statuses each operation leaves from and where it goes; "absent" is a session not yet written. How a session
 // ends decides its audit operation (EndAudit), not the table.
@@ -28,6 +28,7 @@ const SessionLifecycle = Lifecycle.table({
 	operations: SessionOperation,
 	rows: {
 		open: { from: ["absent"], to: "active", audit: "login" },
+		challenge: { from: ["absent"], to: "mfa_pending", audit: "login" },
 		verify: { from: ["mfa_pending"], to: "active", audit: "login" },
 		revoke: { from: ["mfa_pending", "active"], to: "revoked", audit: "revoke" },
 		expire: { from: ["mfa_pending", "active"], to: "expired", audit: "revoke" },
@@ -59,8 +60,17 @@ class OpenSession extends Schema.TaggedRequest<OpenSession>()("OpenSession", {
 		tokenHash: Schema.String,
 		provider: Schema.NullOr(Schema.String),
 		lifetimeSeconds: Schema.Number,
+		// Opened waiting for a second factor (mfa_pending) instead of active.
+		pending: Schema.Boolean,
 		meta: RequestMeta,
 	},
+}) {}
+
+// The second factor done: mfa_pending → active; gateways drop their cached copy of the credential.
+class VerifySession extends Schema.TaggedRequest<VerifySession>()("VerifySession", {
+	failure: Schema.Union(InvalidTransition, StorageUnavailable),
+	success: Session,
+	payload: { meta: RequestMeta },
 }) {}
 
 class EndSession extends Schema.TaggedRequest<EndSession>()("EndSession", {
@@ -109,7 +119,7 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 				})
 				.pipe(
 					Machine.procedures.add<OpenSession>()("OpenSession", ({ request, state }) =>
-						SessionLifecycle.allow(statusOf(state), "open").pipe(
+						SessionLifecycle.allow(statusOf(state), request.pending ? "challenge" : "open").pipe(
 							Effect.zipRight(DateTime.now),
 							Effect.flatMap((now) =>
 								audited(
@@ -118,7 +128,7 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 										appId: tenantId,
 										userId: request.userId,
 										tokenHash: request.tokenHash,
-										status: "active",
+										status: request.pending ? "mfa_pending" : "active",
 										provider: request.provider,
 										ipAddress: request.meta.ip,
 										userAgent: request.meta.userAgent,
@@ -126,7 +136,34 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 									}),
 									"login",
 									request.meta,
-									{ provider: request.provider },
+									{ provider: request.provider, ...(request.pending ? { mfa: "pending" } : {}) },
+								),
+							),
+							Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
+						),
+					),
+					Machine.procedures.add<VerifySession>()("VerifySession", ({ request, state }) =>
+						SessionLifecycle.allow(statusOf(state), "verify").pipe(
+							Effect.flatMap(() =>
+								audited(
+									repo.activateSession(tenantId, sessionId).pipe(
+										Effect.flatMap(
+											Option.match({
+												onNone: () =>
+													Effect.dieMessage(
+														`session ${sessionId} changed outside its entity`,
+													),
+												onSome: Effect.succeed,
+											}),
+										),
+									),
+									"sign",
+									request.meta,
+									{ mfa: "verified" },
+									(session) =>
+										announceChanged(tenantId, [session.tokenHash]).pipe(
+											Effect.provideService(Cache, cache),
+										),
 								),
 							),
 							Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
@@ -174,4 +211,4 @@ const SessionMachine = Machine.makeWith<SessionState, { readonly tenantId: Tenan
 
 // --- [EXPORT]
 
-export { EndSession, OpenSession, SessionLifecycle, SessionMachine }
+export { EndSession, OpenSession, SessionLifecycle, SessionMachine, VerifySession }

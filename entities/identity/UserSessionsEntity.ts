@@ -12,13 +12,15 @@ import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
 import { Lifecycle } from "../Lifecycle.ts"
-import { EndSession, OpenSession, SessionMachine } from "./SessionMachine.ts"
+import { EndSession, OpenSession, SessionMachine, VerifySession } from "./SessionMachine.ts"
 import { SessionPolicy } from "./SessionConfig.ts"
 import { TenantId } from "../Tenancy.ts"
 import { UserId } from "./UserModel.ts"
 import type { PasskeyRow } from "./PasskeyModel.ts"
 import { PasskeyRepo } from "./PasskeyRepo.ts"
 import { WebAuthnCeremony } from "./WebAuthnCeremony.ts"
+import { RelyingPartyRepo } from "../tenant/RelyingPartyRepo.ts"
+import type { AuthenticationResponse, Ceremony } from "./PasskeyModel.ts"
 import {
 	ApiKeyNotFound,
 	IdentityNotFound,
@@ -53,6 +55,17 @@ const UserSessionsLive = UserSessions.toLayer(
 		const sql = yield* PgClient.PgClient
 		const config = yield* SessionPolicy
 		const passkeys = yield* PasskeyRepo
+		const relyingParties = yield* RelyingPartyRepo
+		// Whether a new session must wait for a second factor: the tenant asks for MFA and the user has a passkey
+		// (or the tenant requires one, so the session may only enroll it).
+		const needsMfa = Effect.all([relyingParties.find(tenantId), repo.hasPasskey(tenantId, userId)]).pipe(
+			Effect.map(([party, hasPasskey]) =>
+				Option.match(party, {
+					onNone: () => false,
+					onSome: (found) => found.mfa === "required" || (found.mfa === "optional" && hasPasskey),
+				}),
+			),
+		)
 		const viewOfPasskey = (row: PasskeyRow) => ({
 			id: row.id,
 			name: row.name,
@@ -194,6 +207,39 @@ const UserSessionsLive = UserSessions.toLayer(
 					),
 				)
 		const span = (name: string) => Telemetry.span(`UserSessions.${name}`, { tenantId, userId })
+		// An assertion by one of this user's passkeys: the counter moves, or a regression marks the passkey cloned.
+		const assertPasskey = (ceremony: Ceremony, response: typeof AuthenticationResponse.Type, meta: RequestMeta) =>
+			Effect.gen(function* () {
+				const rows = yield* passkeys.list(tenantId, userId)
+				// Only this user's own, not cloned passkeys count: another user's or tenant's credential is unknown here.
+				const row = yield* Option.fromNullable(
+					rows.find((found) => found.credentialId === response.id && !found.cloned),
+				).pipe(Effect.mapError(verificationFailed))
+				const info = yield* WebAuthnCeremony.assert(ceremony, response, row)
+				// A counter that went backwards: a copy of the key signs elsewhere. The passkey is refused from now on.
+				const cloned = passkeys.markCloned(row).pipe(
+					Effect.zipRight(
+						audited("disable", "passkey", row.id, meta, {
+							reason: "cloned",
+							storedCounter: row.counter,
+							receivedCounter: info.newCounter,
+						}),
+					),
+					Effect.zipRight(Effect.fail(verificationFailed())),
+				)
+				const updated = yield* WebAuthnCeremony.regressed(row.counter, info.newCounter)
+					? cloned
+					: passkeys.used(row, info.newCounter, info.credentialBackedUp).pipe(
+							Effect.flatMap(
+								Option.match({
+									onNone: () => Effect.fail(verificationFailed()),
+									onSome: Effect.succeed,
+								}),
+							),
+						)
+				yield* audited("sign", "passkey", updated.id, meta)
+				return viewOfPasskey(updated)
+			})
 
 		return {
 			Open: (request) =>
@@ -232,6 +278,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						),
 					)
 					const existing = yield* live(meta)
+					const pending = request.payload.mfaSatisfied ? false : yield* needsMfa
 					const created = yield* sendTo(
 						request.payload.sessionId,
 						Option.none(),
@@ -241,6 +288,7 @@ const UserSessionsLive = UserSessions.toLayer(
 							tokenHash: request.payload.tokenHash,
 							provider: request.payload.provider,
 							lifetimeSeconds: Duration.toSeconds(config.lifetime),
+							pending,
 							meta,
 						}),
 					).pipe(Effect.catchTag("InvalidTransition", Effect.die))
@@ -435,7 +483,11 @@ const UserSessionsLive = UserSessions.toLayer(
 				user.pipe(
 					Effect.zipRight(passkeys.list(tenantId, userId)),
 					Effect.map((rows) =>
-						rows.map((row) => ({ ...viewOfPasskey(row), credentialId: row.credentialId })),
+						rows.map((row) => ({
+							...viewOfPasskey(row),
+							credentialId: row.credentialId,
+							cloned: row.cloned,
+						})),
 					),
 					span("ListPasskeys"),
 				),
@@ -466,7 +518,12 @@ const UserSessionsLive = UserSessions.toLayer(
 							),
 						)
 					yield* audited("enroll", "passkey", row.id, metaOf(request), { aaguid: row.aaguid })
-					return viewOfPasskey(row)
+					// Sessions that could only enroll a passkey now have one to verify: their principals change.
+					const enrolling = (yield* live(metaOf(request)))
+						.filter((session) => session.status === "mfa_pending")
+						.map((session) => session.tokenHash)
+					yield* announceChanged(tenantId, enrolling)
+					return { passkey: viewOfPasskey(row), changed: enrolling }
 				}).pipe(span("RegisterPasskey")),
 			RenamePasskey: (request) =>
 				activeUser.pipe(
@@ -503,39 +560,28 @@ const UserSessionsLive = UserSessions.toLayer(
 					return viewOfPasskey(removed)
 				}).pipe(span("DeletePasskey")),
 			VerifyPasskey: (request) =>
+				activeUser.pipe(
+					Effect.zipRight(assertPasskey(request.payload.ceremony, request.payload.response, metaOf(request))),
+					span("VerifyPasskey"),
+				),
+			CompleteMfa: (request) =>
 				Effect.gen(function* () {
+					const meta = metaOf(request)
 					yield* activeUser
-					const { ceremony, response } = request.payload
-					const rows = yield* passkeys.list(tenantId, userId)
-					// Only this user's own, not cloned passkeys count: another user's or tenant's credential is unknown here.
-					const row = yield* Option.fromNullable(
-						rows.find((found) => found.credentialId === response.id && !found.cloned),
-					).pipe(Effect.mapError(verificationFailed))
-					const info = yield* WebAuthnCeremony.assert(ceremony, response, row)
-					// A counter that went backwards: a copy of the key signs elsewhere. The passkey is refused from now on.
-					const cloned = passkeys.markCloned(row).pipe(
-						Effect.zipRight(
-							audited("disable", "passkey", row.id, metaOf(request), {
-								reason: "cloned",
-								storedCounter: row.counter,
-								receivedCounter: info.newCounter,
-							}),
-						),
-						Effect.zipRight(Effect.fail(verificationFailed())),
-					)
-					const updated = yield* WebAuthnCeremony.regressed(row.counter, info.newCounter)
-						? cloned
-						: passkeys.used(row, info.newCounter, info.credentialBackedUp).pipe(
-								Effect.flatMap(
-									Option.match({
-										onNone: () => Effect.fail(verificationFailed()),
-										onSome: Effect.succeed,
-									}),
-								),
-							)
-					yield* audited("sign", "passkey", updated.id, metaOf(request))
-					return viewOfPasskey(updated)
-				}).pipe(span("VerifyPasskey")),
+					const rows = yield* live(meta)
+					const session = yield* Option.fromNullable(
+						rows.find((row) => row.id === request.payload.sessionId),
+					).pipe(Effect.mapError(() => new SessionNotFound({ message: "session not found" })))
+					yield* assertPasskey(request.payload.ceremony, request.payload.response, meta)
+					const verified =
+						session.status === "mfa_pending"
+							? yield* sendTo(
+									session.id,
+									Option.some(session),
+								)(new VerifySession({ meta })).pipe(Effect.catchTag("InvalidTransition", Effect.die))
+							: session
+					return { session: verified, changed: session.status === "mfa_pending" ? [session.tokenHash] : [] }
+				}).pipe(span("CompleteMfa")),
 		}
 	}),
 	{ maxIdleTime: "2 minutes" },

@@ -98,7 +98,13 @@ const UserSessions = Entity.make("UserSessions", [
 		error: Schema.Union(IdentityTaken, UserDeactivated, StorageUnavailable),
 	}),
 	Rpc.make("CreateSession", {
-		payload: { sessionId: SessionId, tokenHash: TokenHash, provider: Schema.NullOr(Schema.String) },
+		payload: {
+			sessionId: SessionId,
+			tokenHash: TokenHash,
+			provider: Schema.NullOr(Schema.String),
+			// The sign-in itself proved a second factor (a passkey): never mfa_pending.
+			mfaSatisfied: Schema.Boolean,
+		},
 		success: Schema.Struct({ session: SessionView, revoked: Revoked }),
 		error: Failures,
 	}),
@@ -179,7 +185,8 @@ const UserSessions = Entity.make("UserSessions", [
 			ceremony: Ceremony,
 			response: RegistrationResponse,
 		},
-		success: PasskeyView,
+		// `changed`: the user's sessions waiting to enroll a passkey, which now wait to verify one instead.
+		success: Schema.Struct({ passkey: PasskeyView, changed: Revoked }),
 		error: Schema.Union(PasskeyVerificationFailed, Failures),
 	}),
 	Rpc.make("RenamePasskey", {
@@ -198,6 +205,13 @@ const UserSessions = Entity.make("UserSessions", [
 		payload: { ceremony: Ceremony, response: AuthenticationResponse },
 		success: PasskeyView,
 		error: Schema.Union(PasskeyVerificationFailed, Failures),
+	}),
+	// The second factor of a session (or a step-up of an active one): a passkey assertion; an mfa_pending session
+	// becomes active, its credential `changed` on every gateway.
+	Rpc.make("CompleteMfa", {
+		payload: { sessionId: SessionId, ceremony: Ceremony, response: AuthenticationResponse },
+		success: Schema.Struct({ session: SessionView, changed: Revoked }),
+		error: Schema.Union(PasskeyVerificationFailed, SessionNotFound, Failures),
 	}),
 ])
 

@@ -16,6 +16,7 @@ import { WebAuthnNotConfigured } from "../../entities/tenant/TenantProtocol.ts"
 import { Page, PageParams } from "../ListPage.ts"
 import { signedInRoutes, tenantRoutes } from "../RouteGroups.ts"
 import { SignedIn } from "./AuthApi.ts"
+import { SessionView, UserView } from "../../entities/identity/UserSessionsProtocol.ts"
 
 // --- [SCHEMA]
 
@@ -118,6 +119,35 @@ const PasskeysApi = signedInRoutes(
 		),
 )
 
+// The second factor of a session (MFA) and the step-up of an active one: the same two calls.
+const MfaApi = signedInRoutes(
+	HttpApiGroup.make("mfa")
+		.add(
+			HttpApiEndpoint.post("options", "/auth/mfa/options")
+				.annotate(OpenApi.Summary, "Start verifying a passkey (MFA or step-up)")
+				.annotate(
+					OpenApi.Description,
+					"Request options over the user's passkeys for `startAuthentication`. Open to a session that is " +
+						"`mfa_pending` (every other route refuses it with 401 MfaRequired).",
+				)
+				.addSuccess(RequestOptions)
+				.addError(WebAuthnNotConfigured, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.post("verify", "/auth/mfa/verify")
+				.annotate(OpenApi.Summary, "Verify a passkey (MFA or step-up)")
+				.annotate(
+					OpenApi.Description,
+					"The answer of `startAuthentication`: an `mfa_pending` session becomes `active`; any session gets a " +
+						"step-up window of WEBAUTHN_STEP_UP_WINDOW for sensitive operations.",
+				)
+				.setPayload(Assertion)
+				.addSuccess(Schema.Struct({ session: SessionView, user: UserView }))
+				.addError(PasskeyVerificationFailed, { status: 401 })
+				.addError(WebAuthnNotConfigured, { status: 404 }),
+		),
+)
+
 const PasskeyLoginApi = tenantRoutes(
 	HttpApiGroup.make("passkeyLogin")
 		.add(
@@ -147,4 +177,4 @@ const PasskeyLoginApi = tenantRoutes(
 
 // --- [EXPORT]
 
-export { Assertion, CreationOptions, PasskeyLoginApi, PasskeysApi, RequestOptions }
+export { Assertion, CreationOptions, MfaApi, PasskeyLoginApi, PasskeysApi, RequestOptions }

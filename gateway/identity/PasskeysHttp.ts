@@ -15,6 +15,9 @@ import { callEntity } from "../EntityCall.ts"
 import { byId, pageOf } from "../ListPage.ts"
 import { CurrentTenant } from "../tenant/TenantMiddleware.ts"
 import { CookieOptions, setCookie } from "./AuthCookies.ts"
+import { Credentials } from "./Credentials.ts"
+import type { SessionId } from "../../entities/identity/IdentityModel.ts"
+import { StepUp } from "./StepUp.ts"
 import { PasskeyChallenges } from "./PasskeyChallenges.ts"
 import { SessionCookieName } from "./PrincipalMiddleware.ts"
 import { CreationOptions, RequestOptions } from "./PasskeysApi.ts"
@@ -35,6 +38,7 @@ const failed = () => new PasskeyVerificationFailed({ message: "the passkey could
 const PasskeysHttpLive = HttpApiBuilder.group(Api, "passkeys", (handlers) =>
 	Effect.gen(function* () {
 		const tenants = yield* Tenant.client
+		const credentials = yield* Credentials
 		const partyOf = (tenantId: TenantId) => callEntity(tenants(tenantId).GetRelyingParty())
 		const ceremonyOf = (party: Effect.Effect.Success<ReturnType<typeof partyOf>>, challenge: string) => ({
 			rpId: party.rpId,
@@ -89,7 +93,7 @@ const PasskeysHttpLive = HttpApiBuilder.group(Api, "passkeys", (handlers) =>
 						userId: caller.principal.userId,
 						sessionId: caller.principal.credentialId,
 					})
-					return yield* withUser((entity) =>
+					const registered = yield* withUser((entity) =>
 						entity.RegisterPasskey({
 							passkeyId: crypto.randomUUID() as never,
 							name: payload.name ?? "Passkey",
@@ -97,13 +101,15 @@ const PasskeysHttpLive = HttpApiBuilder.group(Api, "passkeys", (handlers) =>
 							response: payload.response,
 						}),
 					)
+					yield* credentials.changed(tenant.id, registered.changed)
+					return registered.passkey
 				}).pipe(Telemetry.span("PasskeysHttp.register")),
 			)
 			.handle("list", ({ urlParams }) =>
 				withUser((entity) => entity.ListPasskeys()).pipe(
 					Effect.map((records) =>
 						pageOf(
-							records.map(({ credentialId: _credentialId, ...view }) => view),
+							records.map(({ credentialId: _credentialId, cloned: _cloned, ...view }) => view),
 							urlParams,
 							byId,
 						),
@@ -184,7 +190,7 @@ const PasskeyLoginHttpLive = HttpApiBuilder.group(Api, "passkeyLogin", (handlers
 							UserDeactivated: () => Effect.fail(failed()),
 						}),
 					)
-					const { token, session } = yield* SignIn.openSession(tenant.id, userId, "passkey").pipe(
+					const { token, session } = yield* SignIn.openSession(tenant.id, userId, "passkey", true).pipe(
 						Effect.catchTags({
 							UserNotFound: () => Effect.fail(failed()),
 							UserDeactivated: () => Effect.fail(failed()),
@@ -203,6 +209,72 @@ const PasskeyLoginHttpLive = HttpApiBuilder.group(Api, "passkeyLogin", (handlers
 	}),
 )
 
+const MfaHttpLive = HttpApiBuilder.group(Api, "mfa", (handlers) =>
+	Effect.gen(function* () {
+		const tenants = yield* Tenant.client
+		const credentials = yield* Credentials
+		return handlers
+			.handle("options", () =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const caller = yield* currentSession
+					const party = yield* callEntity(tenants(tenant.id).GetRelyingParty())
+					const existing = yield* withUser((entity) => entity.ListPasskeys())
+					const challenge = yield* PasskeyChallenges.issue({
+						purpose: "mfa",
+						tenantId: tenant.id,
+						userId: caller.principal.userId,
+						sessionId: caller.principal.credentialId,
+					})
+					return yield* Effect.promise(() =>
+						generateAuthenticationOptions({
+							rpID: party.rpId,
+							challenge: Buffer.from(challenge, "base64url"),
+							userVerification: party.userVerification,
+							allowCredentials: existing
+								.filter((passkey) => !passkey.cloned)
+								.map((passkey) => ({
+									id: passkey.credentialId,
+									transports: [...passkey.transports] as never,
+								})),
+						}),
+					).pipe(Effect.flatMap(Schema.decodeUnknown(RequestOptions)), Effect.orDie)
+				}).pipe(Telemetry.span("MfaHttp.options")),
+			)
+			.handle("verify", ({ payload }) =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const caller = yield* currentSession
+					const party = yield* callEntity(tenants(tenant.id).GetRelyingParty())
+					const challenge = yield* PasskeyChallenges.consume(payload.response.response.clientDataJSON, {
+						purpose: "mfa",
+						tenantId: tenant.id,
+						userId: caller.principal.userId,
+						sessionId: caller.principal.credentialId,
+					})
+					const [done, user] = yield* withUser((entity) =>
+						Effect.all([
+							entity.CompleteMfa({
+								sessionId: caller.principal.credentialId as SessionId,
+								ceremony: {
+									rpId: party.rpId,
+									origins: party.origins,
+									requireUserVerification: party.userVerification === "required",
+									challenge,
+								},
+								response: payload.response,
+							}),
+							entity.GetUser(),
+						]),
+					).pipe(Effect.catchTag("SessionNotFound", () => Effect.fail(failed())))
+					yield* credentials.changed(tenant.id, done.changed)
+					yield* StepUp.record(tenant.id, done.session.id)
+					return { session: done.session, user }
+				}).pipe(Telemetry.span("MfaHttp.verify")),
+			)
+	}),
+)
+
 // --- [EXPORT]
 
-export { PasskeyLoginHttpLive, PasskeysHttpLive }
+export { MfaHttpLive, PasskeyLoginHttpLive, PasskeysHttpLive }

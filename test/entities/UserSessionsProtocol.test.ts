@@ -41,6 +41,13 @@ describe("UserSessionsProtocol", () => {
 			RenamePasskey: ["PasskeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			DeletePasskey: ["LastFactor", "PasskeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			VerifyPasskey: ["PasskeyVerificationFailed", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			CompleteMfa: [
+				"PasskeyVerificationFailed",
+				"SessionNotFound",
+				"StorageUnavailable",
+				"UserDeactivated",
+				"UserNotFound",
+			],
 		})
 	})
 
