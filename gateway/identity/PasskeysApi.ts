@@ -16,6 +16,7 @@ import { WebAuthnNotConfigured } from "../../entities/tenant/TenantProtocol.ts"
 import { Page, PageParams } from "../ListPage.ts"
 import { signedInRoutes, tenantRoutes } from "../RouteGroups.ts"
 import { SignedIn } from "./AuthApi.ts"
+import { StepUpRequired } from "../HttpErrors.ts"
 import { SessionView, UserView } from "../../entities/identity/UserSessionsProtocol.ts"
 
 // --- [SCHEMA]
@@ -92,7 +93,8 @@ const PasskeysApi = signedInRoutes(
 				.setPayload(Registration)
 				.addSuccess(PasskeyView, { status: 201 })
 				.addError(PasskeyVerificationFailed, { status: 401 })
-				.addError(WebAuthnNotConfigured, { status: 404 }),
+				.addError(WebAuthnNotConfigured, { status: 404 })
+				.addError(StepUpRequired),
 		)
 		.add(
 			HttpApiEndpoint.get("list", "/auth/passkeys")
@@ -115,7 +117,8 @@ const PasskeysApi = signedInRoutes(
 				.setPath(PasskeyPath)
 				.addSuccess(PasskeyView)
 				.addError(PasskeyNotFound, { status: 404 })
-				.addError(LastFactor, { status: 409 }),
+				.addError(LastFactor, { status: 409 })
+				.addError(StepUpRequired),
 		),
 )
 

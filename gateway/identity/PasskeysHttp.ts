@@ -86,6 +86,7 @@ const PasskeysHttpLive = HttpApiBuilder.group(Api, "passkeys", (handlers) =>
 				Effect.gen(function* () {
 					const tenant = yield* CurrentTenant
 					const caller = yield* currentSession
+					yield* StepUp.require
 					const party = yield* partyOf(tenant.id)
 					const challenge = yield* PasskeyChallenges.consume(payload.response.response.clientDataJSON, {
 						purpose: "register",
@@ -125,6 +126,8 @@ const PasskeysHttpLive = HttpApiBuilder.group(Api, "passkeys", (handlers) =>
 			.handle("delete", ({ path }) =>
 				Effect.gen(function* () {
 					const tenant = yield* CurrentTenant
+					yield* currentSession
+					yield* StepUp.require
 					const mfaRequired = yield* partyOf(tenant.id).pipe(
 						Effect.map((party) => party.mfa === "required"),
 						Effect.catchTag("WebAuthnNotConfigured", () => Effect.succeed(false)),

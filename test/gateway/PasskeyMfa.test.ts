@@ -14,6 +14,7 @@ import { softAuthenticator } from "../fixtures/SoftAuthenticator.ts"
 
 const Origin = "http://localhost:5173"
 const RpId = "localhost"
+const StepUpSeconds = 3
 
 // --- [FUNCTIONS]
 
@@ -76,7 +77,7 @@ const tagOf = async (response: Response) => ((await response.json()) as { _tag?:
 
 beforeAll(async () => {
 	idp = await startOidcProvider({ clients: [] })
-	platform = await startPlatform()
+	platform = await startPlatform({ WEBAUTHN_STEP_UP_WINDOW: `${StepUpSeconds} seconds` })
 	expect(platform.ready).toBe(true)
 }, 120_000)
 
@@ -146,6 +147,19 @@ describe("passkey MFA", () => {
 		expect(verified.status).toBe(200)
 		expect(((await verified.json()) as { session: { status: string } }).session.status).toBe("active")
 		expect((await authed(platform.baseUrl, tenant.slug, second.token, "/users/me")).status).toBe(200)
+
+		// Step-up: the first session never verified a passkey; the second did just now, for WEBAUTHN_STEP_UP_WINDOW.
+		const createKey = (token: string) => post(tenant.slug, token, "/api-keys", { name: "ci" })
+		const unverified = await createKey(first.token)
+		expect(unverified.status).toBe(403)
+		expect(await tagOf(unverified)).toBe("StepUpRequired")
+		expect((await createKey(second.token)).status).toBe(201)
+		await new Promise((resolve) => setTimeout(resolve, (StepUpSeconds + 1) * 1000))
+		const lapsed = await createKey(second.token)
+		expect(lapsed.status).toBe(403)
+		expect(await tagOf(lapsed)).toBe("StepUpRequired")
+		expect((await verifyWith(tenant.slug, first.token, authenticator, first.userId)).status).toBe(200)
+		expect((await createKey(first.token)).status).toBe(201)
 	}, 90_000)
 
 	it("required: a user without a passkey may only register one, then verify it", async () => {

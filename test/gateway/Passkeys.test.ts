@@ -96,6 +96,18 @@ const loginWith = async (
 	return { response, answer: await post(tenant, null, "/auth/passkeys/login", { response }) }
 }
 
+// A passkey verification of the session (POST /v1/auth/mfa/options + verify): the step-up of sensitive operations.
+const stepUp = async (
+	tenant: string,
+	token: string,
+	authenticator: ReturnType<typeof softAuthenticator>,
+	userId: string,
+) => {
+	const challenge = await challengeOf(await post(tenant, token, "/auth/mfa/options"))
+	const response = authenticator.assert({ challenge, rpId: RpId, origin: Origin, userHandle: userId })
+	return post(tenant, token, "/auth/mfa/verify", { response })
+}
+
 const expectRefused = async (response: Response) => {
 	expect(response.status).toBe(401)
 	expect(((await response.json()) as { _tag: string })._tag).toBe("PasskeyVerificationFailed")
@@ -131,6 +143,8 @@ describe("passkeys", () => {
 		expect(view).toMatchObject({ name: "Laptop", lastUsedAt: null, backedUp: false, transports: ["internal"] })
 		expect(Object.keys(view).sort()).toEqual(["backedUp", "createdAt", "id", "lastUsedAt", "name", "transports"])
 
+		// Stepped up (a second registration needs it), the spent challenge is still refused.
+		expect((await stepUp(tenant.slug, token, authenticator, userId)).status).toBe(200)
 		const again = authenticator.register({ challenge, rpId: RpId, origin: Origin })
 		await expectRefused(await post(tenant.slug, token, "/auth/passkeys/registration", { response: again }))
 
@@ -155,7 +169,7 @@ describe("passkeys", () => {
 		}
 		expect(list.items.map((item) => [item.id, item.name])).toEqual([[view.id, "Work laptop"]])
 		const audits = await query("SELECT operation FROM audit_logs WHERE subject_id = $1 ORDER BY id", [view.id])
-		expect(audits.map((row) => row.operation)).toEqual(["enroll", "update"])
+		expect(audits.map((row) => row.operation)).toEqual(["enroll", "sign", "update"])
 	}, 60_000)
 
 	it("signs in with a discoverable passkey; replay, wrong origin, wrong RP ID and missing UV change nothing", async () => {
@@ -235,8 +249,14 @@ describe("passkeys", () => {
 	}, 60_000)
 
 	it("deletes a passkey; the last one is kept (409 LastFactor) while the tenant requires MFA", async () => {
-		const { tenant, token } = await tenantWithUser("pk-delete", "delete-user")
-		const first = (await (await register(tenant.slug, token, softAuthenticator())).json()) as { id: string }
+		const { tenant, token, userId } = await tenantWithUser("pk-delete", "delete-user")
+		const key = softAuthenticator()
+		const first = (await (await register(tenant.slug, token, key)).json()) as { id: string }
+		// With a passkey, registering another needs a step-up first.
+		const refused = await register(tenant.slug, token, softAuthenticator())
+		expect(refused.status).toBe(403)
+		expect(((await refused.json()) as { _tag: string })._tag).toBe("StepUpRequired")
+		expect((await stepUp(tenant.slug, token, key, userId)).status).toBe(200)
 		const second = (await (await register(tenant.slug, token, softAuthenticator())).json()) as { id: string }
 		expect((await configure(tenant.id, { mfa: "required" })).status).toBe(200)
 		const del = (id: string) =>
@@ -252,6 +272,6 @@ describe("passkeys", () => {
 			"SELECT operation FROM audit_logs WHERE app_id = $1 AND subject_type = 'passkey' ORDER BY id",
 			[tenant.id],
 		)
-		expect(operations.map((row) => row.operation)).toEqual(["enroll", "enroll", "disable", "disable"])
+		expect(operations.map((row) => row.operation)).toEqual(["enroll", "sign", "enroll", "disable", "disable"])
 	}, 60_000)
 })
