@@ -75,7 +75,40 @@ class PasskeyRepo extends Effect.Service<PasskeyRepo>()("entities/PasskeyRepo", 
 			execute: ({ appId, userId, id }) =>
 				sql`UPDATE passkeys SET cloned = true WHERE app_id = ${appId} AND user_id = ${userId} AND id = ${id}`,
 		})
+		const dropRecoveryCodes = SqlSchema.void({
+			Request: Scoped,
+			execute: ({ appId, userId }) =>
+				sql`DELETE FROM recovery_codes WHERE app_id = ${appId} AND user_id = ${userId}`,
+		})
+		const addRecoveryCodes = SqlSchema.void({
+			Request: Schema.Struct({ ...Scoped.fields, hashes: Schema.Array(Schema.String) }),
+			execute: ({ appId, userId, hashes }) =>
+				sql`INSERT INTO recovery_codes ${sql.insert(hashes.map((codeHash) => ({ appId, userId, codeHash })))}`,
+		})
+		// Single use: of two racing uses of one code, one finds it unused.
+		const useRecoveryCode = SqlSchema.findOne({
+			Request: Schema.Struct({ ...Scoped.fields, codeHash: Schema.String }),
+			Result: Schema.Struct({ codeHash: Schema.String }),
+			execute: ({ appId, userId, codeHash }) =>
+				sql`UPDATE recovery_codes SET used_at = now()
+					WHERE app_id = ${appId} AND user_id = ${userId} AND code_hash = ${codeHash} AND used_at IS NULL
+					RETURNING code_hash`,
+		})
 		return {
+			// The new codes replace every earlier one, in one transaction.
+			replaceRecoveryCodes: (appId: TenantId, userId: UserId, hashes: ReadonlyArray<string>) =>
+				sql
+					.withTransaction(
+						dropRecoveryCodes({ appId, userId }).pipe(
+							Effect.zipRight(addRecoveryCodes({ appId, userId, hashes })),
+						),
+					)
+					.pipe(KeysetPage.settle, Telemetry.span("PasskeyRepo.replaceRecoveryCodes")),
+			useRecoveryCode: (appId: TenantId, userId: UserId, codeHash: string) =>
+				useRecoveryCode({ appId, userId, codeHash }).pipe(
+					KeysetPage.settle,
+					Telemetry.span("PasskeyRepo.useRecoveryCode"),
+				),
 			insert: (row: typeof NewPasskey.Type) =>
 				insert(row).pipe(
 					Effect.catchTag("NoSuchElementException", Effect.die),

@@ -207,6 +207,28 @@ const UserSessionsLive = UserSessions.toLayer(
 					),
 				)
 		const span = (name: string) => Telemetry.span(`UserSessions.${name}`, { tenantId, userId })
+		// A second factor proved (`prove`), then the named session, if it waits for one, becomes active.
+		const completeMfa = <E>(
+			sessionId: SessionId,
+			meta: RequestMeta,
+			prove: (meta: RequestMeta) => Effect.Effect<unknown, E>,
+		) =>
+			Effect.gen(function* () {
+				yield* activeUser
+				const rows = yield* live(meta)
+				const session = yield* Option.fromNullable(rows.find((row) => row.id === sessionId)).pipe(
+					Effect.mapError(() => new SessionNotFound({ message: "session not found" })),
+				)
+				yield* prove(meta)
+				const verified =
+					session.status === "mfa_pending"
+						? yield* sendTo(
+								session.id,
+								Option.some(session),
+							)(new VerifySession({ meta })).pipe(Effect.catchTag("InvalidTransition", Effect.die))
+						: session
+				return { session: verified, changed: session.status === "mfa_pending" ? [session.tokenHash] : [] }
+			})
 		// An assertion by one of this user's passkeys: the counter moves, or a regression marks the passkey cloned.
 		const assertPasskey = (ceremony: Ceremony, response: typeof AuthenticationResponse.Type, meta: RequestMeta) =>
 			Effect.gen(function* () {
@@ -565,23 +587,25 @@ const UserSessionsLive = UserSessions.toLayer(
 					span("VerifyPasskey"),
 				),
 			CompleteMfa: (request) =>
-				Effect.gen(function* () {
-					const meta = metaOf(request)
-					yield* activeUser
-					const rows = yield* live(meta)
-					const session = yield* Option.fromNullable(
-						rows.find((row) => row.id === request.payload.sessionId),
-					).pipe(Effect.mapError(() => new SessionNotFound({ message: "session not found" })))
-					yield* assertPasskey(request.payload.ceremony, request.payload.response, meta)
-					const verified =
-						session.status === "mfa_pending"
-							? yield* sendTo(
-									session.id,
-									Option.some(session),
-								)(new VerifySession({ meta })).pipe(Effect.catchTag("InvalidTransition", Effect.die))
-							: session
-					return { session: verified, changed: session.status === "mfa_pending" ? [session.tokenHash] : [] }
-				}).pipe(span("CompleteMfa")),
+				completeMfa(request.payload.sessionId, metaOf(request), (meta) =>
+					assertPasskey(request.payload.ceremony, request.payload.response, meta),
+				).pipe(span("CompleteMfa")),
+			UseRecoveryCode: (request) =>
+				completeMfa(request.payload.sessionId, metaOf(request), (meta) =>
+					passkeys.useRecoveryCode(tenantId, userId, request.payload.codeHash).pipe(
+						Effect.flatMap(
+							Option.match({ onNone: () => Effect.fail(verificationFailed()), onSome: Effect.succeed }),
+						),
+						Effect.tap(() => audited("sign", "recovery_code", userId, meta)),
+					),
+				).pipe(span("UseRecoveryCode")),
+			RegenerateRecoveryCodes: (request) =>
+				activeUser.pipe(
+					Effect.zipRight(passkeys.replaceRecoveryCodes(tenantId, userId, request.payload.hashes)),
+					Effect.tap(() => audited("rotate", "recovery_codes", userId, metaOf(request))),
+					Effect.as({ count: request.payload.hashes.length }),
+					span("RegenerateRecoveryCodes"),
+				),
 		}
 	}),
 	{ maxIdleTime: "2 minutes" },

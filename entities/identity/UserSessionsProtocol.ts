@@ -208,6 +208,18 @@ const UserSessions = Entity.make("UserSessions", [
 	}),
 	// The second factor of a session (or a step-up of an active one): a passkey assertion; an mfa_pending session
 	// becomes active, its credential `changed` on every gateway.
+	// Ten new recovery codes (their hashes; the gateway shows the codes once): every earlier code is void.
+	Rpc.make("RegenerateRecoveryCodes", {
+		payload: { hashes: Schema.Array(TokenHash).pipe(Schema.itemsCount(10)) },
+		success: Schema.Struct({ count: Schema.Int }),
+		error: Failures,
+	}),
+	// MFA by a recovery code instead of a passkey: each code works once.
+	Rpc.make("UseRecoveryCode", {
+		payload: { sessionId: SessionId, codeHash: TokenHash },
+		success: Schema.Struct({ session: SessionView, changed: Revoked }),
+		error: Schema.Union(PasskeyVerificationFailed, SessionNotFound, Failures),
+	}),
 	Rpc.make("CompleteMfa", {
 		payload: { sessionId: SessionId, ceremony: Ceremony, response: AuthenticationResponse },
 		success: Schema.Struct({ session: SessionView, changed: Revoked }),

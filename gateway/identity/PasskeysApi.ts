@@ -70,6 +70,10 @@ const Assertion = Schema.Struct({ response: AuthenticationResponse })
 
 const PasskeyPath = Schema.Struct({ id: PasskeyId })
 
+const RecoveryCodes = Schema.Struct({ codes: Schema.Array(Schema.String) })
+
+const RecoveryCode = Schema.Struct({ code: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)) })
+
 // --- [PROTOCOL]
 
 const PasskeysApi = signedInRoutes(
@@ -94,6 +98,17 @@ const PasskeysApi = signedInRoutes(
 				.addSuccess(PasskeyView, { status: 201 })
 				.addError(PasskeyVerificationFailed, { status: 401 })
 				.addError(WebAuthnNotConfigured, { status: 404 })
+				.addError(StepUpRequired),
+		)
+		.add(
+			HttpApiEndpoint.post("recoveryCodes", "/auth/recovery-codes")
+				.annotate(OpenApi.Summary, "Generate recovery codes")
+				.annotate(
+					OpenApi.Description,
+					"Ten single-use codes for POST /v1/auth/mfa/recovery, shown once (only their hashes are kept); " +
+						"every earlier code is void.",
+				)
+				.addSuccess(RecoveryCodes, { status: 201 })
 				.addError(StepUpRequired),
 		)
 		.add(
@@ -148,6 +163,17 @@ const MfaApi = signedInRoutes(
 				.addSuccess(Schema.Struct({ session: SessionView, user: UserView }))
 				.addError(PasskeyVerificationFailed, { status: 401 })
 				.addError(WebAuthnNotConfigured, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.post("recovery", "/auth/mfa/recovery")
+				.annotate(OpenApi.Summary, "Complete MFA with a recovery code")
+				.annotate(
+					OpenApi.Description,
+					"Each code works once (401 PasskeyVerificationFailed after). No step-up window is granted.",
+				)
+				.setPayload(RecoveryCode)
+				.addSuccess(Schema.Struct({ session: SessionView, user: UserView }))
+				.addError(PasskeyVerificationFailed, { status: 401 }),
 		),
 )
 

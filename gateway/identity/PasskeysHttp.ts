@@ -4,6 +4,7 @@
 // OAuth one: a session opened by SignIn.openSession (cap, audit) and the session cookie.
 import { HttpApiBuilder } from "@effect/platform"
 import { generateAuthenticationOptions, generateRegistrationOptions } from "@simplewebauthn/server"
+import { createHash, randomBytes } from "node:crypto"
 import { DateTime, Effect, Option, Redacted, Schema } from "effect"
 import { PasskeyVerificationFailed, UserSessions } from "../../entities/identity/UserSessionsProtocol.ts"
 import { UserId } from "../../entities/identity/UserModel.ts"
@@ -16,6 +17,7 @@ import { byId, pageOf } from "../ListPage.ts"
 import { CurrentTenant } from "../tenant/TenantMiddleware.ts"
 import { CookieOptions, setCookie } from "./AuthCookies.ts"
 import { Credentials } from "./Credentials.ts"
+import { noStore } from "../NoStore.ts"
 import type { SessionId } from "../../entities/identity/IdentityModel.ts"
 import { StepUp } from "./StepUp.ts"
 import { PasskeyChallenges } from "./PasskeyChallenges.ts"
@@ -30,6 +32,16 @@ import { currentSession, withUser } from "./UserCalls.ts"
 const UserHandle = Schema.StringFromBase64Url.pipe(Schema.compose(UserId))
 
 // --- [FUNCTIONS]
+
+// Recovery codes: 80 random bits as four groups of five hex digits; stored as the SHA-256 of the code normalised
+// (lower case, without separators), so `ABCDE-…` and `abcde…` are the same code.
+const RecoveryCode = {
+	mint: () => randomBytes(10).toString("hex").match(/.{5}/g)?.join("-") ?? "",
+	hash: (code: string) =>
+		createHash("sha256")
+			.update(code.toLowerCase().replace(/[^0-9a-f]/g, ""))
+			.digest("hex"),
+} as const
 
 const failed = () => new PasskeyVerificationFailed({ message: "the passkey could not be verified" })
 
@@ -105,6 +117,18 @@ const PasskeysHttpLive = HttpApiBuilder.group(Api, "passkeys", (handlers) =>
 					yield* credentials.changed(tenant.id, registered.changed)
 					return registered.passkey
 				}).pipe(Telemetry.span("PasskeysHttp.register")),
+			)
+			.handle("recoveryCodes", () =>
+				Effect.gen(function* () {
+					yield* noStore
+					yield* currentSession
+					yield* StepUp.require
+					const codes = Array.from({ length: 10 }, RecoveryCode.mint)
+					yield* withUser((entity) =>
+						entity.RegenerateRecoveryCodes({ hashes: codes.map(RecoveryCode.hash) }),
+					)
+					return { codes }
+				}).pipe(Telemetry.span("PasskeysHttp.recoveryCodes")),
 			)
 			.handle("list", ({ urlParams }) =>
 				withUser((entity) => entity.ListPasskeys()).pipe(
@@ -274,6 +298,23 @@ const MfaHttpLive = HttpApiBuilder.group(Api, "mfa", (handlers) =>
 					yield* StepUp.record(tenant.id, done.session.id)
 					return { session: done.session, user }
 				}).pipe(Telemetry.span("MfaHttp.verify")),
+			)
+			.handle("recovery", ({ payload }) =>
+				Effect.gen(function* () {
+					const tenant = yield* CurrentTenant
+					const caller = yield* currentSession
+					const [done, user] = yield* withUser((entity) =>
+						Effect.all([
+							entity.UseRecoveryCode({
+								sessionId: caller.principal.credentialId as SessionId,
+								codeHash: RecoveryCode.hash(payload.code),
+							}),
+							entity.GetUser(),
+						]),
+					).pipe(Effect.catchTag("SessionNotFound", () => Effect.fail(failed())))
+					yield* credentials.changed(tenant.id, done.changed)
+					return { session: done.session, user }
+				}).pipe(Telemetry.span("MfaHttp.recovery")),
 			)
 	}),
 )

@@ -41,6 +41,14 @@ describe("UserSessionsProtocol", () => {
 			RenamePasskey: ["PasskeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			DeletePasskey: ["LastFactor", "PasskeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			VerifyPasskey: ["PasskeyVerificationFailed", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			RegenerateRecoveryCodes: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			UseRecoveryCode: [
+				"PasskeyVerificationFailed",
+				"SessionNotFound",
+				"StorageUnavailable",
+				"UserDeactivated",
+				"UserNotFound",
+			],
 			CompleteMfa: [
 				"PasskeyVerificationFailed",
 				"SessionNotFound",

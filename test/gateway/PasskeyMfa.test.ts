@@ -184,4 +184,46 @@ describe("passkey MFA", () => {
 		expect((await verifyWith(tenant.slug, pending.token, authenticator, pending.userId)).status).toBe(200)
 		expect((await authed(platform.baseUrl, tenant.slug, pending.token, "/users/me")).status).toBe(200)
 	}, 90_000)
+
+	it("recovery codes complete MFA once each; regenerating voids the earlier ones", async () => {
+		const { tenant } = await setUpTenant({
+			baseUrl: platform.baseUrl,
+			adminToken: platform.adminToken,
+			idp,
+			slug: "mfa-recovery",
+		})
+		expect((await configure(tenant.id, "optional")).status).toBe(200)
+		const first = await signInAs(tenant.slug, "recovery-user")
+		const authenticator = softAuthenticator()
+		expect((await registerWith(tenant.slug, first.token, authenticator)).status).toBe(201)
+		const generate = async (token: string) => {
+			expect((await verifyWith(tenant.slug, token, authenticator, first.userId)).status).toBe(200)
+			const created = await post(tenant.slug, token, "/auth/recovery-codes")
+			expect(created.status).toBe(201)
+			return ((await created.json()) as { codes: Array<string> }).codes
+		}
+		const codes = await generate(first.token)
+		expect(codes).toHaveLength(10)
+		expect(new Set(codes).size).toBe(10)
+
+		const recover = async (code: string) => {
+			const pending = await signInAs(tenant.slug, "recovery-user")
+			expect(pending.status).toBe("mfa_pending")
+			return { pending, answer: await post(tenant.slug, pending.token, "/auth/mfa/recovery", { code }) }
+		}
+		const used = await recover(codes[0] ?? "")
+		expect(used.answer.status).toBe(200)
+		expect(((await used.answer.json()) as { session: { status: string } }).session.status).toBe("active")
+		expect((await authed(platform.baseUrl, tenant.slug, used.pending.token, "/users/me")).status).toBe(200)
+
+		const reused = await recover(codes[0] ?? "")
+		expect(reused.answer.status).toBe(401)
+		expect(await tagOf(reused.answer)).toBe("PasskeyVerificationFailed")
+		expect((await authed(platform.baseUrl, tenant.slug, reused.pending.token, "/users/me")).status).toBe(401)
+		expect((await recover((codes[1] ?? "").toUpperCase())).answer.status).toBe(200)
+
+		const fresh = await generate(first.token)
+		expect((await recover(codes[2] ?? "")).answer.status).toBe(401)
+		expect((await recover(fresh[0] ?? "")).answer.status).toBe(200)
+	}, 90_000)
 })
