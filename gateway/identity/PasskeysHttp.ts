@@ -18,6 +18,7 @@ import { CurrentTenant } from "../tenant/TenantMiddleware.ts"
 import { CookieOptions, setCookie } from "./AuthCookies.ts"
 import { Credentials } from "./Credentials.ts"
 import { noStore } from "../NoStore.ts"
+import { RateLimiter } from "../RateLimiter.ts"
 import type { SessionId } from "../../entities/identity/IdentityModel.ts"
 import { StepUp } from "./StepUp.ts"
 import { PasskeyChallenges } from "./PasskeyChallenges.ts"
@@ -166,73 +167,83 @@ const PasskeyLoginHttpLive = HttpApiBuilder.group(Api, "passkeyLogin", (handlers
 	Effect.gen(function* () {
 		const tenants = yield* Tenant.client
 		const users = yield* UserSessions.client
-		return handlers
-			.handle("loginOptions", () =>
-				Effect.gen(function* () {
-					const tenant = yield* CurrentTenant
-					const party = yield* callEntity(tenants(tenant.id).GetRelyingParty())
-					const challenge = yield* PasskeyChallenges.issue({
-						purpose: "login",
-						tenantId: tenant.id,
-						userId: null,
-						sessionId: null,
-					})
-					return yield* Effect.promise(() =>
-						generateAuthenticationOptions({
-							rpID: party.rpId,
-							challenge: Buffer.from(challenge, "base64url"),
-							userVerification: party.userVerification,
-						}),
-					).pipe(Effect.flatMap(Schema.decodeUnknown(RequestOptions)), Effect.orDie)
-				}).pipe(Telemetry.span("PasskeysHttp.loginOptions")),
-			)
-			.handle("login", ({ payload }) =>
-				Effect.gen(function* () {
-					const tenant = yield* CurrentTenant
-					const party = yield* callEntity(tenants(tenant.id).GetRelyingParty())
-					const challenge = yield* PasskeyChallenges.consume(payload.response.response.clientDataJSON, {
-						purpose: "login",
-						tenantId: tenant.id,
-						userId: null,
-						sessionId: null,
-					})
-					const userId = yield* Option.match(Option.fromNullable(payload.response.response.userHandle), {
-						onNone: () => Effect.fail(failed()),
-						onSome: (handle) => Schema.decode(UserHandle)(handle).pipe(Effect.mapError(failed)),
-					})
-					const entity = users(entityId(tenant.id, userId))
-					yield* callEntity(
-						entity.VerifyPasskey({
-							ceremony: {
-								rpId: party.rpId,
-								origins: party.origins,
-								requireUserVerification: party.userVerification === "required",
-								challenge,
-							},
-							response: payload.response,
-						}),
-					).pipe(
-						Effect.catchTags({
-							UserNotFound: () => Effect.fail(failed()),
-							UserDeactivated: () => Effect.fail(failed()),
-						}),
-					)
-					const { token, session } = yield* SignIn.openSession(tenant.id, userId, "passkey", true).pipe(
-						Effect.catchTags({
-							UserNotFound: () => Effect.fail(failed()),
-							UserDeactivated: () => Effect.fail(failed()),
-						}),
-					)
-					const user = yield* callEntity(entity.GetUser()).pipe(
-						Effect.catchTag("UserNotFound", () => Effect.fail(failed())),
-					)
-					yield* setCookie(SessionCookieName, Redacted.value(token), {
-						...CookieOptions,
-						expires: DateTime.toDateUtc(session.expiresAt),
-					})
-					return { token: Redacted.value(token), session, user }
-				}).pipe(Telemetry.span("PasskeysHttp.login")),
-			)
+		const limiter = yield* RateLimiter
+		return (
+			handlers
+				// Anonymous: each challenge issued and each failed answer spends from the caller's anonymous bucket.
+				.handle("loginOptions", () =>
+					Effect.gen(function* () {
+						yield* limiter.spend
+						const tenant = yield* CurrentTenant
+						const party = yield* callEntity(tenants(tenant.id).GetRelyingParty())
+						const challenge = yield* PasskeyChallenges.issue({
+							purpose: "login",
+							tenantId: tenant.id,
+							userId: null,
+							sessionId: null,
+						})
+						return yield* Effect.promise(() =>
+							generateAuthenticationOptions({
+								rpID: party.rpId,
+								challenge: Buffer.from(challenge, "base64url"),
+								userVerification: party.userVerification,
+							}),
+						).pipe(Effect.flatMap(Schema.decodeUnknown(RequestOptions)), Effect.orDie)
+					}).pipe(Telemetry.span("PasskeysHttp.loginOptions")),
+				)
+				.handle("login", ({ payload }) =>
+					Effect.gen(function* () {
+						yield* noStore
+						yield* limiter.blocked
+						const tenant = yield* CurrentTenant
+						const party = yield* callEntity(tenants(tenant.id).GetRelyingParty())
+						const challenge = yield* PasskeyChallenges.consume(payload.response.response.clientDataJSON, {
+							purpose: "login",
+							tenantId: tenant.id,
+							userId: null,
+							sessionId: null,
+						})
+						const userId = yield* Option.match(Option.fromNullable(payload.response.response.userHandle), {
+							onNone: () => Effect.fail(failed()),
+							onSome: (handle) => Schema.decode(UserHandle)(handle).pipe(Effect.mapError(failed)),
+						})
+						const entity = users(entityId(tenant.id, userId))
+						yield* callEntity(
+							entity.VerifyPasskey({
+								ceremony: {
+									rpId: party.rpId,
+									origins: party.origins,
+									requireUserVerification: party.userVerification === "required",
+									challenge,
+								},
+								response: payload.response,
+							}),
+						).pipe(
+							Effect.catchTags({
+								UserNotFound: () => Effect.fail(failed()),
+								UserDeactivated: () => Effect.fail(failed()),
+							}),
+						)
+						const { token, session } = yield* SignIn.openSession(tenant.id, userId, "passkey", true).pipe(
+							Effect.catchTags({
+								UserNotFound: () => Effect.fail(failed()),
+								UserDeactivated: () => Effect.fail(failed()),
+							}),
+						)
+						const user = yield* callEntity(entity.GetUser()).pipe(
+							Effect.catchTag("UserNotFound", () => Effect.fail(failed())),
+						)
+						yield* setCookie(SessionCookieName, Redacted.value(token), {
+							...CookieOptions,
+							expires: DateTime.toDateUtc(session.expiresAt),
+						})
+						return { token: Redacted.value(token), session, user }
+					}).pipe(
+						Effect.tapErrorTag("PasskeyVerificationFailed", () => Effect.ignore(limiter.spend)),
+						Telemetry.span("PasskeysHttp.login"),
+					),
+				)
+		)
 	}),
 )
 
