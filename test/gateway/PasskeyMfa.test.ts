@@ -9,6 +9,7 @@ import { loadDocument, operationsOf } from "../fixtures/OpenApiRoutes.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
 import { adminCall, authed, setUpTenant, signIn } from "../fixtures/SignIn.ts"
 import { softAuthenticator } from "../fixtures/SoftAuthenticator.ts"
+import { connect } from "../fixtures/RealtimeClient.ts"
 
 // --- [CONSTANTS]
 
@@ -124,6 +125,11 @@ describe("passkey MFA", () => {
 			}),
 		)
 		expect(refused.filter((line) => !line.endsWith(" 401 MfaRequired"))).toEqual([])
+		// The realtime socket refuses it too.
+		const socket = await connect(platform.baseUrl, tenant.slug)
+		socket.send({ type: "auth", token: second.token })
+		expect(await socket.closed).toMatchObject({ code: 4401 })
+		expect(socket.frames).toMatchObject([{ type: "error", _tag: "Unauthorized" }])
 
 		// The first (active) session still works; a wrong authenticator does not complete MFA.
 		expect((await authed(platform.baseUrl, tenant.slug, first.token, "/users/me")).status).toBe(200)
