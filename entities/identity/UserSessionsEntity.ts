@@ -579,7 +579,12 @@ const UserSessionsLive = UserSessions.toLayer(
 							),
 						)
 					yield* audited("disable", "passkey", removed.id, metaOf(request), { deleted: true })
-					return viewOfPasskey(removed)
+					// Sessions waiting for a second factor may now have none left to verify: gateways look them up again.
+					const waiting = (yield* live(metaOf(request)))
+						.filter((session) => session.status === "mfa_pending")
+						.map((session) => session.tokenHash)
+					yield* announceChanged(tenantId, waiting)
+					return { passkey: viewOfPasskey(removed), changed: waiting }
 				}).pipe(span("DeletePasskey")),
 			VerifyPasskey: (request) =>
 				activeUser.pipe(

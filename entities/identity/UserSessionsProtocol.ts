@@ -196,7 +196,7 @@ const UserSessions = Entity.make("UserSessions", [
 	}),
 	Rpc.make("DeletePasskey", {
 		payload: { passkeyId: PasskeyId, mfaRequired: Schema.Boolean },
-		success: PasskeyView,
+		success: Schema.Struct({ passkey: PasskeyView, changed: Revoked }),
 		error: Schema.Union(PasskeyNotFound, LastFactor, Failures),
 	}),
 	// An assertion by one of the user's passkeys (sign-in, MFA, step-up): the counter moves, or a regression marks

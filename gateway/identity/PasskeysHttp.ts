@@ -157,7 +157,11 @@ const PasskeysHttpLive = HttpApiBuilder.group(Api, "passkeys", (handlers) =>
 						Effect.map((party) => party.mfa === "required"),
 						Effect.catchTag("WebAuthnNotConfigured", () => Effect.succeed(false)),
 					)
-					return yield* withUser((entity) => entity.DeletePasskey({ passkeyId: path.id, mfaRequired }))
+					const deleted = yield* withUser((entity) =>
+						entity.DeletePasskey({ passkeyId: path.id, mfaRequired }),
+					)
+					yield* credentials.changed(tenant.id, deleted.changed)
+					return deleted.passkey
 				}).pipe(Telemetry.span("PasskeysHttp.delete")),
 			)
 	}),
