@@ -31,11 +31,14 @@ const NewPasskey = Schema.Struct({
 class PasskeyRepo extends Effect.Service<PasskeyRepo>()("entities/PasskeyRepo", {
 	effect: Effect.gen(function* () {
 		const sql = yield* PgClient.PgClient
-		const insert = SqlSchema.single({
+		// A credential id is unique per tenant: registering one that is there already (this user's or another's)
+		// inserts nothing.
+		const insert = SqlSchema.findOne({
 			Request: NewPasskey,
 			Result: PasskeyRow,
 			execute: (row) =>
-				sql`INSERT INTO passkeys ${sql.insert({ ...row, transports: [...row.transports] })} RETURNING *`,
+				sql`INSERT INTO passkeys ${sql.insert({ ...row, transports: [...row.transports] })}
+					ON CONFLICT (app_id, credential_id) DO NOTHING RETURNING *`,
 		})
 		const list = SqlSchema.findAll({
 			Request: Scoped,
@@ -110,11 +113,7 @@ class PasskeyRepo extends Effect.Service<PasskeyRepo>()("entities/PasskeyRepo", 
 					Telemetry.span("PasskeyRepo.useRecoveryCode"),
 				),
 			insert: (row: typeof NewPasskey.Type) =>
-				insert(row).pipe(
-					Effect.catchTag("NoSuchElementException", Effect.die),
-					KeysetPage.settle,
-					Telemetry.span("PasskeyRepo.insert"),
-				),
+				insert(row).pipe(KeysetPage.settle, Telemetry.span("PasskeyRepo.insert")),
 			list: (appId: TenantId, userId: UserId) =>
 				list({ appId, userId }).pipe(KeysetPage.settle, Telemetry.span("PasskeyRepo.list")),
 			rename: (appId: TenantId, userId: UserId, id: PasskeyId, name: string) =>

@@ -533,10 +533,11 @@ const UserSessionsLive = UserSessions.toLayer(
 							name: request.payload.name,
 						})
 						.pipe(
-							Effect.catchAllDefect((defect) =>
-								Effect.logInfo("passkey not stored", defect).pipe(
-									Effect.zipRight(verificationFailed()),
-								),
+							Effect.flatMap(
+								Option.match({
+									onNone: () => Effect.fail(verificationFailed()),
+									onSome: Effect.succeed,
+								}),
 							),
 						)
 					yield* audited("enroll", "passkey", row.id, metaOf(request), { aaguid: row.aaguid })

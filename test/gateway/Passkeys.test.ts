@@ -218,6 +218,8 @@ describe("passkeys", () => {
 		idp.signInAs({ sub: "bob-pk", email: "bob-pk@example.com", name: "Bob" })
 		const bob = await signIn(platform.baseUrl, alice.tenant.slug)
 		const bobId = bob.body?.user.id ?? ""
+		// Alice's credential registered again, by Bob: the credential id is taken in this tenant.
+		await expectRefused(await register(alice.tenant.slug, bob.body?.token ?? "", aliceKey))
 		const bobKey = softAuthenticator()
 		expect((await register(alice.tenant.slug, bob.body?.token ?? "", bobKey)).status).toBe(201)
 
