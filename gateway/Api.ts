@@ -5,6 +5,7 @@ import { AdminJobsApi } from "./jobs/AdminJobsApi.ts"
 import { AdminTenantsApi } from "./tenant/AdminTenantsApi.ts"
 import { AdminUsersApi } from "./identity/AdminUsersApi.ts"
 import { OAuthApi, SessionsApi } from "./identity/AuthApi.ts"
+import { MfaApi, PasskeyLoginApi, PasskeysApi } from "./identity/PasskeysApi.ts"
 import { ChannelsApi } from "./realtime/ChannelsApi.ts"
 import { EventsApi } from "./events/EventsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
@@ -33,6 +34,9 @@ const Api = HttpApi.make("platform")
 	.add(TenantApi)
 	.add(OAuthApi)
 	.add(SessionsApi)
+	.add(PasskeysApi)
+	.add(PasskeyLoginApi)
+	.add(MfaApi)
 	.add(TokenApi)
 	.add(UsersApi)
 	.add(ChannelsApi)

@@ -30,6 +30,21 @@ class Unauthorized extends Schema.TaggedError<Unauthorized>()(
 	HttpApiSchema.annotations({ status: 401 }),
 ) {}
 
+// A session still waiting for its second factor: only the MFA routes (and, without a passkey yet under
+// mfa=required, passkey registration) accept it.
+class MfaRequired extends Schema.TaggedError<MfaRequired>()(
+	"MfaRequired",
+	{ message: Schema.String },
+	HttpApiSchema.annotations({ status: 401 }),
+) {}
+
+// A sensitive operation of a user with a passkey needs a passkey verification within WEBAUTHN_STEP_UP_WINDOW.
+class StepUpRequired extends Schema.TaggedError<StepUpRequired>()(
+	"StepUpRequired",
+	{ message: Schema.String },
+	HttpApiSchema.annotations({ status: 403 }),
+) {}
+
 class RouteNotFound extends Schema.TaggedError<RouteNotFound>()(
 	"RouteNotFound",
 	{ message: Schema.String },
@@ -78,6 +93,8 @@ export {
 	RouteNotFound,
 	ServiceUnavailable,
 	TooManyRequests,
+	MfaRequired,
+	StepUpRequired,
 	Unauthorized,
 	UnsupportedMediaType,
 	ValidationError,

@@ -45,6 +45,7 @@ import { RealtimeHub } from "./realtime/RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./realtime/RealtimeSocket.ts"
 import { SessionsHttpLive } from "./identity/SessionsHttp.ts"
+import { MfaHttpLive, PasskeyLoginHttpLive, PasskeysHttpLive } from "./identity/PasskeysHttp.ts"
 import { readBody } from "./RequestBody.ts"
 import {
 	InternalError,
@@ -286,6 +287,9 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		TenantHttpLive,
 		OAuthHttpLive,
 		SessionsHttpLive,
+		PasskeysHttpLive,
+		PasskeyLoginHttpLive,
+		MfaHttpLive,
 		TokenHttpLive,
 		UsersHttpLive,
 		ChannelsHttpLive,

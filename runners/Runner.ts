@@ -8,6 +8,7 @@ import { DlqEntitiesLive } from "../entities/job/DlqEntity.ts"
 import { TenantEventsLive } from "../entities/event/EventEntity.ts"
 import { IdentityBrokerLive } from "../entities/identity/IdentityBrokerEntity.ts"
 import { IdentityRepo } from "../entities/identity/IdentityRepo.ts"
+import { PasskeyRepo } from "../entities/identity/PasskeyRepo.ts"
 import { JobEntitiesLive } from "../entities/job/JobEntity.ts"
 import { JobRepo } from "../entities/job/JobRepo.ts"
 import { OAuthProviderRepo } from "../entities/identity/OAuthProviderRepo.ts"
@@ -15,6 +16,7 @@ import { SessionPolicyLive } from "../entities/identity/SessionConfig.ts"
 import { SocketEntityLive } from "../entities/realtime/SocketEntity.ts"
 import { TenantEntitiesLive } from "../entities/tenant/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/tenant/TenantRepo.ts"
+import { RelyingPartyRepo } from "../entities/tenant/RelyingPartyRepo.ts"
 import { UserSessionsLive } from "../entities/identity/UserSessionsEntity.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
@@ -44,7 +46,9 @@ const RunnerEntitiesLive = Layer.mergeAll(
 			TenantRepoLive,
 			JobRepo.Default,
 			OAuthProviderRepo.Default,
+			RelyingPartyRepo.Default,
 			IdentityRepo.Default,
+			PasskeyRepo.Default,
 			SessionPolicyLive,
 			OidcClient.Default,
 		).pipe(Layer.provideMerge(NodeHttpClient.layerUndici)),

@@ -15,10 +15,13 @@ const DeletedTenantTables = [
 	{ table: "jobs", spare: "id" },
 	{ table: "assets", spare: null },
 	{ table: "api_keys", spare: null },
+	{ table: "recovery_codes", spare: null },
+	{ table: "passkeys", spare: null },
 	{ table: "sessions", spare: null },
 	{ table: "identities", spare: null },
 	{ table: "users", spare: null },
 	{ table: "oauth_providers", spare: null },
+	{ table: "webauthn_relying_parties", spare: null },
 	{ table: "events", spare: null },
 	{ table: "event_sequences", spare: null },
 ] as const

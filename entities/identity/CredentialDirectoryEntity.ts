@@ -22,17 +22,27 @@ const CredentialDirectoryLive = CredentialDirectory.toLayer(
 			Resolve: ({ payload }) =>
 				(payload.kind === "session"
 					? repo.resolveSession(tenantId, payload.tokenHash, idleSeconds).pipe(
-							Effect.map(
-								Option.map((row): Principal => ({
-									kind: "session",
-									tenantId,
-									userId: row.userId,
-									credentialId: row.id,
-									expiresAt: Math.min(
-										DateTime.toEpochMillis(row.expiresAt),
-										DateTime.toEpochMillis(row.lastUsedAt) + idleSeconds * 1000,
+							Effect.flatMap(
+								Effect.transposeMapOption((row) =>
+									Effect.map(
+										row.status === "mfa_pending"
+											? Effect.map(repo.hasPasskey(tenantId, row.userId), (found) =>
+													found ? ("verify" as const) : ("enroll" as const),
+												)
+											: Effect.succeed(null),
+										(mfa): Principal => ({
+											kind: "session",
+											tenantId,
+											userId: row.userId,
+											credentialId: row.id,
+											expiresAt: Math.min(
+												DateTime.toEpochMillis(row.expiresAt),
+												DateTime.toEpochMillis(row.lastUsedAt) + idleSeconds * 1000,
+											),
+											...(mfa === null ? {} : { mfa }),
+										}),
 									),
-								})),
+								),
 							),
 						)
 					: repo.resolveApiKey(tenantId, payload.tokenHash).pipe(

@@ -30,6 +30,8 @@ const Principal = Schema.Struct({
 	userId: UserId,
 	credentialId: Schema.UUID,
 	expiresAt: Schema.NullOr(Schema.Number),
+	// A session waiting for its second factor: "verify" (the user has a passkey) or "enroll" (mfa=required, none yet).
+	mfa: Schema.optionalWith(Schema.Literal("verify", "enroll"), { exact: true }),
 })
 type Principal = typeof Principal.Type
 

@@ -10,7 +10,7 @@ import { UserId } from "./UserModel.ts"
 
 // --- [CONSTANTS]
 
-const SessionStatuses = ["pending_mfa", "active", "revoked", "expired"] as const
+const SessionStatuses = ["mfa_pending", "active", "revoked", "expired"] as const
 const SessionEndReasons = ["logout", "revoked", "evicted", "deactivated", "idle", "lifetime"] as const
 const ApiKeyStatuses = ["active", "revoked"] as const
 

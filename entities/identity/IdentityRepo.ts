@@ -103,7 +103,7 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 			Result: Session,
 			execute: ({ appId, userId }) => sql`
 				SELECT * FROM sessions WHERE app_id = ${appId} AND user_id = ${userId}
-					AND status IN ('pending_mfa', 'active')
+					AND status IN ('mfa_pending', 'active')
 				ORDER BY last_used_at, created_at, id`,
 		})
 		const endSession = SqlSchema.findOne({
@@ -119,11 +119,27 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				UPDATE sessions SET status = ${to}, end_reason = ${reason}, ended_at = now()
 				WHERE app_id = ${appId} AND id = ${id} AND status IN ${sql.in(from)} RETURNING *`,
 		})
+		// The second factor done: compare-and-set from mfa_pending.
+		const activateSession = SqlSchema.findOne({
+			Request: Schema.Struct({ appId: TenantId, id: SessionId }),
+			Result: Session,
+			execute: ({ appId, id }) => sql`
+				UPDATE sessions SET status = 'active'
+				WHERE app_id = ${appId} AND id = ${id} AND status = 'mfa_pending' RETURNING *`,
+		})
+		const hasPasskey = SqlSchema.single({
+			Request: Scoped,
+			Result: Schema.Struct({ found: Schema.Boolean }),
+			execute: ({ appId, userId }) => sql`
+				SELECT EXISTS (SELECT 1 FROM passkeys WHERE app_id = ${appId} AND user_id = ${userId} AND NOT cloned)
+					AS found`,
+		})
 		const resolveSession = SqlSchema.findOne({
 			Request: Schema.Struct({ appId: TenantId, tokenHash: Schema.String, idleSeconds: Schema.Number }),
 			Result: Session,
 			execute: ({ appId, tokenHash, idleSeconds }) => sql`
-				SELECT * FROM sessions WHERE app_id = ${appId} AND token_hash = ${tokenHash} AND status = 'active'
+				SELECT * FROM sessions WHERE app_id = ${appId} AND token_hash = ${tokenHash}
+					AND status IN ('active', 'mfa_pending')
 					AND expires_at > now() AND last_used_at > now() - make_interval(secs => ${idleSeconds})`,
 		})
 		const touchSessions = SqlSchema.void({
@@ -240,6 +256,15 @@ class IdentityRepo extends Effect.Service<IdentityRepo>()("entities/IdentityRepo
 				KeysetPage.settle(liveSessions({ appId, userId })).pipe(span("liveSessions")),
 			endSession: (row: Parameters<typeof endSession>[0]) =>
 				KeysetPage.settle(endSession(row)).pipe(span("endSession")),
+			activateSession: (appId: TenantId, id: SessionId) =>
+				KeysetPage.settle(activateSession({ appId, id })).pipe(span("activateSession")),
+			hasPasskey: (appId: TenantId, userId: UserId) =>
+				KeysetPage.settle(
+					hasPasskey({ appId, userId }).pipe(
+						Effect.map((row) => row.found),
+						Effect.catchTag("NoSuchElementException", Effect.die),
+					),
+				).pipe(span("hasPasskey")),
 			resolveSession: (appId: TenantId, tokenHash: string, idleSeconds: number) =>
 				KeysetPage.settle(resolveSession({ appId, tokenHash, idleSeconds })).pipe(span("resolveSession")),
 			touchSessions: (appId: TenantId, ids: ReadonlyArray<SessionId>) =>

@@ -1,4 +1,4 @@
-// One session's lifecycle as a Machine: absent → active (or pending_mfa → active) → revoked | expired. Terminal states
+// One session's lifecycle as a Machine: absent → active (or mfa_pending → active) → revoked | expired. Terminal states
 // accept nothing: a second revoke is InvalidTransition, never a silent success. Each transition is written with its
 // audit row in one transaction (compare-and-set on the status), then announced to every gateway, then answered.
 import { Machine } from "@effect/experimental"
@@ -7,7 +7,7 @@ import type { AuditOperation } from "../AuditLog.ts"
 import { Cache } from "../../platform/Cache.ts"
 import { RequestMeta } from "../../platform/RequestContext.ts"
 import { StorageUnavailable } from "../../platform/StorageUnavailable.ts"
-import { announceRevoked } from "./CredentialRevocation.ts"
+import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import { Session, SessionEndReason, SessionId, type SessionStatus, SessionStatuses } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
@@ -17,7 +17,7 @@ import { UserId } from "./UserModel.ts"
 
 // --- [CONSTANTS]
 
-const SessionOperation = Schema.Literal("open", "verify", "revoke", "expire")
+const SessionOperation = Schema.Literal("open", "challenge", "verify", "revoke", "expire")
 
 // Which statuses each operation leaves from and where it goes; "absent" is a session not yet written. How a session
 // ends decides its audit operation (EndAudit), not the table.
@@ -27,9 +27,10 @@ const SessionLifecycle = Lifecycle.table({
 	operations: SessionOperation,
 	rows: {
 		open: { from: ["absent"], to: "active", audit: "login" },
-		verify: { from: ["pending_mfa"], to: "active", audit: "login" },
-		revoke: { from: ["pending_mfa", "active"], to: "revoked", audit: "revoke" },
-		expire: { from: ["pending_mfa", "active"], to: "expired", audit: "revoke" },
+		challenge: { from: ["absent"], to: "mfa_pending", audit: "login" },
+		verify: { from: ["mfa_pending"], to: "active", audit: "login" },
+		revoke: { from: ["mfa_pending", "active"], to: "revoked", audit: "revoke" },
+		expire: { from: ["mfa_pending", "active"], to: "expired", audit: "revoke" },
 	},
 })
 
@@ -58,8 +59,17 @@ class OpenSession extends Schema.TaggedRequest<OpenSession>()("OpenSession", {
 		tokenHash: Schema.String,
 		provider: Schema.NullOr(Schema.String),
 		lifetimeSeconds: Schema.Number,
+		// Opened waiting for a second factor (mfa_pending) instead of active.
+		pending: Schema.Boolean,
 		meta: RequestMeta,
 	},
+}) {}
+
+// The second factor done: mfa_pending → active; gateways drop their cached copy of the credential.
+class VerifySession extends Schema.TaggedRequest<VerifySession>()("VerifySession", {
+	failure: Schema.Union(InvalidTransition, StorageUnavailable),
+	success: Session,
+	payload: { meta: RequestMeta },
 }) {}
 
 class EndSession extends Schema.TaggedRequest<EndSession>()("EndSession", {
@@ -107,7 +117,7 @@ const SessionMachine = Lifecycle.machine<SessionState, { readonly tenantId: Tena
 			})
 		return empty.pipe(
 			Machine.procedures.add<OpenSession>()("OpenSession", ({ request, state }) =>
-				SessionLifecycle.allow(statusOf(state), "open").pipe(
+				SessionLifecycle.allow(statusOf(state), request.pending ? "challenge" : "open").pipe(
 					Effect.zipRight(DateTime.now),
 					Effect.flatMap((now) =>
 						audited(
@@ -116,7 +126,7 @@ const SessionMachine = Lifecycle.machine<SessionState, { readonly tenantId: Tena
 								appId: tenantId,
 								userId: request.userId,
 								tokenHash: request.tokenHash,
-								status: "active",
+								status: request.pending ? "mfa_pending" : "active",
 								provider: request.provider,
 								ipAddress: request.meta.ip,
 								userAgent: request.meta.userAgent,
@@ -124,7 +134,32 @@ const SessionMachine = Lifecycle.machine<SessionState, { readonly tenantId: Tena
 							}),
 							"login",
 							request.meta,
-							{ provider: request.provider },
+							{ provider: request.provider, ...(request.pending ? { mfa: "pending" } : {}) },
+						),
+					),
+					Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
+				),
+			),
+			Machine.procedures.add<VerifySession>()("VerifySession", ({ request, state }) =>
+				SessionLifecycle.allow(statusOf(state), "verify").pipe(
+					Effect.flatMap(() =>
+						audited(
+							repo.activateSession(tenantId, sessionId).pipe(
+								Effect.flatMap(
+									Option.match({
+										onNone: () =>
+											Effect.dieMessage(`session ${sessionId} changed outside its entity`),
+										onSome: Effect.succeed,
+									}),
+								),
+							),
+							"sign",
+							request.meta,
+							{ mfa: "verified" },
+							(session) =>
+								announceChanged(tenantId, [session.tokenHash]).pipe(
+									Effect.provideService(Cache, cache),
+								),
 						),
 					),
 					Effect.map((session) => [session, { _tag: "Stored", session } as const] as const),
@@ -170,4 +205,4 @@ const SessionMachine = Lifecycle.machine<SessionState, { readonly tenantId: Tena
 
 // --- [EXPORT]
 
-export { EndSession, OpenSession, SessionLifecycle, SessionMachine, SessionState }
+export { EndSession, OpenSession, SessionLifecycle, SessionMachine, SessionState, VerifySession }

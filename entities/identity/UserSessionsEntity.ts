@@ -12,15 +12,23 @@ import { announceChanged, announceRevoked } from "./CredentialRevocation.ts"
 import type { ApiKeyId, Session, SessionEndReason, SessionId } from "./IdentityModel.ts"
 import { IdentityRepo } from "./IdentityRepo.ts"
 import { Lifecycle } from "../Lifecycle.ts"
-import { EndSession, OpenSession, SessionMachine, type SessionState } from "./SessionMachine.ts"
+import { EndSession, OpenSession, SessionMachine, type SessionState, VerifySession } from "./SessionMachine.ts"
 import { SessionPolicy } from "./SessionConfig.ts"
 import { TenantId } from "../Tenancy.ts"
 import { UserId } from "./UserModel.ts"
+import type { PasskeyRow } from "./PasskeyModel.ts"
+import { PasskeyRepo } from "./PasskeyRepo.ts"
+import { WebAuthnCeremony } from "./WebAuthnCeremony.ts"
+import { RelyingPartyRepo } from "../tenant/RelyingPartyRepo.ts"
+import type { AuthenticationResponse, Ceremony } from "./PasskeyModel.ts"
 import {
 	ApiKeyNotFound,
 	IdentityNotFound,
 	IdentityTaken,
+	LastFactor,
 	LastIdentity,
+	PasskeyNotFound,
+	PasskeyVerificationFailed,
 	SessionNotFound,
 	UserDeactivated,
 	UserNotFound,
@@ -45,6 +53,28 @@ const UserSessionsLive = UserSessions.toLayer(
 		const repo = yield* IdentityRepo
 		const sql = yield* PgClient.PgClient
 		const config = yield* SessionPolicy
+		const passkeys = yield* PasskeyRepo
+		const relyingParties = yield* RelyingPartyRepo
+		// Whether a new session must wait for a second factor: the tenant asks for MFA and the user has a passkey
+		// (or the tenant requires one, so the session may only enroll it).
+		const needsMfa = Effect.all([relyingParties.find(tenantId), repo.hasPasskey(tenantId, userId)]).pipe(
+			Effect.map(([party, hasPasskey]) =>
+				Option.match(party, {
+					onNone: () => false,
+					onSome: (found) => found.mfa === "required" || (found.mfa === "optional" && hasPasskey),
+				}),
+			),
+		)
+		const viewOfPasskey = (row: PasskeyRow) => ({
+			id: row.id,
+			name: row.name,
+			createdAt: row.createdAt,
+			lastUsedAt: row.lastUsedAt,
+			backedUp: row.backedUp,
+			transports: row.transports,
+		})
+		const passkeyNotFound = () => new PasskeyNotFound({ message: "passkey not found" })
+		const verificationFailed = () => new PasskeyVerificationFailed({ message: "the passkey could not be verified" })
 		const sessions = yield* Lifecycle.actors(SessionMachine)
 		// The machine of one session, booted once per entity instance from what Postgres holds.
 		const sendTo = (sessionId: SessionId, stored: Option.Option<Session>) =>
@@ -177,6 +207,61 @@ const UserSessionsLive = UserSessions.toLayer(
 		// A change and its audit row (with its event, AuditLog.record) commit together or not at all.
 		const atomically = <A, E, R>(change: Effect.Effect<A, E, R>) =>
 			orStorageUnavailable(sql.withTransaction(change))
+		// A second factor proved (`prove`), then the named session, if it waits for one, becomes active.
+		const completeMfa = <E>(
+			sessionId: SessionId,
+			meta: RequestMeta,
+			prove: (meta: RequestMeta) => Effect.Effect<unknown, E>,
+		) =>
+			Effect.gen(function* () {
+				yield* activeUser
+				const rows = yield* live(meta)
+				const session = yield* Option.fromNullable(rows.find((row) => row.id === sessionId)).pipe(
+					Effect.mapError(() => new SessionNotFound({ message: "session not found" })),
+				)
+				yield* prove(meta)
+				const verified =
+					session.status === "mfa_pending"
+						? yield* sendTo(
+								session.id,
+								Option.some(session),
+							)(new VerifySession({ meta })).pipe(Effect.catchTag("InvalidTransition", Effect.die))
+						: session
+				return { session: verified, changed: session.status === "mfa_pending" ? [session.tokenHash] : [] }
+			})
+		// An assertion by one of this user's passkeys: the counter moves, or a regression marks the passkey cloned.
+		const assertPasskey = (ceremony: Ceremony, response: typeof AuthenticationResponse.Type, meta: RequestMeta) =>
+			Effect.gen(function* () {
+				const rows = yield* passkeys.list(tenantId, userId)
+				// Only this user's own, not cloned passkeys count: another user's or tenant's credential is unknown here.
+				const row = yield* Option.fromNullable(
+					rows.find((found) => found.credentialId === response.id && !found.cloned),
+				).pipe(Effect.mapError(verificationFailed))
+				const info = yield* WebAuthnCeremony.assert(ceremony, response, row)
+				// A counter that went backwards: a copy of the key signs elsewhere. The passkey is refused from now on.
+				const cloned = passkeys.markCloned(row).pipe(
+					Effect.zipRight(
+						audited("disable", "passkey", row.id, meta, {
+							reason: "cloned",
+							storedCounter: row.counter,
+							receivedCounter: info.newCounter,
+						}),
+					),
+					Effect.zipRight(Effect.fail(verificationFailed())),
+				)
+				const updated = yield* WebAuthnCeremony.regressed(row.counter, info.newCounter)
+					? cloned
+					: passkeys.used(row, info.newCounter, info.credentialBackedUp).pipe(
+							Effect.flatMap(
+								Option.match({
+									onNone: () => Effect.fail(verificationFailed()),
+									onSome: Effect.succeed,
+								}),
+							),
+						)
+				yield* audited("sign", "passkey", updated.id, meta)
+				return viewOfPasskey(updated)
+			})
 
 		return {
 			Open: (request) =>
@@ -215,6 +300,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						),
 					)
 					const existing = yield* live(meta)
+					const pending = request.payload.mfaSatisfied ? false : yield* needsMfa
 					const created = yield* sendTo(
 						request.payload.sessionId,
 						Option.none(),
@@ -224,6 +310,7 @@ const UserSessionsLive = UserSessions.toLayer(
 							tokenHash: request.payload.tokenHash,
 							provider: request.payload.provider,
 							lifetimeSeconds: Duration.toSeconds(config.lifetime),
+							pending,
 							meta,
 						}),
 					).pipe(Effect.catchTag("InvalidTransition", Effect.die))
@@ -424,6 +511,117 @@ const UserSessionsLive = UserSessions.toLayer(
 					yield* announceRevoked(tenantId, [revoked.keyHash])
 					return { key: revoked, revoked: [revoked.keyHash] }
 				}).pipe(span("RevokeApiKey")),
+			ListPasskeys: () =>
+				user.pipe(
+					Effect.zipRight(passkeys.list(tenantId, userId)),
+					Effect.map((rows) =>
+						rows.map((row) => ({
+							...viewOfPasskey(row),
+							credentialId: row.credentialId,
+							cloned: row.cloned,
+						})),
+					),
+					span("ListPasskeys"),
+				),
+			RegisterPasskey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const { ceremony, response } = request.payload
+					const info = yield* WebAuthnCeremony.register(ceremony, response)
+					// A credential id is unique per tenant: registering one twice (or another user's) is refused.
+					const row = yield* passkeys
+						.insert({
+							id: request.payload.passkeyId,
+							appId: tenantId,
+							userId,
+							credentialId: info.credential.id,
+							publicKey: info.credential.publicKey,
+							counter: info.credential.counter,
+							transports: response.response.transports ?? [],
+							backedUp: info.credentialBackedUp,
+							aaguid: info.aaguid,
+							name: request.payload.name,
+						})
+						.pipe(
+							Effect.flatMap(
+								Option.match({
+									onNone: () => Effect.fail(verificationFailed()),
+									onSome: Effect.succeed,
+								}),
+							),
+						)
+					yield* audited("enroll", "passkey", row.id, metaOf(request), { aaguid: row.aaguid })
+					// Sessions that could only enroll a passkey now have one to verify: their principals change.
+					const enrolling = (yield* live(metaOf(request)))
+						.filter((session) => session.status === "mfa_pending")
+						.map((session) => session.tokenHash)
+					yield* announceChanged(tenantId, enrolling)
+					return { passkey: viewOfPasskey(row), changed: enrolling }
+				}).pipe(span("RegisterPasskey")),
+			RenamePasskey: (request) =>
+				activeUser.pipe(
+					Effect.zipRight(passkeys.rename(tenantId, userId, request.payload.passkeyId, request.payload.name)),
+					Effect.flatMap(
+						Option.match({ onNone: () => Effect.fail(passkeyNotFound()), onSome: Effect.succeed }),
+					),
+					Effect.tap((row) => audited("update", "passkey", row.id, metaOf(request))),
+					Effect.map(viewOfPasskey),
+					span("RenamePasskey"),
+				),
+			DeletePasskey: (request) =>
+				Effect.gen(function* () {
+					yield* activeUser
+					const rows = yield* passkeys.list(tenantId, userId)
+					const target = yield* Option.fromNullable(
+						rows.find((row) => row.id === request.payload.passkeyId),
+					).pipe(Effect.mapError(passkeyNotFound))
+					const usable = rows.filter((row) => !row.cloned && row.id !== target.id)
+					yield* Effect.when(
+						Effect.fail(
+							new LastFactor({ message: "the tenant requires MFA and this is your last passkey" }),
+						),
+						() => request.payload.mfaRequired && !target.cloned && usable.length === 0,
+					)
+					const removed = yield* passkeys
+						.remove(tenantId, userId, target.id)
+						.pipe(
+							Effect.flatMap(
+								Option.match({ onNone: () => Effect.fail(passkeyNotFound()), onSome: Effect.succeed }),
+							),
+						)
+					yield* audited("disable", "passkey", removed.id, metaOf(request), { deleted: true })
+					// Sessions waiting for a second factor may now have none left to verify: gateways look them up again.
+					const waiting = (yield* live(metaOf(request)))
+						.filter((session) => session.status === "mfa_pending")
+						.map((session) => session.tokenHash)
+					yield* announceChanged(tenantId, waiting)
+					return { passkey: viewOfPasskey(removed), changed: waiting }
+				}).pipe(span("DeletePasskey")),
+			VerifyPasskey: (request) =>
+				activeUser.pipe(
+					Effect.zipRight(assertPasskey(request.payload.ceremony, request.payload.response, metaOf(request))),
+					span("VerifyPasskey"),
+				),
+			CompleteMfa: (request) =>
+				completeMfa(request.payload.sessionId, metaOf(request), (meta) =>
+					assertPasskey(request.payload.ceremony, request.payload.response, meta),
+				).pipe(span("CompleteMfa")),
+			UseRecoveryCode: (request) =>
+				completeMfa(request.payload.sessionId, metaOf(request), (meta) =>
+					passkeys.useRecoveryCode(tenantId, userId, request.payload.codeHash).pipe(
+						Effect.flatMap(
+							Option.match({ onNone: () => Effect.fail(verificationFailed()), onSome: Effect.succeed }),
+						),
+						Effect.tap(() => audited("sign", "recovery_code", userId, meta)),
+					),
+				).pipe(span("UseRecoveryCode")),
+			RegenerateRecoveryCodes: (request) =>
+				activeUser.pipe(
+					Effect.zipRight(passkeys.replaceRecoveryCodes(tenantId, userId, request.payload.hashes)),
+					Effect.tap(() => audited("rotate", "recovery_codes", userId, metaOf(request))),
+					Effect.as({ count: request.payload.hashes.length }),
+					span("RegenerateRecoveryCodes"),
+				),
 		}
 	}),
 	{ maxIdleTime: "2 minutes" },

@@ -10,6 +10,15 @@ import { ApiKey, ApiKeyId, Identity, Session, SessionEndReason, SessionId, Token
 import { InvalidTransition } from "../InvalidTransition.ts"
 import { ProviderName } from "./OAuthProviderModel.ts"
 import { User } from "./UserModel.ts"
+import {
+	AuthenticationResponse,
+	Ceremony,
+	PasskeyId,
+	PasskeyName,
+	PasskeyRecord,
+	PasskeyView,
+	RegistrationResponse,
+} from "./PasskeyModel.ts"
 
 // --- [SCHEMA]
 
@@ -67,6 +76,16 @@ class IdentityNotFound extends Schema.TaggedError<IdentityNotFound>()("IdentityN
 // The provider identity belongs to another user of the tenant, or the user already has one of that provider.
 class IdentityTaken extends Schema.TaggedError<IdentityTaken>()("IdentityTaken", { message: Schema.String }) {}
 
+// A WebAuthn ceremony failed: the client learns no more than that (401 at the edge).
+class PasskeyVerificationFailed extends Schema.TaggedError<PasskeyVerificationFailed>()("PasskeyVerificationFailed", {
+	message: Schema.String,
+}) {}
+
+class PasskeyNotFound extends Schema.TaggedError<PasskeyNotFound>()("PasskeyNotFound", { message: Schema.String }) {}
+
+// The tenant requires MFA and this is the user's last passkey.
+class LastFactor extends Schema.TaggedError<LastFactor>()("LastFactor", { message: Schema.String }) {}
+
 // --- [PROTOCOL]
 
 const Failures = Schema.Union(UserNotFound, UserDeactivated, StorageUnavailable)
@@ -79,7 +98,13 @@ const UserSessions = Entity.make("UserSessions", [
 		error: Schema.Union(IdentityTaken, UserDeactivated, StorageUnavailable),
 	}),
 	Rpc.make("CreateSession", {
-		payload: { sessionId: SessionId, tokenHash: TokenHash, provider: Schema.NullOr(Schema.String) },
+		payload: {
+			sessionId: SessionId,
+			tokenHash: TokenHash,
+			provider: Schema.NullOr(Schema.String),
+			// The sign-in itself proved a second factor (a passkey): never mfa_pending.
+			mfaSatisfied: Schema.Boolean,
+		},
 		success: Schema.Struct({ session: SessionView, revoked: Revoked }),
 		error: Failures,
 	}),
@@ -152,6 +177,54 @@ const UserSessions = Entity.make("UserSessions", [
 		success: Schema.Struct({ key: ApiKeyView, revoked: Revoked }),
 		error: Schema.Union(ApiKeyNotFound, Failures),
 	}),
+	Rpc.make("ListPasskeys", { success: Schema.Array(PasskeyRecord), error: Failures }),
+	Rpc.make("RegisterPasskey", {
+		payload: {
+			passkeyId: PasskeyId,
+			name: PasskeyName,
+			ceremony: Ceremony,
+			response: RegistrationResponse,
+		},
+		// `changed`: the user's sessions waiting to enroll a passkey, which now wait to verify one instead.
+		success: Schema.Struct({ passkey: PasskeyView, changed: Revoked }),
+		error: Schema.Union(PasskeyVerificationFailed, Failures),
+	}),
+	Rpc.make("RenamePasskey", {
+		payload: { passkeyId: PasskeyId, name: PasskeyName },
+		success: PasskeyView,
+		error: Schema.Union(PasskeyNotFound, Failures),
+	}),
+	Rpc.make("DeletePasskey", {
+		payload: { passkeyId: PasskeyId, mfaRequired: Schema.Boolean },
+		success: Schema.Struct({ passkey: PasskeyView, changed: Revoked }),
+		error: Schema.Union(PasskeyNotFound, LastFactor, Failures),
+	}),
+	// An assertion by one of the user's passkeys (sign-in, MFA, step-up): the counter moves, or a regression marks
+	// the passkey cloned (refused from then on).
+	Rpc.make("VerifyPasskey", {
+		payload: { ceremony: Ceremony, response: AuthenticationResponse },
+		success: PasskeyView,
+		error: Schema.Union(PasskeyVerificationFailed, Failures),
+	}),
+	// The second factor of a session (or a step-up of an active one): a passkey assertion; an mfa_pending session
+	// becomes active, its credential `changed` on every gateway.
+	// Ten new recovery codes (their hashes; the gateway shows the codes once): every earlier code is void.
+	Rpc.make("RegenerateRecoveryCodes", {
+		payload: { hashes: Schema.Array(TokenHash).pipe(Schema.itemsCount(10)) },
+		success: Schema.Struct({ count: Schema.Int }),
+		error: Failures,
+	}),
+	// MFA by a recovery code instead of a passkey: each code works once.
+	Rpc.make("UseRecoveryCode", {
+		payload: { sessionId: SessionId, codeHash: TokenHash },
+		success: Schema.Struct({ session: SessionView, changed: Revoked }),
+		error: Schema.Union(PasskeyVerificationFailed, SessionNotFound, Failures),
+	}),
+	Rpc.make("CompleteMfa", {
+		payload: { sessionId: SessionId, ceremony: Ceremony, response: AuthenticationResponse },
+		success: Schema.Struct({ session: SessionView, changed: Revoked }),
+		error: Schema.Union(PasskeyVerificationFailed, SessionNotFound, Failures),
+	}),
 ])
 
 // --- [EXPORT]
@@ -165,7 +238,10 @@ export {
 	IdentityNotFound,
 	IdentityTaken,
 	IdentityView,
+	LastFactor,
 	LastIdentity,
+	PasskeyNotFound,
+	PasskeyVerificationFailed,
 	SessionNotFound,
 	SessionView,
 	UserDeactivated,

@@ -2,13 +2,20 @@
 // Tenant instance restores its Machine from `apps` on its first request, so passivation or failover loses nothing;
 // if Postgres is down then, the request fails with StorageUnavailable and the next one tries again.
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { RequestContextHeaders } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { TenantId } from "../Tenancy.ts"
 import { Lifecycle } from "../Lifecycle.ts"
 import { absent, Apply, Create, Edit, present, requireLive, requirePresent, TenantMachine } from "./TenantMachine.ts"
-import { OAuthProviderNotFound, Tenant, TenantDirectory, TenantNotFound } from "./TenantProtocol.ts"
+import {
+	OAuthProviderNotFound,
+	Tenant,
+	TenantDirectory,
+	TenantNotFound,
+	WebAuthnNotConfigured,
+} from "./TenantProtocol.ts"
+import { RelyingPartyRepo } from "./RelyingPartyRepo.ts"
 import { OAuthProviderRepo, type OAuthProviderRow, secretBinding } from "../identity/OAuthProviderRepo.ts"
 import { AuditLog } from "../AuditLog.ts"
 import { Crypto } from "../../platform/Crypto.ts"
@@ -28,6 +35,7 @@ const TenantEntityLive = Tenant.toLayer(
 		const metaOf = (request: { readonly headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0] }) =>
 			RequestContextHeaders.fromHeaders(request.headers)
 		const providers = yield* OAuthProviderRepo
+		const relyingParties = yield* RelyingPartyRepo
 		const sql = yield* PgClient.PgClient
 		const crypto = yield* Crypto
 		const viewOf = (row: OAuthProviderRow) => ({
@@ -47,15 +55,42 @@ const TenantEntityLive = Tenant.toLayer(
 			operation: "create" | "update" | "delete",
 			provider: string,
 			headers: Parameters<typeof RequestContextHeaders.fromHeaders>[0],
+			subjectType = "oauth_provider",
 		) =>
 			AuditLog.recordFor(RequestContextHeaders.fromHeaders(headers), {
 				appId: tenantId,
 				actor: "admin",
 				operation,
-				subjectType: "oauth_provider",
+				subjectType,
 				subjectId: `${tenantId}/${provider}`,
 			}).pipe(Effect.provideService(PgClient.PgClient, sql))
+		const viewOfParty = ({
+			appId: _appId,
+			...party
+		}: Effect.Effect.Success<ReturnType<typeof relyingParties.upsert>>) => party
 		return {
+			PutRelyingParty: (request) =>
+				Effect.gen(function* () {
+					yield* configurable
+					const row = yield* relyingParties.upsert({ appId: tenantId, ...request.payload })
+					yield* audited("update", "webauthn", request.headers, "webauthn_relying_party")
+					return viewOfParty(row)
+				}).pipe(Telemetry.span("Tenant.PutRelyingParty", { tenantId })),
+			GetRelyingParty: () =>
+				actor.get.pipe(
+					Effect.flatMap(requirePresent),
+					Effect.zipRight(relyingParties.find(tenantId)),
+					Effect.flatMap(
+						Option.match({
+							onNone: () =>
+								Effect.fail(
+									new WebAuthnNotConfigured({ message: "no WebAuthn relying party is configured" }),
+								),
+							onSome: (row) => Effect.succeed(viewOfParty(row)),
+						}),
+					),
+					Telemetry.span("Tenant.GetRelyingParty", { tenantId }),
+				),
 			PutOAuthProvider: (request) =>
 				Effect.gen(function* () {
 					yield* configurable

@@ -9,6 +9,7 @@ import { InvalidTransition } from "../InvalidTransition.ts"
 import { ProviderName } from "../identity/OAuthProviderModel.ts"
 import { TenantId } from "../Tenancy.ts"
 import { TenantModel, TenantName, TenantSettings, TenantSlug } from "./TenantModel.ts"
+import { RelyingParty, RelyingPartyView } from "./RelyingPartyModel.ts"
 
 // --- [SCHEMA]
 
@@ -86,6 +87,11 @@ class OAuthProviderNotFound extends Schema.TaggedError<OAuthProviderNotFound>()(
 	message: Schema.String,
 }) {}
 
+// The tenant has no WebAuthn relying party yet (`PUT /admin/v1/tenants/{id}/webauthn` configures one).
+class WebAuthnNotConfigured extends Schema.TaggedError<WebAuthnNotConfigured>()("WebAuthnNotConfigured", {
+	message: Schema.String,
+}) {}
+
 class TenantNotFound extends Schema.TaggedError<TenantNotFound>()("TenantNotFound", {
 	message: Schema.String,
 }) {}
@@ -134,6 +140,16 @@ const Tenant = Entity.make("Tenant", [
 		success: OAuthProviderView,
 		error: Schema.Union(TenantNotFound, OAuthProviderNotFound, StorageUnavailable),
 	}),
+	// Idempotent (a PUT of the whole configuration), so not persisted.
+	Rpc.make("PutRelyingParty", {
+		payload: RelyingParty,
+		success: RelyingPartyView,
+		error: Schema.Union(TenantNotFound, InvalidTransition, StorageUnavailable),
+	}),
+	Rpc.make("GetRelyingParty", {
+		success: RelyingPartyView,
+		error: Schema.Union(TenantNotFound, WebAuthnNotConfigured, StorageUnavailable),
+	}),
 ])
 
 // Stateless reads over `apps`; ids are the lookup key (an id or a slug) or "list".
@@ -172,4 +188,5 @@ export {
 	TenantView,
 	TransitionTenant,
 	UpdateTenant,
+	WebAuthnNotConfigured,
 }

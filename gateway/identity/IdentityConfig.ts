@@ -60,6 +60,16 @@ const IdentityConfigRecipe = Config.all({
 		Config.withDefault("24 hours"),
 		Config.withDescription("How long a rotated API key keeps working when the request names no grace period"),
 	),
+	webauthnChallengeTtl: Config.duration("WEBAUTHN_CHALLENGE_TTL").pipe(
+		Config.withDefault("5 minutes"),
+		Config.withDescription("How long a WebAuthn challenge (registration, sign-in, MFA) may wait for its answer"),
+	),
+	webauthnStepUpWindow: Config.duration("WEBAUTHN_STEP_UP_WINDOW").pipe(
+		Config.withDefault("10 minutes"),
+		Config.withDescription(
+			"How long a passkey verification lets a user with a passkey do sensitive operations (step-up)",
+		),
+	),
 }).pipe(
 	Config.map((config) => {
 		const callbackBaseUrl = Option.getOrElse(

@@ -26,7 +26,9 @@ const openUser = (tenantId: TenantId, claims: VerifiedClaims) =>
 		return { userId, user }
 	})
 
-const openSession = (tenantId: TenantId, userId: UserId, provider: string) =>
+// `mfaSatisfied`: the sign-in proved a second factor itself (a passkey); otherwise the entity may open the session
+// mfa_pending, per the tenant's MFA policy.
+const openSession = (tenantId: TenantId, userId: UserId, provider: string, mfaSatisfied = false) =>
 	Effect.gen(function* () {
 		const users = yield* UserSessions.client
 		const credentials = yield* Credentials
@@ -36,6 +38,7 @@ const openSession = (tenantId: TenantId, userId: UserId, provider: string) =>
 				sessionId: crypto.randomUUID() as SessionId,
 				tokenHash: minted.hash,
 				provider,
+				mfaSatisfied,
 			}),
 		)
 		yield* credentials.revoked(tenantId, created.revoked)

@@ -19,6 +19,7 @@ import {
 } from "../../entities/identity/UserSessionsProtocol.ts"
 import { Page, PageParams } from "../ListPage.ts"
 import { signedInRoutes } from "../RouteGroups.ts"
+import { StepUpRequired } from "../HttpErrors.ts"
 
 // --- [SCHEMA]
 
@@ -62,7 +63,8 @@ const UsersApi = signedInRoutes(
 			HttpApiEndpoint.post("deactivate", "/users/me/deactivate")
 				.annotate(OpenApi.Summary, "Deactivate the signed-in user")
 				.annotate(OpenApi.Description, "Revokes every session and API key of the user.")
-				.addSuccess(Deactivated, { status: 202 }),
+				.addSuccess(Deactivated, { status: 202 })
+				.addError(StepUpRequired),
 		)
 		.add(
 			HttpApiEndpoint.get("identities", "/users/me/identities")
@@ -77,14 +79,16 @@ const UsersApi = signedInRoutes(
 				.setPath(ProviderPath)
 				.addSuccess(IdentityView)
 				.addError(IdentityNotFound, { status: 404 })
-				.addError(LastIdentity, { status: 409 }),
+				.addError(LastIdentity, { status: 409 })
+				.addError(StepUpRequired),
 		)
 		.add(
 			HttpApiEndpoint.post("createApiKey", "/api-keys")
 				.annotate(OpenApi.Summary, "Create an API key")
 				.annotate(OpenApi.Description, "The key is shown once, in this response.")
 				.setPayload(NewApiKey)
-				.addSuccess(CreatedApiKey, { status: 201 }),
+				.addSuccess(CreatedApiKey, { status: 201 })
+				.addError(StepUpRequired),
 		)
 		.add(
 			HttpApiEndpoint.get("listApiKeys", "/api-keys")
@@ -102,7 +106,8 @@ const UsersApi = signedInRoutes(
 				.setPath(ApiKeyPath)
 				.setPayload(Rotation)
 				.addSuccess(CreatedApiKey.annotations({ identifier: "RotatedApiKey" }), { status: 201 })
-				.addError(ApiKeyNotFound, { status: 404 }),
+				.addError(ApiKeyNotFound, { status: 404 })
+				.addError(StepUpRequired),
 		)
 		.add(
 			HttpApiEndpoint.del("revokeApiKey", "/api-keys/:id")

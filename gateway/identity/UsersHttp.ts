@@ -8,6 +8,7 @@ import { SecretToken } from "../../platform/SecretToken.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { Api } from "../Api.ts"
 import { Credentials } from "./Credentials.ts"
+import { StepUp } from "./StepUp.ts"
 import { ValidationError } from "../HttpErrors.ts"
 import { IdentityConfig } from "./IdentityConfig.ts"
 import { byId, pageOf } from "../ListPage.ts"
@@ -36,6 +37,7 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 			.handle("deactivate", () =>
 				Effect.gen(function* () {
 					const caller = yield* currentSession
+					yield* StepUp.require
 					const result = yield* withUser((entity) => entity.Deactivate())
 					yield* credentials.revoked(caller.principal.tenantId, result.revoked)
 					return {
@@ -53,6 +55,7 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 			)
 			.handle("unlink", ({ path }) =>
 				currentSession.pipe(
+					Effect.zipRight(StepUp.require),
 					Effect.zipRight(withUser((entity) => entity.UnlinkIdentity({ provider: path.provider }))),
 					Telemetry.span("UsersHttp.unlink"),
 				),
@@ -61,6 +64,7 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 				Effect.gen(function* () {
 					yield* noStore
 					yield* currentSession
+					yield* StepUp.require
 					const now = yield* DateTime.now
 					yield* Effect.filterOrFail(
 						Effect.succeed(payload.expiresAt),
@@ -94,6 +98,7 @@ const UsersHttpLive = HttpApiBuilder.group(Api, "users", (handlers) =>
 				Effect.gen(function* () {
 					yield* noStore
 					const caller = yield* currentSession
+					yield* StepUp.require
 					const minted = SecretToken.mint(ApiKeyPrefix)
 					const rotated = yield* withUser((entity) =>
 						entity.RotateApiKey({

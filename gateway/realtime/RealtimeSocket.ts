@@ -33,6 +33,7 @@ import {
 	type SocketPrincipal,
 	UnknownConnection,
 } from "../../entities/realtime/SocketProtocol.ts"
+import { Unauthorized } from "../HttpErrors.ts"
 import type { TenantView } from "../../entities/tenant/TenantProtocol.ts"
 import { RequestContext } from "../../platform/RequestContext.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
@@ -75,6 +76,9 @@ const CurrentRef = FiberRef.unsafeMake(Option.none<string>(), {
 class UpgradeRequired extends Data.TaggedError("UpgradeRequired")<{}> {}
 
 // --- [FUNCTIONS]
+
+// A session still waiting for its second factor may not open (or keep) a realtime connection.
+const mfaPending = () => new Unauthorized({ message: "MfaRequired: this session must complete MFA first" })
 
 const decodeFrame = Schema.decodeUnknown(ClientFrame)
 
@@ -266,6 +270,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 						onNone: () => Effect.void,
 						onSome: (token) =>
 							credentials.check(tenant.id, token).pipe(
+								Effect.filterOrFail(({ principal }) => principal.mfa === undefined, mfaPending),
 								Effect.flatMap(({ principal }) => watch(principal.expiresAt)),
 								Effect.catchTags({
 									Unauthorized: () => revoke,
@@ -285,6 +290,7 @@ const RealtimeRouteLive = HttpApiBuilder.Router.use((router) =>
 						)
 						yield* Effect.when(
 							credentials.authenticate(tenant.id, Redacted.make(token)).pipe(
+								Effect.filterOrFail(({ principal }) => principal.mfa === undefined, mfaPending),
 								Effect.flatMap(({ principal, tokenHash }) => {
 									const socketPrincipal: SocketPrincipal = {
 										kind: principal.kind,

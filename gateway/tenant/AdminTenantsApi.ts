@@ -15,7 +15,9 @@ import {
 	TenantPage,
 	TenantSlugTaken,
 	TenantView,
+	WebAuthnNotConfigured,
 } from "../../entities/tenant/TenantProtocol.ts"
+import { RelyingParty, RelyingPartyView } from "../../entities/tenant/RelyingPartyModel.ts"
 import { ProviderName } from "../../entities/identity/OAuthProviderModel.ts"
 import { adminRoutes } from "../RouteGroups.ts"
 
@@ -141,6 +143,29 @@ const AdminTenantsApi = adminRoutes(
 				.addSuccess(OAuthProviderView)
 				.addError(TenantNotFound, { status: 404 })
 				.addError(OAuthProviderNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.put("putWebAuthn", "/tenants/:id/webauthn")
+				.annotate(OpenApi.Summary, "Configure a tenant's WebAuthn relying party and MFA policy")
+				.annotate(
+					OpenApi.Description,
+					"Replaces the whole configuration. `origins` must be https (http only on localhost or a loopback " +
+						"address) and on `rpId` or a subdomain of it. `mfa`: `off`, `optional` (a second factor for users " +
+						"with a passkey) or `required`; `userVerification`: what ceremonies demand of the authenticator.",
+				)
+				.setPath(TenantPath)
+				.setPayload(RelyingParty)
+				.addSuccess(RelyingPartyView)
+				.addError(TenantNotFound, { status: 404 })
+				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.get("getWebAuthn", "/tenants/:id/webauthn")
+				.annotate(OpenApi.Summary, "Get a tenant's WebAuthn relying party")
+				.setPath(TenantPath)
+				.addSuccess(RelyingPartyView)
+				.addError(TenantNotFound, { status: 404 })
+				.addError(WebAuthnNotConfigured, { status: 404 }),
 		)
 		.add(
 			HttpApiEndpoint.del("clearLoginFailures", "/tenants/:id/login-failures")

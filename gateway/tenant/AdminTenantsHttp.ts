@@ -119,6 +119,18 @@ const AdminTenantsHttpLive = HttpApiBuilder.group(Api, "adminTenants", (handlers
 						Telemetry.span("AdminTenantsHttp.putOAuthProvider"),
 					),
 				)
+				.handle("putWebAuthn", ({ path, payload }) =>
+					tenantIdOf(path.id).pipe(
+						Effect.flatMap((tenantId) => callEntity(tenants(tenantId).PutRelyingParty(payload))),
+						Telemetry.span("AdminTenantsHttp.putWebAuthn"),
+					),
+				)
+				.handle("getWebAuthn", ({ path }) =>
+					tenantIdOf(path.id).pipe(
+						Effect.flatMap((tenantId) => callEntity(tenants(tenantId).GetRelyingParty())),
+						Telemetry.span("AdminTenantsHttp.getWebAuthn"),
+					),
+				)
 				.handle("listOAuthProviders", ({ path, urlParams }) =>
 					tenantIdOf(path.id).pipe(
 						Effect.flatMap((tenantId) => callEntity(tenants(tenantId).ListOAuthProviders())),

@@ -16,6 +16,8 @@ describe("TenantProtocol", () => {
 			PutOAuthProvider: ["InvalidTransition", "StorageUnavailable", "TenantNotFound"],
 			ListOAuthProviders: ["StorageUnavailable", "TenantNotFound"],
 			DeleteOAuthProvider: ["OAuthProviderNotFound", "StorageUnavailable", "TenantNotFound"],
+			PutRelyingParty: ["InvalidTransition", "StorageUnavailable", "TenantNotFound"],
+			GetRelyingParty: ["StorageUnavailable", "TenantNotFound", "WebAuthnNotConfigured"],
 		})
 	})
 

@@ -36,6 +36,26 @@ describe("UserSessionsProtocol", () => {
 			ListApiKeys: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			RotateApiKey: ["ApiKeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
 			RevokeApiKey: ["ApiKeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			ListPasskeys: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			RegisterPasskey: ["PasskeyVerificationFailed", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			RenamePasskey: ["PasskeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			DeletePasskey: ["LastFactor", "PasskeyNotFound", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			VerifyPasskey: ["PasskeyVerificationFailed", "StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			RegenerateRecoveryCodes: ["StorageUnavailable", "UserDeactivated", "UserNotFound"],
+			UseRecoveryCode: [
+				"PasskeyVerificationFailed",
+				"SessionNotFound",
+				"StorageUnavailable",
+				"UserDeactivated",
+				"UserNotFound",
+			],
+			CompleteMfa: [
+				"PasskeyVerificationFailed",
+				"SessionNotFound",
+				"StorageUnavailable",
+				"UserDeactivated",
+				"UserNotFound",
+			],
 		})
 	})
 

@@ -6,6 +6,7 @@ import { Effect, Layer, Record, Redacted, String } from "effect"
 import { ApiKeyStatuses, SessionEndReasons, SessionStatuses } from "../../entities/identity/IdentityModel.ts"
 import { DlqReasons, DlqStatuses, JobStatuses } from "../../entities/job/JobModel.ts"
 import { TenantStatuses } from "../../entities/tenant/TenantModel.ts"
+import { MfaPolicies, UserVerificationPolicies } from "../../entities/tenant/RelyingPartyModel.ts"
 import { UserStatuses } from "../../entities/identity/UserModel.ts"
 import { migrate, Migrations } from "../../migrations/Migrator.ts"
 import { AuditOperations } from "../../entities/AuditLog.ts"
@@ -70,6 +71,10 @@ describe("Migrator", () => {
 					expect(yield* constraint("sessions_status_check")).toEqual([...SessionStatuses])
 					expect(yield* constraint("sessions_end_reason_check")).toEqual([...SessionEndReasons])
 					expect(yield* constraint("api_keys_status_check")).toEqual([...ApiKeyStatuses])
+					expect(yield* constraint("webauthn_relying_parties_mfa_check")).toEqual([...MfaPolicies])
+					expect(yield* constraint("webauthn_relying_parties_user_verification_check")).toEqual([
+						...UserVerificationPolicies,
+					])
 					expect(DlqReasons).toContain("ValidationFailed")
 				}),
 			),
