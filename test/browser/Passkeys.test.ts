@@ -16,6 +16,8 @@
 // - `mfa_pending` is refused on every `/v1/` operation that declares a security requirement in /openapi.json, except
 //   `POST /v1/auth/mfa/options|verify|recovery` — before the body is looked at (401 `MfaRequired`, even with a body
 //   the route would refuse as 400) — and on the realtime socket (close 4401, no `authenticated` frame).
+// - `http://app.localhost:<port>` is an acceptable origin for RP ID `localhost` (a subdomain of the RP ID; browsers
+//   treat every `*.localhost` as a secure context, W3C Secure Contexts §3.1). Only the wrong-RP-ID case needs it.
 // - Session status is read through the admin route `GET /admin/v1/tenants/{id}/users/{userId}/sessions` (its items
 //   carry `id` and `status`), since an `mfa_pending` token cannot read its own session.
 import fc from "fast-check"
@@ -273,10 +275,7 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 	beforeAll(async () => {
 		platform = await startPlatform({ GATEWAY_ANONYMOUS_BURST: "1000000" })
 		elsewhere = await harness.serveElsewhere()
-		// The page origin, and app.localhost on the same port: an origin the tenant accepts whose own RP ID differs.
-		setup = await passkeyTenant(platform, "passkey-negative-co", {
-			origins: [harness.origin(), harness.origin("app.localhost")],
-		})
+		setup = await passkeyTenant(platform, "passkey-negative-co", {})
 		victimDevice = await harness.device(harness.origin())
 		victim = await enrolledUser(platform, setup.client, setup.tenant.slug, "victim", victimDevice)
 	}, 120_000)
@@ -285,10 +284,17 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		await platform?.stop()
 	}, 60_000)
 
-	it("wrong origin: a copy of the credential on a page of an origin not in the config → 401, nothing changed", async () => {
+	it("wrong origin: a copy of the credential on a page of an origin not in the config signs no one in → 401", async () => {
 		const stranger = await copyOf(victimDevice, elsewhere.origin())
 		const before = await snapshot()
 		refusedWith(await setup.client.signInWithPasskey(stranger), 401, "PasskeyVerificationFailed")
+		expect(await snapshot()).toEqual(before)
+		await stranger.close()
+	}, 30_000)
+
+	it("wrong origin: the same copy completes no MFA → 401, the session stays mfa_pending", async () => {
+		const stranger = await copyOf(victimDevice, elsewhere.origin())
+		const before = await snapshot()
 		const pending = await oauth(platform, setup.tenant.slug, "victim")
 		refusedWith(await setup.client.verifyMfa(stranger, pending.token), 401, "PasskeyVerificationFailed")
 		const after = await snapshot()
@@ -298,38 +304,52 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 	}, 30_000)
 
 	it("wrong RP ID: registration and sign-in asserted for app.localhost (an accepted origin) → 401, nothing changed", async () => {
+		// A tenant that also accepts http://app.localhost:<port> (a subdomain of the RP ID, a secure context): a page
+		// there may ask its authenticator for RP ID "app.localhost", so the origin passes and only the RP ID is wrong.
+		const rp = await passkeyTenant(platform, "passkey-rpid-co", {
+			origins: [harness.origin(), harness.origin("app.localhost")],
+		})
 		const page = await harness.device(harness.origin("app.localhost"))
-		const newcomer = await oauth(platform, setup.tenant.slug, "rp-newcomer")
-		const options = await setup.client.registrationOptions(newcomer.token)
+		const newcomer = await oauth(platform, rp.tenant.slug, "rp-newcomer")
+		const options = await rp.client.registrationOptions(newcomer.token)
 		expect(options.status).toBe(200)
 		const tampered = {
 			...options,
 			body: { ...options.body, rp: { ...(options.body["rp"] as object), id: "app.localhost" } },
 		}
 		refusedWith(
-			await setup.client.register(newcomer.token, await setup.client.created(page, tampered)),
+			await rp.client.register(newcomer.token, await rp.client.created(page, tampered)),
 			401,
 			"PasskeyVerificationFailed",
 		)
-		expect((await setup.client.list(newcomer.token)).items).toEqual([])
-		// The victim's very key, held under RP ID app.localhost, signing in with options tampered to that RP ID.
-		const [credential] = await victimDevice.credentials()
+		expect((await rp.client.list(newcomer.token)).items).toEqual([])
+		// A member's very key, held under RP ID app.localhost, signing in with options tampered to that RP ID.
+		const ownDevice = await harness.device(harness.origin())
+		const member = await enrolledUser(platform, rp.client, rp.tenant.slug, "rp-member", ownDevice)
+		const [credential] = await ownDevice.credentials()
 		await page.addCredential({ ...credential!, rpId: "app.localhost" })
-		const before = await snapshot()
-		const login = await setup.client.loginOptions()
+		const before = {
+			passkeys: (await rp.client.list(member.token)).items,
+			sessions: await sessionStatuses(rp.client, rp.tenant.id, member.userId),
+		}
+		const login = await rp.client.loginOptions()
 		const assertion = await page.authenticate({
 			...(login.body as { readonly challenge: string }),
 			rpId: "app.localhost",
 			allowCredentials: [{ id: base64url(credential!.credentialId), type: "public-key" }],
 		})
 		refusedWith(
-			await setup.client.login(assertion.ok ? assertion.response : { browserRefused: assertion.error }),
+			await rp.client.login(assertion.ok ? assertion.response : { browserRefused: assertion.error }),
 			401,
 			"PasskeyVerificationFailed",
 		)
-		expect(await snapshot()).toEqual(before)
+		expect({
+			passkeys: (await rp.client.list(member.token)).items,
+			sessions: await sessionStatuses(rp.client, rp.tenant.id, member.userId),
+		}).toEqual(before)
 		await page.close()
-	}, 30_000)
+		await ownDevice.close()
+	}, 60_000)
 
 	it("a replayed assertion and a reused challenge → 401 for the second use, one session only", async () => {
 		const before = await snapshot()
@@ -346,7 +366,7 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		expect(after.sessions[String((first.body["session"] as { readonly id: string }).id)]).toBe("active")
 	}, 30_000)
 
-	it('UV required but not performed (the page downgrades to "discouraged") → 401, nothing changed', async () => {
+	it('UV required but not performed (the page downgrades to "discouraged"): passkey sign-in → 401, nothing changed', async () => {
 		const before = await snapshot()
 		const options = await setup.client.loginOptions()
 		expect(options.body["userVerification"]).toBe("required")
@@ -355,8 +375,14 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		const assertion = await setup.client.asserted(victimDevice, downgraded)
 		await victimDevice.setUserVerified(true)
 		refusedWith(await setup.client.login(assertion), 401, "PasskeyVerificationFailed")
+		expect(await snapshot()).toEqual(before)
+	}, 30_000)
+
+	it("UV required but not performed: mfa/verify → 401, the session stays mfa_pending", async () => {
+		const before = await snapshot()
 		const pending = await oauth(platform, setup.tenant.slug, "victim")
 		const mfaOptions = await setup.client.mfaOptions(pending.token)
+		expect(mfaOptions.body["userVerification"]).toBe("required")
 		await victimDevice.setUserVerified(false)
 		const mfaAssertion = await setup.client.asserted(victimDevice, {
 			...mfaOptions,
@@ -369,7 +395,14 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		expect(after.sessions).toEqual({ ...before.sessions, [pending.session.id]: "mfa_pending" })
 	}, 30_000)
 
-	it("another user's credential completes no one's MFA; another tenant's credential signs no one in", async () => {
+	it("another tenant's credential signs no one in: tenant B (same RP ID and origin) → 401", async () => {
+		const before = await snapshot()
+		const tenantB = await passkeyTenant(platform, "passkey-other-tenant-co", {})
+		refusedWith(await tenantB.client.signInWithPasskey(victimDevice), 401, "PasskeyVerificationFailed")
+		expect(await snapshot()).toEqual(before)
+	}, 30_000)
+
+	it("another user's credential completes no one's MFA → 401, the session stays mfa_pending", async () => {
 		const otherDevice = await harness.device(harness.origin())
 		const other = await enrolledUser(platform, setup.client, setup.tenant.slug, "other-user", otherDevice)
 		const pending = await oauth(platform, setup.tenant.slug, "other-user")
@@ -390,9 +423,6 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		expect((await sessionStatuses(setup.client, setup.tenant.id, other.userId))[pending.session.id]).toBe(
 			"mfa_pending",
 		)
-		// Tenant B has the same RP ID and origin: the victim's credential (of tenant A) is unknown there.
-		const tenantB = await passkeyTenant(platform, "passkey-other-tenant-co", {})
-		refusedWith(await tenantB.client.signInWithPasskey(victimDevice), 401, "PasskeyVerificationFailed")
 		expect(await snapshot()).toEqual(before)
 		await otherDevice.close()
 	}, 60_000)
