@@ -442,6 +442,30 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		await owner.close()
 	}, 60_000)
 
+	it("recovery codes: each completes MFA once; a reused or voided code → 401 and the session stays mfa_pending", async () => {
+		expect((await setup.client.verifyMfa(victimDevice, victim.token)).status).toBe(200)
+		const issued = await setup.client.recoveryCodes(victim.token)
+		expect(issued.status).toBe(201)
+		const codes = (issued.body["codes"] ?? []) as ReadonlyArray<string>
+		expect(codes.length).toBe(10)
+		expect(new Set(codes).size).toBe(10)
+		const first = await oauth(platform, setup.tenant.slug, "victim")
+		expect((await setup.client.recover(first.token, codes[0] ?? "")).status).toBe(200)
+		expect((await setup.client.whoami(first.token)).status).toBe(200)
+		const second = await oauth(platform, setup.tenant.slug, "victim")
+		const reused = await setup.client.recover(second.token, codes[0] ?? "")
+		expect(reused.status).toBe(401)
+		expect(typeof reused.body._tag).toBe("string")
+		expect((await sessionStatuses(setup.client, setup.tenant.id, victim.userId))[second.session.id]).toBe(
+			"mfa_pending",
+		)
+		// New codes void the earlier ones.
+		expect((await setup.client.verifyMfa(victimDevice, victim.token)).status).toBe(200)
+		expect((await setup.client.recoveryCodes(victim.token)).status).toBe(201)
+		expect((await setup.client.recover(second.token, codes[1] ?? "")).status).toBe(401)
+		refusedWith(await setup.client.whoami(second.token), 401, "MfaRequired")
+	}, 60_000)
+
 	it("an mfa_pending token is refused (401 MfaRequired) on every secured /v1 route of /openapi.json but the MFA ones, and on the socket", async () => {
 		const pending = await oauth(platform, setup.tenant.slug, "victim")
 		expect(pending.session.status).toBe("mfa_pending")
@@ -496,30 +520,6 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		expect(after.passkeys).toEqual(before.passkeys)
 		expect(after.sessions[pending.session.id]).toBe("mfa_pending")
 	}, 120_000)
-
-	it("recovery codes: each completes MFA once; a reused or voided code → 401 and the session stays mfa_pending", async () => {
-		expect((await setup.client.verifyMfa(victimDevice, victim.token)).status).toBe(200)
-		const issued = await setup.client.recoveryCodes(victim.token)
-		expect(issued.status).toBe(201)
-		const codes = (issued.body["codes"] ?? []) as ReadonlyArray<string>
-		expect(codes.length).toBe(10)
-		expect(new Set(codes).size).toBe(10)
-		const first = await oauth(platform, setup.tenant.slug, "victim")
-		expect((await setup.client.recover(first.token, codes[0] ?? "")).status).toBe(200)
-		expect((await setup.client.whoami(first.token)).status).toBe(200)
-		const second = await oauth(platform, setup.tenant.slug, "victim")
-		const reused = await setup.client.recover(second.token, codes[0] ?? "")
-		expect(reused.status).toBe(401)
-		expect(typeof reused.body._tag).toBe("string")
-		expect((await sessionStatuses(setup.client, setup.tenant.id, victim.userId))[second.session.id]).toBe(
-			"mfa_pending",
-		)
-		// New codes void the earlier ones.
-		expect((await setup.client.verifyMfa(victimDevice, victim.token)).status).toBe(200)
-		expect((await setup.client.recoveryCodes(victim.token)).status).toBe(201)
-		expect((await setup.client.recover(second.token, codes[1] ?? "")).status).toBe(401)
-		refusedWith(await setup.client.whoami(second.token), 401, "MfaRequired")
-	}, 60_000)
 })
 
 describe.skipIf(!hasChromium())("passkeys: expired challenges and step-up windows", () => {
@@ -572,6 +572,8 @@ describe.skipIf(!hasChromium())("passkeys: expired challenges and step-up window
 			403,
 			"StepUpRequired",
 		)
+		refusedWith(await setup.client.recoveryCodes(user.token), 403, "StepUpRequired")
+		refusedWith(await setup.client.remove(user.token, user.passkeyId), 403, "StepUpRequired")
 		expect((await setup.client.list(user.token)).items.map((passkey) => passkey.id)).toEqual([user.passkeyId])
 		expect((await setup.client.v1("GET", "/api-keys", user.token)).body["items"]).toEqual(keysBefore.body["items"])
 		expect((await setup.client.verifyMfa(device, user.token)).status).toBe(200)
