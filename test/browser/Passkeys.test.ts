@@ -240,6 +240,14 @@ describe.skipIf(!hasChromium())("passkeys: configuration, enrollment, MFA, passk
 		expect((await oauth(platform, setup.tenant.slug, "flow-user")).session.status).toBe("active")
 	}, 30_000)
 
+	it('mfa "off": a user with a passkey signs in through OAuth straight to an active session', async () => {
+		const relaxed = await passkeyTenant(platform, "passkey-off-co", { mfa: "off" })
+		const own = await harness.device(harness.origin())
+		await enrolledUser(platform, relaxed.client, relaxed.tenant.slug, "relaxed-user", own)
+		expect((await oauth(platform, relaxed.tenant.slug, "relaxed-user")).session.status).toBe("active")
+		await own.close()
+	}, 60_000)
+
 	it('mfa "required": a user with no passkey yet is mfa_pending and may only register one; the last one is kept (409 LastFactor)', async () => {
 		const strict = await passkeyTenant(platform, "passkey-required-co", { mfa: "required" })
 		const pending = await oauth(platform, strict.tenant.slug, "required-user")
@@ -422,6 +430,17 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		)
 		expect((await sessionStatuses(setup.client, setup.tenant.id, other.userId))[pending.session.id]).toBe(
 			"mfa_pending",
+		)
+		// Nor the other user's step-up, from that user's active session.
+		const stepUp = await setup.client.mfaOptions(other.token)
+		const borrowed = await victimDevice.authenticate({
+			...(stepUp.body as { readonly challenge: string }),
+			allowCredentials: [{ id: base64url(credential!.credentialId), type: "public-key" }],
+		})
+		refusedWith(
+			await setup.client.mfaVerify(other.token, borrowed.ok ? borrowed.response : borrowed.error),
+			401,
+			"PasskeyVerificationFailed",
 		)
 		expect(await snapshot()).toEqual(before)
 		await otherDevice.close()

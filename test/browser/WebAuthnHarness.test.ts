@@ -116,6 +116,9 @@ describe.skipIf(!hasChromium())("the WebAuthn browser harness against @simpleweb
 
 	it("an authenticator that skips user verification yields UV=0, which a verifier requiring UV refuses", async () => {
 		await device.setUserVerified(false)
+		// Asked for UV ("required", and "preferred" too with a UV-capable authenticator), the browser refuses outright.
+		const refused = await device.authenticate(await loginOptions("required"))
+		expect(refused.ok ? "" : refused.error).toMatch(/^NotAllowedError/)
 		// A client that downgrades the RP's "required" to "discouraged" (a hostile page can) gets an assertion without
 		// UV.
 		const options = await loginOptions("discouraged")
