@@ -10,12 +10,15 @@
 // - `GET /v1/auth/passkeys` is a list in the house format `{ "items": [...], "nextCursor" }`.
 // - `DELETE /v1/auth/passkeys/{id}` answers 200 or 204; PATCH answers 200 with the passkey.
 // - `mfa/verify` turns the very session (and token) that asked into `active`: the same token works afterwards.
+// - With `mfa: "required"`, the first passkey registered by an `mfa_pending` session is then verified through
+//   mfa/verify (200 whether registration already made the session active or not).
 // - The first passkey of a user with no passkey needs no step-up (the contract: step-up "when the user has a passkey").
-// - A wrong or reused recovery code → 401 (the contract names no tag; any `_tag` other than success is accepted, and the
-//   session must stay `mfa_pending`).
-// - `mfa_pending` is refused on every `/v1/` operation that declares a security requirement in /openapi.json, except
-//   `POST /v1/auth/mfa/options|verify|recovery` — before the body is looked at (401 `MfaRequired`, even with a body
-//   the route would refuse as 400) — and on the realtime socket (close 4401, no `authenticated` frame).
+// - A wrong or reused recovery code → 401 (the contract names no tag; any `_tag` is accepted, and the session must stay
+//   `mfa_pending`).
+// - `mfa_pending` is refused on every `/v1/` operation whose /openapi.json `security` requires a credential (bearer or
+//   session cookie in every alternative; X-App-Id alone is not one), except `POST /v1/auth/mfa/options|verify|recovery`,
+//   before the body is looked at (401 `MfaRequired`, even with a body the route would refuse as 400); and on the
+//   realtime socket (close 4401, no `authenticated` frame).
 // - `http://app.localhost:<port>` is an acceptable origin for RP ID `localhost` (a subdomain of the RP ID; browsers
 //   treat every `*.localhost` as a secure context, W3C Secure Contexts §3.1). Only the wrong-RP-ID case needs it.
 // - Session status is read through the admin route `GET /admin/v1/tenants/{id}/users/{userId}/sessions` (its items
@@ -25,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { hasChromium } from "../fixtures/Chromium.ts"
 import { startPlatform } from "../fixtures/InProcessPlatform.ts"
 import { type OidcProviderHandle, startOidcProvider } from "../fixtures/OidcProvider.ts"
-import { arbitraryOf, loadDocument, operationsOf } from "../fixtures/OpenApiRoutes.ts"
+import { arbitraryOf, loadDocument, type OpenApiDocument, operationsOf } from "../fixtures/OpenApiRoutes.ts"
 import { type Answer, passkeyClient, request, show } from "../fixtures/PasskeyClient.ts"
 import { sleep } from "../fixtures/Processes.ts"
 import { connect } from "../fixtures/RealtimeClient.ts"
@@ -92,6 +95,20 @@ const sessionStatuses = async (client: Client, tenantId: string, userId: string)
 			(session) => [session.id, session.status],
 		),
 	)
+}
+
+// Whether the document says the operation acts for someone: every alternative of its `security` names a credential
+// scheme (HTTP bearer, or an API key in a cookie), not only the X-App-Id header. Public tenant routes (passkey login,
+// the PKCE token exchange, GET /v1/tenant) read no credential, so they have none to refuse.
+const needsCredential = (document: OpenApiDocument, method: string, path: string) => {
+	const schemes = ((document.components as { readonly securitySchemes?: Record<string, Record<string, unknown>> })
+		.securitySchemes ?? {}) as Record<string, Record<string, unknown>>
+	const isCredential = (name: string) =>
+		schemes[name]?.["type"] === "http" ||
+		(schemes[name]?.["type"] === "apiKey" && schemes[name]?.["in"] === "cookie")
+	const security = ((document.paths[path]?.[method.toLowerCase()] as { readonly security?: unknown } | undefined)
+		?.security ?? []) as ReadonlyArray<Record<string, unknown>>
+	return security.length > 0 && security.every((requirement) => Object.keys(requirement).some(isCredential))
 }
 
 const refusedWith = (answer: Answer, status: number, tag: string) => {
@@ -491,8 +508,8 @@ describe.skipIf(!hasChromium())("passkeys: every failed ceremony is refused and 
 		const document = await loadDocument(platform.baseUrl)
 		const operations = operationsOf(document).filter(
 			(operation) =>
-				operation.secured &&
 				operation.path.startsWith("/v1/") &&
+				needsCredential(document, operation.method, operation.path) &&
 				!MfaRoutes.includes(`${operation.method} ${operation.path}`),
 		)
 		expect(operations.map((operation) => `${operation.method} ${operation.path}`)).toEqual(
