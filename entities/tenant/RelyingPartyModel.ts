@@ -27,8 +27,13 @@ const RpId = Schema.String.pipe(
 	),
 )
 
+// Loopback names and addresses: browsers treat them as secure contexts over http (`*.localhost` resolves to loopback,
+// RFC 6761).
 const isLoopback = (host: string) =>
-	host === "localhost" || host === "[::1]" || (isIP(host) === 4 && host.startsWith("127."))
+	host === "localhost" ||
+	host.endsWith(".localhost") ||
+	host === "[::1]" ||
+	(isIP(host) === 4 && host.startsWith("127."))
 
 const RelyingPartyFields = Schema.Struct({
 	rpId: RpId,

@@ -137,15 +137,24 @@ const client = (platform: Platform) => {
 				}),
 			),
 		)
-	// A user, an asset and an event for the tenant, written directly: no API creates them yet.
+	// A user (with a passkey and a recovery code), an asset, a relying party and an event for the tenant, written
+	// directly: the test does not run the ceremonies or uploads that create them.
 	const seedRows = (appId: string) =>
 		query(
 			`WITH u AS (INSERT INTO users (id, app_id, email, display_name, status)
 				VALUES ($2, $1, 'someone@example.com', 'Someone', 'active') RETURNING id),
 			a AS (INSERT INTO assets (id, app_id, key, content_type, size)
-				VALUES ($3, $1, 'logo.png', 'image/png', 3) RETURNING id)
+				VALUES ($3, $1, 'logo.png', 'image/png', 3) RETURNING id),
+			rp AS (INSERT INTO webauthn_relying_parties (app_id, rp_id, rp_name, origins, mfa, user_verification)
+				VALUES ($1, 'example.com', 'Example', ARRAY['https://example.com'], 'optional', 'preferred')
+				RETURNING app_id),
+			pk AS (INSERT INTO passkeys (id, app_id, user_id, credential_id, public_key, backed_up, aaguid, name)
+				SELECT $4, $1, id, 'credential', '\\x00'::bytea, false, '00000000-0000-0000-0000-000000000000', 'key'
+				FROM u RETURNING id),
+			rc AS (INSERT INTO recovery_codes (app_id, user_id, code_hash) SELECT $1, id, 'hash' FROM u
+				RETURNING code_hash)
 			INSERT INTO events (app_id, type, payload) VALUES ($1, 'test.seeded', '{}'::jsonb) RETURNING id`,
-			[appId, crypto.randomUUID(), crypto.randomUUID()],
+			[appId, crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()],
 		)
 	// Every table of ours that holds tenant rows, read from the schema: each column that references apps(id), and
 	// each `app_id` column. Not the cluster's own tables (cluster_*: the library's journal, keyed by entity, not
