@@ -23,6 +23,7 @@ import {
 	tcpOpen,
 } from "./Processes.ts"
 import { RealtimeNames, realtimeBench } from "./RealtimeBench.ts"
+import { passkeyBench } from "./PasskeyBench.ts"
 import { rpcBench } from "./RpcBench.ts"
 import { soakBench, SoakNames } from "./Soak.ts"
 import { workflowBench } from "./WorkflowBench.ts"
@@ -171,6 +172,7 @@ const main = async () => {
 		"rpc.entity-vs-tcp-echo",
 		"rpc.inflight-vs-sequential",
 		...AuthNames,
+		"auth.passkey-verify",
 	].some(selected)
 	const stack = needsStack ? startStack() : Promise.reject(new Error("stack not started"))
 	stack.catch(() => undefined)
@@ -205,6 +207,16 @@ const main = async () => {
 					slug,
 					tenantHeaders: live.tenantHeaders,
 					gatewayUrl: live.urls.gateway,
+					startGateway: live.startGateway,
+				}),
+			),
+		)),
+		...(await attempt(["auth.passkey-verify"], () =>
+			stack.then((live) =>
+				passkeyBench({
+					databaseUrl: live.databaseUrl,
+					adminToken,
+					slug,
 					startGateway: live.startGateway,
 				}),
 			),
