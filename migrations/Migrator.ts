@@ -14,6 +14,7 @@ import { emailVerified } from "./0006_email_verified.ts"
 import { dlqDefect } from "./0007_dlq_defect.ts"
 import { dlqOnePerJob } from "./0008_dlq_one_per_job.ts"
 import { eventLog } from "./0009_event_log.ts"
+import { webhooks } from "./0011_webhooks.ts"
 
 // --- [CONSTANTS]
 
@@ -30,6 +31,7 @@ const Migrations = {
 	"0007_dlq_defect": dlqDefect,
 	"0008_dlq_one_per_job": dlqOnePerJob,
 	"0009_event_log": eventLog,
+	"0011_webhooks": webhooks,
 } as const
 
 // --- [FUNCTIONS]

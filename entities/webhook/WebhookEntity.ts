@@ -1,0 +1,236 @@
+// Handlers of the WebhookEndpoint entity (one instance per `<tenantId>/<endpointId>`). The row in
+// `webhook_endpoints` is the state; every change goes through the lifecycle table
+// `pending_verification → active ⇄ failing → disabled` under one lock per instance, so the ownership challenge, which
+// runs after the creation is answered, never races a request. The challenge is the only message an unverified
+// endpoint ever receives: `{ type: "webhook.verification", data: { challenge } }` signed like a delivery; a 2xx whose
+// JSON body echoes the challenge makes the endpoint active.
+import { Entity } from "@effect/cluster"
+import { Effect, Layer, Option, Redacted, Schema } from "effect"
+import { randomBytes } from "node:crypto"
+import { Crypto } from "../../platform/Crypto.ts"
+import { Telemetry } from "../../platform/Telemetry.ts"
+import { InvalidTransition } from "../InvalidTransition.ts"
+import { Lifecycle } from "../Lifecycle.ts"
+import { TenantId, Uuid } from "../Tenancy.ts"
+import { secretBinding, viewOf, WebhookStatus, type WebhookRow } from "./WebhookModel.ts"
+import { WebhookEndpoint, WebhookNotFound, WebhookOperation } from "./WebhookProtocol.ts"
+import { WebhookRepo } from "./WebhookRepo.ts"
+import { WebhookSender } from "./WebhookSender.ts"
+
+// --- [CONSTANTS]
+
+const WebhookLifecycle = Lifecycle.table({
+	subject: "webhook endpoint",
+	states: WebhookStatus,
+	operations: WebhookOperation,
+	rows: {
+		verify: { from: ["pending_verification"], to: "active", audit: null },
+		enable: { from: ["disabled", "failing"], to: "active", audit: null },
+		disable: { from: ["pending_verification", "active", "failing"], to: "disabled", audit: null },
+		fail: { from: ["active"], to: "failing", audit: null },
+		recover: { from: ["failing"], to: "active", audit: null },
+	},
+})
+
+const EchoedChallenge = Schema.parseJson(Schema.Struct({ challenge: Schema.String }))
+
+// --- [FUNCTIONS]
+
+const newSecret = () => `whsec_${randomBytes(24).toString("base64")}`
+
+const notFound = () => new WebhookNotFound({ message: "webhook endpoint not found" })
+
+// --- [LAYERS]
+
+const WebhookEntityLive = WebhookEndpoint.toLayer(
+	Effect.gen(function* () {
+		const address = yield* Entity.CurrentAddress
+		const [tenantPart = "", endpointPart = ""] = address.entityId.split("/")
+		const appId = yield* Schema.decodeUnknown(TenantId)(tenantPart).pipe(Effect.orDie)
+		const endpointId = yield* Schema.decodeUnknown(Uuid)(endpointPart).pipe(Effect.orDie)
+		const repo = yield* WebhookRepo
+		const crypto = yield* Crypto
+		const sender = yield* WebhookSender
+		const lock = yield* Effect.makeSemaphore(1)
+		const scope = yield* Effect.scope
+		const current = repo
+			.find(appId, endpointId)
+			.pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound()), onSome: Effect.succeed })))
+		const apply = (row: WebhookRow, operation: WebhookOperation) =>
+			Effect.flatMap(WebhookLifecycle.transition(row.status, operation), (status) =>
+				repo.setStatus(appId, endpointId, status),
+			)
+		const secretsOf = (row: WebhookRow) =>
+			crypto.open(row.secretEnc, secretBinding(appId, endpointId)).pipe(
+				Effect.orDie,
+				Effect.map((secret) => [secret]),
+			)
+		// Sends a fresh challenge; an echo activates the endpoint (if it is still waiting for one).
+		const challenge = (row: WebhookRow) =>
+			Effect.gen(function* () {
+				const value = randomBytes(24).toString("base64url")
+				const secrets = yield* secretsOf(row)
+				const messageId = `msg_verify_${randomBytes(12).toString("hex")}`
+				const answer = yield* sender
+					.send({
+						url: row.url,
+						secrets,
+						messageId,
+						type: "webhook.verification",
+						data: { challenge: value },
+					})
+					.pipe(
+						Effect.catchTag("DestinationNotAllowed", (refused) =>
+							Effect.succeed({
+								statusCode: null,
+								body: new Uint8Array(),
+								durationMs: 0,
+								error: refused.message,
+							}),
+						),
+					)
+				const echoed =
+					answer.statusCode !== null &&
+					answer.statusCode >= 200 &&
+					answer.statusCode < 300 &&
+					Option.exists(
+						Schema.decodeUnknownOption(EchoedChallenge)(new TextDecoder().decode(answer.body)),
+						(body) => body.challenge === value,
+					)
+				yield* repo.recordAttempt({
+					appId,
+					endpointId,
+					webhookId: messageId,
+					eventType: "webhook.verification",
+					eventSeq: null,
+					attempt: 1,
+					statusCode: answer.statusCode,
+					durationMs: answer.durationMs,
+					error: echoed ? null : (answer.error ?? "the answer did not echo the challenge"),
+				})
+				yield* echoed
+					? lock.withPermits(1)(
+							current.pipe(
+								Effect.flatMap((latest) =>
+									latest.status === "pending_verification" ? apply(latest, "verify") : Effect.void,
+								),
+							),
+						)
+					: Effect.void
+			}).pipe(
+				Effect.catchAllCause((cause) => Effect.logWarning("webhook ownership challenge not completed", cause)),
+				Telemetry.span("WebhookEndpoint.challenge", { appId, endpointId }),
+			)
+		const startChallenge = (row: WebhookRow) => Effect.asVoid(Effect.forkIn(challenge(row), scope))
+		return {
+			Create: ({ payload }) =>
+				lock
+					.withPermits(1)(
+						Effect.gen(function* () {
+							const existing = yield* repo.find(appId, endpointId)
+							// A repeated creation (same Idempotency-Key) answers the same endpoint and secret.
+							if (Option.isSome(existing)) {
+								const [secret] = yield* secretsOf(existing.value)
+								return { ...viewOf(existing.value), secret: secret ?? Redacted.make("") }
+							}
+							const secret = Redacted.make(newSecret())
+							const sealed = yield* crypto.seal(secret, secretBinding(appId, endpointId))
+							const row = yield* repo.insert({
+								appId,
+								id: endpointId,
+								url: payload.url,
+								eventTypes: payload.eventTypes,
+								description: payload.description,
+								secretEnc: sealed,
+							})
+							yield* startChallenge(row)
+							return { ...viewOf(row), secret }
+						}),
+					)
+					.pipe(Telemetry.span("WebhookEndpoint.Create", { appId, endpointId })),
+			Get: () => current.pipe(Effect.map(viewOf), Telemetry.span("WebhookEndpoint.Get", { appId, endpointId })),
+			Update: ({ payload }) =>
+				lock
+					.withPermits(1)(
+						current.pipe(
+							Effect.flatMap((row) =>
+								repo.edit({
+									appId,
+									id: endpointId,
+									url: payload.url ?? row.url,
+									eventTypes: payload.eventTypes ?? row.eventTypes,
+									description:
+										payload.description === undefined ? row.description : payload.description,
+								}),
+							),
+							// A new URL must prove ownership again before it receives anything.
+							Effect.flatMap((row) =>
+								payload.url === undefined ||
+								row.status === "pending_verification" ||
+								row.status === "disabled"
+									? Effect.succeed(row)
+									: repo
+											.setStatus(appId, endpointId, "pending_verification")
+											.pipe(Effect.tap(startChallenge)),
+							),
+							Effect.map(viewOf),
+						),
+					)
+					.pipe(Telemetry.span("WebhookEndpoint.Update", { appId, endpointId })),
+			Transition: ({ payload }) =>
+				lock
+					.withPermits(1)(
+						current.pipe(
+							Effect.flatMap((row) => apply(row, payload.operation)),
+							Effect.map(viewOf),
+						),
+					)
+					.pipe(Telemetry.span("WebhookEndpoint.Transition", { appId, endpointId })),
+			Verify: () =>
+				lock
+					.withPermits(1)(
+						current.pipe(
+							Effect.filterOrFail(
+								(row) => row.status === "pending_verification",
+								(row) =>
+									new InvalidTransition({
+										message: `cannot verify a webhook endpoint that is ${row.status}`,
+										from: row.status,
+										operation: "verify",
+									}),
+							),
+							Effect.tap(startChallenge),
+							Effect.map(viewOf),
+						),
+					)
+					.pipe(Telemetry.span("WebhookEndpoint.Verify", { appId, endpointId })),
+			Delete: () =>
+				lock
+					.withPermits(1)(
+						current.pipe(
+							Effect.tap(() => repo.remove(appId, endpointId)),
+							Effect.map(viewOf),
+						),
+					)
+					.pipe(Telemetry.span("WebhookEndpoint.Delete", { appId, endpointId })),
+			Attempts: ({ payload }) =>
+				current.pipe(
+					Effect.zipRight(repo.attempts(appId, endpointId, payload.limit + 1, payload.cursor)),
+					Effect.map((rows) => ({
+						items: rows.slice(0, payload.limit).map(({ id: _id, ...attempt }) => attempt),
+						nextCursor: rows.length > payload.limit ? String(rows[payload.limit - 1]?.id ?? "") : null,
+					})),
+					Telemetry.span("WebhookEndpoint.Attempts", { appId, endpointId }),
+				),
+		}
+	}),
+	{ maxIdleTime: "5 minutes" },
+)
+
+const WebhookEntitiesLive = WebhookEntityLive.pipe(
+	Layer.provide(Layer.merge(WebhookRepo.Default, WebhookSender.Default)),
+)
+
+// --- [EXPORT]
+
+export { WebhookEntitiesLive, WebhookLifecycle }

@@ -1,0 +1,155 @@
+// SQL access to `webhook_endpoints`, `webhook_attempts` and `webhook_cursors`, used by the WebhookEndpoint entity and
+// the listing on runners. A row that does not decode is a defect; Postgres not answering is StorageUnavailable.
+import { SqlSchema } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Schema } from "effect"
+import { Telemetry } from "../../platform/Telemetry.ts"
+import { KeysetPage } from "../KeysetPage.ts"
+import { AttemptRow, WebhookRow, WebhookStatus } from "./WebhookModel.ts"
+
+// --- [SCHEMA]
+
+const EndpointKey = Schema.Struct({ appId: Schema.String, id: Schema.String })
+
+const NewEndpoint = Schema.Struct({
+	appId: Schema.String,
+	id: Schema.String,
+	url: Schema.String,
+	eventTypes: Schema.Array(Schema.String),
+	description: Schema.NullOr(Schema.String),
+	secretEnc: Schema.String,
+})
+
+const NewAttempt = Schema.Struct({
+	appId: Schema.String,
+	endpointId: Schema.String,
+	webhookId: Schema.String,
+	eventType: Schema.String,
+	eventSeq: Schema.NullOr(Schema.Number),
+	attempt: Schema.Int,
+	statusCode: Schema.NullOr(Schema.Int),
+	durationMs: Schema.Int,
+	error: Schema.NullOr(Schema.String),
+})
+
+// --- [SERVICES]
+
+class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", {
+	effect: Effect.gen(function* () {
+		const sql = yield* PgClient.PgClient
+		const find = SqlSchema.findOne({
+			Request: EndpointKey,
+			Result: WebhookRow,
+			execute: ({ appId, id }) => sql`SELECT * FROM webhook_endpoints WHERE app_id = ${appId} AND id = ${id}`,
+		})
+		const insert = SqlSchema.single({
+			Request: NewEndpoint,
+			Result: WebhookRow,
+			execute: (row) =>
+				sql`INSERT INTO webhook_endpoints (app_id, id, url, event_types, description, status, secret_enc)
+					VALUES (${row.appId}, ${row.id}, ${row.url}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(row.eventTypes)}::jsonb)), ${row.description},
+						'pending_verification', ${row.secretEnc})
+					RETURNING *`,
+		})
+		const setStatus = SqlSchema.single({
+			Request: Schema.Struct({ ...EndpointKey.fields, status: WebhookStatus }),
+			Result: WebhookRow,
+			execute: ({ appId, id, status }) =>
+				sql`UPDATE webhook_endpoints SET status = ${status}, updated_at = now(),
+						consecutive_failures = CASE WHEN ${status} = 'active' THEN 0 ELSE consecutive_failures END,
+						failing_since = CASE WHEN ${status} = 'active' THEN NULL ELSE failing_since END
+					WHERE app_id = ${appId} AND id = ${id} RETURNING *`,
+		})
+		const edit = SqlSchema.single({
+			Request: Schema.Struct({
+				...EndpointKey.fields,
+				url: Schema.String,
+				eventTypes: Schema.Array(Schema.String),
+				description: Schema.NullOr(Schema.String),
+			}),
+			Result: WebhookRow,
+			execute: (row) =>
+				sql`UPDATE webhook_endpoints SET url = ${row.url}, event_types = ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(row.eventTypes)}::jsonb)),
+						description = ${row.description}, updated_at = now()
+					WHERE app_id = ${row.appId} AND id = ${row.id} RETURNING *`,
+		})
+		const remove = (appId: string, id: string) =>
+			sql.withTransaction(
+				Effect.all([
+					sql`DELETE FROM webhook_attempts WHERE app_id = ${appId} AND endpoint_id = ${id}`,
+					sql`DELETE FROM webhook_cursors WHERE app_id = ${appId} AND endpoint_id = ${id}`,
+					sql`DELETE FROM webhook_endpoints WHERE app_id = ${appId} AND id = ${id}`,
+				]),
+			)
+		const list = SqlSchema.findAll({
+			Request: Schema.Struct({
+				appId: Schema.String,
+				limit: Schema.Number,
+				after: Schema.NullOr(KeysetPage.CursorKey),
+			}),
+			Result: WebhookRow,
+			execute: ({ appId, limit, after }) =>
+				after === null
+					? sql`SELECT * FROM webhook_endpoints WHERE app_id = ${appId} ORDER BY created_at, id LIMIT ${limit}`
+					: sql`SELECT * FROM webhook_endpoints WHERE app_id = ${appId}
+						AND (created_at, id) > (${after[0]}::timestamptz, ${after[1]}::uuid)
+						ORDER BY created_at, id LIMIT ${limit}`,
+		})
+		const recordAttempt = SqlSchema.void({
+			Request: NewAttempt,
+			execute: (row) => sql`INSERT INTO webhook_attempts ${sql.insert(row)}`,
+		})
+		const attempts = SqlSchema.findAll({
+			Request: Schema.Struct({
+				...EndpointKey.fields,
+				limit: Schema.Number,
+				before: Schema.NullOr(Schema.String),
+			}),
+			Result: AttemptRow,
+			execute: ({ appId, id, limit, before }) =>
+				before === null
+					? sql`SELECT * FROM webhook_attempts WHERE app_id = ${appId} AND endpoint_id = ${id}
+						ORDER BY id DESC LIMIT ${limit}`
+					: sql`SELECT * FROM webhook_attempts WHERE app_id = ${appId} AND endpoint_id = ${id}
+						AND id < ${before}::bigint ORDER BY id DESC LIMIT ${limit}`,
+		})
+		const settle = KeysetPage.settle
+		return {
+			find: (appId: string, id: string) => find({ appId, id }).pipe(settle, Telemetry.span("WebhookRepo.find")),
+			insert: (row: typeof NewEndpoint.Type) =>
+				insert(row).pipe(
+					Effect.catchTag("NoSuchElementException", Effect.die),
+					settle,
+					Telemetry.span("WebhookRepo.insert"),
+				),
+			setStatus: (appId: string, id: string, status: WebhookStatus) =>
+				setStatus({ appId, id, status }).pipe(
+					Effect.catchTag("NoSuchElementException", Effect.die),
+					settle,
+					Telemetry.span("WebhookRepo.setStatus"),
+				),
+			edit: (row: Parameters<typeof edit>[0]) =>
+				edit(row).pipe(
+					Effect.catchTag("NoSuchElementException", Effect.die),
+					settle,
+					Telemetry.span("WebhookRepo.edit"),
+				),
+			remove: (appId: string, id: string) =>
+				remove(appId, id).pipe(Effect.asVoid, settle, Telemetry.span("WebhookRepo.remove")),
+			list: (appId: string, limit: number, cursor: string | null) =>
+				Effect.flatMap(KeysetPage.after(cursor), (after) => list({ appId, limit: limit + 1, after })).pipe(
+					Effect.flatMap((rows) => KeysetPage.page(rows, limit)),
+					settle,
+					Telemetry.span("WebhookRepo.list"),
+				),
+			recordAttempt: (row: typeof NewAttempt.Type) =>
+				recordAttempt(row).pipe(settle, Telemetry.span("WebhookRepo.recordAttempt")),
+			attempts: (appId: string, id: string, limit: number, before: string | null) =>
+				attempts({ appId, id, limit, before }).pipe(settle, Telemetry.span("WebhookRepo.attempts")),
+		} as const
+	}),
+}) {}
+
+// --- [EXPORT]
+
+export { WebhookRepo }
