@@ -21,6 +21,7 @@ import { IdempotencyKeyInUse } from "./IdempotencyKey.ts"
 import { TenantApi } from "./tenant/TenantApi.ts"
 import { TokenApi } from "./identity/TokenApi.ts"
 import { UsersApi } from "./identity/UsersApi.ts"
+import { WebhooksApi } from "./webhook/WebhooksApi.ts"
 
 // --- [PROTOCOL]
 
@@ -36,6 +37,7 @@ const Api = HttpApi.make("platform")
 	.add(UsersApi)
 	.add(ChannelsApi)
 	.add(JobsApi)
+	.add(WebhooksApi)
 	.addError(ValidationError)
 	.addError(PayloadTooLarge)
 	.addError(UnsupportedMediaType)

@@ -34,6 +34,7 @@ import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./jobs/JobsHttp.ts"
+import { WebhooksHttpLive } from "./webhook/WebhooksHttp.ts"
 import { OAuthFlow } from "./identity/OAuthFlow.ts"
 import { OAuthHttpLive } from "./identity/OAuthHttp.ts"
 import { OpenApiRouteLive } from "./OpenApiDocument.ts"
@@ -288,6 +289,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		UsersHttpLive,
 		ChannelsHttpLive,
 		JobsHttpLive,
+		WebhooksHttpLive,
 		RealtimeRouteLive,
 	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),

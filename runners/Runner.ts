@@ -14,6 +14,7 @@ import { SessionPolicyLive } from "../entities/identity/SessionConfig.ts"
 import { SocketEntityLive } from "../entities/realtime/SocketEntity.ts"
 import { TenantEntitiesLive } from "../entities/tenant/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/tenant/TenantRepo.ts"
+import { WebhookEntitiesLive } from "../entities/webhook/WebhookEntity.ts"
 import { UserSessionsLive } from "../entities/identity/UserSessionsEntity.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
@@ -33,6 +34,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	CredentialDirectoryLive,
 	IdentityBrokerLive,
 	SocketEntityLive,
+	WebhookEntitiesLive,
 	WorkflowsLive,
 	WorkflowInspectorLive,
 	MaintenanceLive,

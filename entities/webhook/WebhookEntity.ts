@@ -13,7 +13,7 @@ import { InvalidTransition } from "../InvalidTransition.ts"
 import { Lifecycle } from "../Lifecycle.ts"
 import { TenantId, Uuid } from "../Tenancy.ts"
 import { secretBinding, viewOf, WebhookStatus, type WebhookRow } from "./WebhookModel.ts"
-import { WebhookEndpoint, WebhookNotFound, WebhookOperation } from "./WebhookProtocol.ts"
+import { WebhookDirectory, WebhookEndpoint, WebhookNotFound, WebhookOperation } from "./WebhookProtocol.ts"
 import { WebhookRepo } from "./WebhookRepo.ts"
 import { WebhookSender } from "./WebhookSender.ts"
 
@@ -126,26 +126,33 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 			Create: ({ payload }) =>
 				lock
 					.withPermits(1)(
-						Effect.gen(function* () {
-							const existing = yield* repo.find(appId, endpointId)
-							// A repeated creation (same Idempotency-Key) answers the same endpoint and secret.
-							if (Option.isSome(existing)) {
-								const [secret] = yield* secretsOf(existing.value)
-								return { ...viewOf(existing.value), secret: secret ?? Redacted.make("") }
-							}
-							const secret = Redacted.make(newSecret())
-							const sealed = yield* crypto.seal(secret, secretBinding(appId, endpointId))
-							const row = yield* repo.insert({
-								appId,
-								id: endpointId,
-								url: payload.url,
-								eventTypes: payload.eventTypes,
-								description: payload.description,
-								secretEnc: sealed,
-							})
-							yield* startChallenge(row)
-							return { ...viewOf(row), secret }
-						}),
+						repo.find(appId, endpointId).pipe(
+							Effect.flatMap(
+								Option.match({
+									// A repeated creation (same Idempotency-Key) answers the same endpoint and secret.
+									onSome: (existing) =>
+										Effect.map(secretsOf(existing), (secrets) => ({
+											...viewOf(existing),
+											secret: secrets[0]!,
+										})),
+									onNone: () =>
+										Effect.gen(function* () {
+											const secret = Redacted.make(newSecret())
+											const sealed = yield* crypto.seal(secret, secretBinding(appId, endpointId))
+											const row = yield* repo.insert({
+												appId,
+												id: endpointId,
+												url: payload.url,
+												eventTypes: payload.eventTypes,
+												description: payload.description,
+												secretEnc: sealed,
+											})
+											yield* startChallenge(row)
+											return { ...viewOf(row), secret }
+										}),
+								}),
+							),
+						),
 					)
 					.pipe(Telemetry.span("WebhookEndpoint.Create", { appId, endpointId })),
 			Get: () => current.pipe(Effect.map(viewOf), Telemetry.span("WebhookEndpoint.Get", { appId, endpointId })),
@@ -227,7 +234,23 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 	{ maxIdleTime: "5 minutes" },
 )
 
-const WebhookEntitiesLive = WebhookEntityLive.pipe(
+const WebhookDirectoryLive = WebhookDirectory.toLayer(
+	Effect.gen(function* () {
+		const address = yield* Entity.CurrentAddress
+		const appId = yield* Schema.decodeUnknown(TenantId)(address.entityId).pipe(Effect.orDie)
+		const repo = yield* WebhookRepo
+		return {
+			List: ({ payload }) =>
+				repo.list(appId, payload.limit, payload.cursor).pipe(
+					Effect.map((page) => ({ items: page.items.map(viewOf), nextCursor: page.nextCursor })),
+					Telemetry.span("WebhookDirectory.List", { appId }),
+				),
+		}
+	}),
+	{ concurrency: "unbounded", maxIdleTime: "1 minute" },
+)
+
+const WebhookEntitiesLive = Layer.merge(WebhookEntityLive, WebhookDirectoryLive).pipe(
 	Layer.provide(Layer.merge(WebhookRepo.Default, WebhookSender.Default)),
 )
 

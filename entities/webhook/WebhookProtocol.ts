@@ -31,6 +31,8 @@ const WebhookWithSecret = Schema.Struct({
 	secret: Schema.Redacted(Schema.String),
 })
 
+const WebhookPage = Schema.Struct({ items: Schema.Array(WebhookView), nextCursor: Schema.NullOr(Schema.String) })
+
 const AttemptPage = Schema.Struct({ items: Schema.Array(AttemptView), nextCursor: Schema.NullOr(Schema.String) })
 
 // --- [ERRORS]
@@ -70,14 +72,25 @@ const WebhookEndpoint = Entity.make("WebhookEndpoint", [
 	}),
 ])
 
+// Stateless reads over a tenant's endpoints; the id is the tenant id.
+const WebhookDirectory = Entity.make("WebhookDirectory", [
+	Rpc.make("List", {
+		payload: { limit: Schema.Int.pipe(Schema.between(1, 100)), cursor: Schema.NullOr(Schema.String) },
+		success: WebhookPage,
+		error: StorageUnavailable,
+	}),
+])
+
 // --- [EXPORT]
 
 export {
 	AttemptPage,
 	CreateWebhook,
 	UpdateWebhook,
+	WebhookDirectory,
 	WebhookEndpoint,
 	WebhookNotFound,
 	WebhookOperation,
+	WebhookPage,
 	WebhookWithSecret,
 }

@@ -47,7 +47,7 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 			Result: WebhookRow,
 			execute: (row) =>
 				sql`INSERT INTO webhook_endpoints (app_id, id, url, event_types, description, status, secret_enc)
-					VALUES (${row.appId}, ${row.id}, ${row.url}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(row.eventTypes)}::jsonb)), ${row.description},
+					VALUES (${row.appId}, ${row.id}, ${row.url}, string_to_array(${row.eventTypes.join(",")}, ','), ${row.description},
 						'pending_verification', ${row.secretEnc})
 					RETURNING *`,
 		})
@@ -69,7 +69,7 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 			}),
 			Result: WebhookRow,
 			execute: (row) =>
-				sql`UPDATE webhook_endpoints SET url = ${row.url}, event_types = ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(row.eventTypes)}::jsonb)),
+				sql`UPDATE webhook_endpoints SET url = ${row.url}, event_types = string_to_array(${row.eventTypes.join(",")}, ','),
 						description = ${row.description}, updated_at = now()
 					WHERE app_id = ${row.appId} AND id = ${row.id} RETURNING *`,
 		})

@@ -3,7 +3,7 @@
 // receiver holding either secret verifies during a rotation's grace). The destination policy of `http.call` applies:
 // the URL is checked before connecting and the agent connects only to checked addresses.
 import { HttpClientRequest } from "@effect/platform"
-import { DateTime, Duration, Effect, Redacted } from "effect"
+import { DateTime, Duration, Effect, Redacted, Schema } from "effect"
 import { Webhook } from "standardwebhooks"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { Destination } from "../../workflows/Destination.ts"
@@ -12,6 +12,8 @@ import { OutboundHttp, OutboundHttpLive } from "../../workflows/OutboundHttp.ts"
 // --- [CONSTANTS]
 
 const AttemptTimeout = Duration.seconds(10)
+
+const encodeJson = Schema.encodeSync(Schema.parseJson())
 
 // --- [SERVICES]
 
@@ -29,7 +31,7 @@ class WebhookSender extends Effect.Service<WebhookSender>()("entities/WebhookSen
 			Effect.gen(function* () {
 				const now = yield* DateTime.now
 				const at = DateTime.toDate(now)
-				const body = JSON.stringify({
+				const body = encodeJson({
 					type: options.type,
 					timestamp: DateTime.formatIso(now),
 					data: options.data,
@@ -51,18 +53,20 @@ class WebhookSender extends Effect.Service<WebhookSender>()("entities/WebhookSen
 						),
 					)
 					.pipe(
-						Effect.timeoutFail({ duration: AttemptTimeout, onTimeout: () => "timed out" as const }),
-						Effect.either,
+						Effect.timeoutFail({
+							duration: AttemptTimeout,
+							onTimeout: () => new Error(`no answer within ${Duration.format(AttemptTimeout)}`),
+						}),
+						Effect.match({
+							onSuccess: (response) => ({
+								statusCode: response.status as number | null,
+								body: response.body,
+								error: null as string | null,
+							}),
+							onFailure: (error) => ({ statusCode: null, body: new Uint8Array(), error: error.message }),
+						}),
 					)
-				const durationMs = Date.now() - started
-				return answer._tag === "Right"
-					? { statusCode: answer.right.status, body: answer.right.body, durationMs, error: null }
-					: {
-							statusCode: null,
-							body: new Uint8Array(),
-							durationMs,
-							error: typeof answer.left === "string" ? answer.left : answer.left.message,
-						}
+				return { ...answer, durationMs: Date.now() - started }
 			}).pipe(Telemetry.span("WebhookSender.send"))
 		return { send } as const
 	}),

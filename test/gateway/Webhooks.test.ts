@@ -1,0 +1,198 @@
+// /v1/webhooks against the in-process platform and a real node:http receiver on 127.0.0.1 (let through by
+// JOBS_HTTP_ALLOWED_HOSTS, as the http.call tests do). The receiver records every request and answers by path:
+// `/echo` echoes the ownership challenge, `/silent` answers 200 `{}`. Every recorded request is verified with the
+// `standardwebhooks` library and the secret the creation answered.
+import { Schema } from "effect"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { Webhook } from "standardwebhooks"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startPlatform } from "../fixtures/InProcessPlatform.ts"
+import { freePort, waitFor } from "../fixtures/Processes.ts"
+import { adminCall } from "../fixtures/SignIn.ts"
+
+// --- [CONSTANTS]
+
+const Json = Schema.parseJson()
+const encodeJson = Schema.encodeSync(Json)
+const decodeJson = Schema.decodeUnknownSync(Json)
+
+// --- [TYPES]
+
+type Received = {
+	readonly path: string
+	readonly headers: Record<string, string>
+	readonly body: string
+}
+
+type WebhookBody = {
+	readonly id: string
+	readonly url: string
+	readonly status: string
+	readonly eventTypes: ReadonlyArray<string>
+	readonly description: string | null
+	readonly secret?: string
+}
+
+// --- [FUNCTIONS]
+
+const receiver = (received: Array<Received>) =>
+	createServer((request: IncomingMessage, response: ServerResponse) => {
+		const parts: Array<Buffer> = []
+		request.on("data", (part: Buffer) => parts.push(part))
+		request.on("end", () => {
+			const body = Buffer.concat(parts).toString("utf8")
+			const headers = Object.fromEntries(
+				Object.entries(request.headers).map(([name, value]) => [name, String(value)]),
+			)
+			const path = (request.url ?? "").split("?")[0] ?? ""
+			received.push({ path, headers, body })
+			const parsed = decodeJson(body) as { type: string; data: { challenge?: string } }
+			response.writeHead(200, { "content-type": "application/json" })
+			response.end(
+				path === "/echo" && parsed.type === "webhook.verification"
+					? encodeJson({ challenge: parsed.data.challenge })
+					: "{}",
+			)
+		})
+	})
+
+// --- [TESTS]
+
+describe("webhooks", () => {
+	const received: Array<Received> = []
+	let server: Server
+	let receiverUrl = ""
+	let platform: Awaited<ReturnType<typeof startPlatform>>
+	let tenantId = ""
+
+	const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+		fetch(`${platform.baseUrl}/v1${path}`, {
+			method,
+			headers: {
+				authorization: `Bearer ${platform.adminToken}`,
+				"x-app-id": tenantId,
+				"content-type": "application/json",
+				...headers,
+			},
+			...(body === undefined ? {} : { body: encodeJson(body) }),
+		})
+
+	const statusOf = async (id: string) => ((await (await call("GET", `/webhooks/${id}`)).json()) as WebhookBody).status
+
+	beforeAll(async () => {
+		const port = await freePort()
+		server = receiver(received)
+		await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))
+		receiverUrl = `http://127.0.0.1:${port}`
+		platform = await startPlatform({ JOBS_HTTP_ALLOWED_HOSTS: `127.0.0.1:${port}` })
+		const created = await adminCall(
+			platform.baseUrl,
+			platform.adminToken,
+			"POST",
+			"/tenants",
+			encodeJson({ slug: `wh-${crypto.randomUUID().slice(0, 8)}`, name: "webhooks" }),
+		)
+		tenantId = ((await created.json()) as { id: string }).id
+	}, 120_000)
+
+	afterAll(async () => {
+		await platform?.stop()
+		await new Promise<void>((resolve) => server?.close(() => resolve()))
+	})
+
+	it("an endpoint that echoes the signed challenge becomes active; one that does not stays unverified", async () => {
+		const echo = await call("POST", "/webhooks", { url: `${receiverUrl}/echo`, eventTypes: ["user.*"] })
+		expect(echo.status).toBe(201)
+		const echoBody = (await echo.json()) as WebhookBody
+		expect(echoBody.status).toBe("pending_verification")
+		expect(echoBody.secret).toMatch(/^whsec_[A-Za-z0-9+/=]+$/)
+		const silent = await call("POST", "/webhooks", {
+			url: `${receiverUrl}/silent`,
+			eventTypes: ["*"],
+			description: "never echoes",
+		})
+		expect(silent.status).toBe(201)
+		const silentBody = (await silent.json()) as WebhookBody
+
+		expect(await waitFor(async () => (await statusOf(echoBody.id)) === "active", 30_000)).toBe(true)
+		expect(await waitFor(async () => received.some((request) => request.path === "/silent"), 30_000)).toBe(true)
+		expect(await statusOf(silentBody.id)).toBe("pending_verification")
+
+		// Every request was a signed challenge, verifiable with the secret shown at creation.
+		const secrets: Record<string, string> = { "/echo": echoBody.secret!, "/silent": silentBody.secret! }
+		for (const request of received) {
+			const payload = new Webhook(secrets[request.path]!).verify(request.body, request.headers) as {
+				type: string
+				data: { challenge: string }
+			}
+			expect(payload.type).toBe("webhook.verification")
+			expect(payload.data.challenge.length).toBeGreaterThan(16)
+		}
+		// The secret is never shown again.
+		const read = (await (await call("GET", `/webhooks/${echoBody.id}`)).json()) as WebhookBody
+		expect(read.secret).toBeUndefined()
+
+		// A re-sent challenge reaches the unverified endpoint once more; the active one cannot be re-verified.
+		const before = received.filter((request) => request.path === "/silent").length
+		expect((await call("POST", `/webhooks/${silentBody.id}/verify`)).status).toBe(200)
+		expect(
+			await waitFor(async () => received.filter((request) => request.path === "/silent").length > before, 30_000),
+		).toBe(true)
+		expect((await call("POST", `/webhooks/${echoBody.id}/verify`)).status).toBe(409)
+
+		const attempts = (await (await call("GET", `/webhooks/${silentBody.id}/attempts`)).json()) as {
+			items: ReadonlyArray<{ eventType: string; statusCode: number | null; error: string | null }>
+		}
+		expect(attempts.items.length).toBeGreaterThanOrEqual(2)
+		expect(attempts.items[0]).toMatchObject({ eventType: "webhook.verification", statusCode: 200 })
+		expect(attempts.items[0]!.error).toContain("echo")
+
+		const list = (await (await call("GET", "/webhooks")).json()) as { items: ReadonlyArray<WebhookBody> }
+		expect(list.items.map((item) => item.id).sort()).toEqual([echoBody.id, silentBody.id].sort())
+	}, 90_000)
+
+	it("disable, enable, patch and delete follow the lifecycle", async () => {
+		const created = (await (
+			await call("POST", "/webhooks", { url: `${receiverUrl}/echo`, eventTypes: ["job.succeeded"] })
+		).json()) as WebhookBody
+		expect(await waitFor(async () => (await statusOf(created.id)) === "active", 30_000)).toBe(true)
+		expect(((await (await call("POST", `/webhooks/${created.id}/disable`)).json()) as WebhookBody).status).toBe(
+			"disabled",
+		)
+		expect((await call("POST", `/webhooks/${created.id}/disable`)).status).toBe(409)
+		expect(((await (await call("POST", `/webhooks/${created.id}/enable`)).json()) as WebhookBody).status).toBe(
+			"active",
+		)
+		const patched = await call("PATCH", `/webhooks/${created.id}`, { eventTypes: ["job.*"], description: "jobs" })
+		expect(patched.status).toBe(200)
+		expect(await patched.json()).toMatchObject({ eventTypes: ["job.*"], description: "jobs", status: "active" })
+		expect((await call("DELETE", `/webhooks/${created.id}`)).status).toBe(200)
+		expect((await call("GET", `/webhooks/${created.id}`)).status).toBe(404)
+		expect((await call("GET", "/webhooks/not-a-uuid")).status).toBe(404)
+	}, 60_000)
+
+	it("bad input is a tagged 400: private or loopback URL, other schemes, unknown event types, long descriptions", async () => {
+		const tagOf = async (body: unknown) => {
+			const response = await call("POST", "/webhooks", body)
+			return [response.status, ((await response.json()) as { _tag: string })._tag]
+		}
+		expect(await tagOf({ url: "http://10.0.0.7/hook", eventTypes: ["*"] })).toEqual([400, "DestinationNotAllowed"])
+		expect(await tagOf({ url: "http://127.0.0.1:1/hook", eventTypes: ["*"] })).toEqual([
+			400,
+			"DestinationNotAllowed",
+		])
+		expect(await tagOf({ url: "ftp://example.com/hook", eventTypes: ["*"] })).toEqual([
+			400,
+			"DestinationNotAllowed",
+		])
+		expect(await tagOf({ url: `${receiverUrl}/echo`, eventTypes: ["nonsense.*"] })).toEqual([
+			400,
+			"ValidationError",
+		])
+		expect(await tagOf({ url: `${receiverUrl}/echo`, eventTypes: [] })).toEqual([400, "ValidationError"])
+		expect(await tagOf({ url: `${receiverUrl}/echo`, eventTypes: ["*"], description: "x".repeat(501) })).toEqual([
+			400,
+			"ValidationError",
+		])
+	}, 30_000)
+})
