@@ -5,7 +5,7 @@
 // endpoint ever receives: `{ type: "webhook.verification", data: { challenge } }` signed like a delivery; a 2xx whose
 // JSON body echoes the challenge makes the endpoint active.
 import { Entity } from "@effect/cluster"
-import { Effect, Layer, Option, Redacted, Schema } from "effect"
+import { DateTime, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { Crypto } from "../../platform/Crypto.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
@@ -60,11 +60,21 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 			Effect.flatMap(WebhookLifecycle.transition(row.status, operation), (status) =>
 				repo.setStatus(appId, endpointId, status),
 			)
+		// The secrets that sign now: the current one, and the previous one while a rotation's grace lasts.
 		const secretsOf = (row: WebhookRow) =>
-			crypto.open(row.secretEnc, secretBinding(appId, endpointId)).pipe(
-				Effect.orDie,
-				Effect.map((secret) => [secret]),
-			)
+			Effect.gen(function* () {
+				const now = yield* DateTime.now
+				const open = (sealed: string) =>
+					crypto.open(sealed, secretBinding(appId, endpointId)).pipe(Effect.orDie)
+				const current = yield* open(row.secretEnc)
+				const previous =
+					row.previousSecretEnc !== null &&
+					row.previousSecretUntil !== null &&
+					DateTime.lessThan(now, row.previousSecretUntil)
+						? [yield* open(row.previousSecretEnc)]
+						: []
+				return [current, ...previous]
+			})
 		// Sends a fresh challenge; an echo activates the endpoint (if it is still waiting for one).
 		const challenge = (row: WebhookRow) =>
 			Effect.gen(function* () {
@@ -211,6 +221,26 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 						),
 					)
 					.pipe(Telemetry.span("WebhookEndpoint.Verify", { appId, endpointId })),
+			RotateSecret: ({ payload }) =>
+				lock
+					.withPermits(1)(
+						current.pipe(
+							Effect.zipRight(
+								Effect.gen(function* () {
+									const secret = Redacted.make(newSecret())
+									const sealed = yield* crypto.seal(secret, secretBinding(appId, endpointId))
+									const row = yield* repo.rotate(
+										appId,
+										endpointId,
+										sealed,
+										payload.gracePeriodSeconds,
+									)
+									return { ...viewOf(row), secret }
+								}),
+							),
+						),
+					)
+					.pipe(Telemetry.span("WebhookEndpoint.RotateSecret", { appId, endpointId })),
 			Delete: () =>
 				lock
 					.withPermits(1)(

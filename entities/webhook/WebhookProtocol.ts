@@ -64,6 +64,11 @@ const WebhookEndpoint = Entity.make("WebhookEndpoint", [
 		success: WebhookView,
 		error: Schema.Union(WebhookNotFound, InvalidTransition, StorageUnavailable),
 	}),
+	Rpc.make("RotateSecret", {
+		payload: { gracePeriodSeconds: Schema.Int.pipe(Schema.between(0, 604_800)) },
+		success: WebhookWithSecret,
+		error: Schema.Union(WebhookNotFound, StorageUnavailable),
+	}),
 	Rpc.make("Delete", { success: WebhookView, error: Schema.Union(WebhookNotFound, StorageUnavailable) }),
 	Rpc.make("Attempts", {
 		payload: { limit: Schema.Int.pipe(Schema.between(1, 100)), cursor: Schema.NullOr(Schema.String) },

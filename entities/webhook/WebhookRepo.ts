@@ -73,6 +73,16 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 						description = ${row.description}, updated_at = now()
 					WHERE app_id = ${row.appId} AND id = ${row.id} RETURNING *`,
 		})
+		// The new secret signs from now on; the previous one also signs until `graceSeconds` from now.
+		const rotate = SqlSchema.single({
+			Request: Schema.Struct({ ...EndpointKey.fields, secretEnc: Schema.String, graceSeconds: Schema.Int }),
+			Result: WebhookRow,
+			execute: ({ appId, id, secretEnc, graceSeconds }) =>
+				sql`UPDATE webhook_endpoints SET previous_secret_enc = secret_enc,
+						previous_secret_until = now() + make_interval(secs => ${graceSeconds}),
+						secret_enc = ${secretEnc}, updated_at = now()
+					WHERE app_id = ${appId} AND id = ${id} RETURNING *`,
+		})
 		const remove = (appId: string, id: string) =>
 			sql.withTransaction(
 				Effect.all([
@@ -133,6 +143,12 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 					Effect.catchTag("NoSuchElementException", Effect.die),
 					settle,
 					Telemetry.span("WebhookRepo.edit"),
+				),
+			rotate: (appId: string, id: string, secretEnc: string, graceSeconds: number) =>
+				rotate({ appId, id, secretEnc, graceSeconds }).pipe(
+					Effect.catchTag("NoSuchElementException", Effect.die),
+					settle,
+					Telemetry.span("WebhookRepo.rotate"),
 				),
 			remove: (appId: string, id: string) =>
 				remove(appId, id).pipe(Effect.asVoid, settle, Telemetry.span("WebhookRepo.remove")),

@@ -56,6 +56,10 @@ const AttemptParams = Schema.Struct({
 	),
 })
 
+const RotateSecret = Schema.Struct({
+	gracePeriodSeconds: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 604_800)), { default: () => 86_400 }),
+})
+
 // --- [PROTOCOL]
 
 const byId = <Name extends string, Path extends `/webhooks/:id${string}`>(name: Name, path: Path) =>
@@ -124,6 +128,18 @@ const WebhooksApi = signedInRoutes(
 				.annotate(OpenApi.Summary, "Send a new ownership challenge")
 				.annotate(OpenApi.Description, "Only while the endpoint is `pending_verification`.")
 				.addError(InvalidTransition, { status: 409 }),
+		)
+		.add(
+			HttpApiEndpoint.post("rotateSecret", "/webhooks/:id/rotate-secret")
+				.annotate(OpenApi.Summary, "Rotate the signing secret")
+				.annotate(
+					OpenApi.Description,
+					"Answers the new secret (shown once). During `gracePeriodSeconds` (default 86400, at most 604800) every message carries a signature with each secret in `webhook-signature`.",
+				)
+				.setPath(WebhookPath)
+				.setPayload(RotateSecret)
+				.addSuccess(CreatedWebhook, { status: 201 })
+				.addError(WebhookNotFound, { status: 404 }),
 		)
 		.add(
 			HttpApiEndpoint.get("attempts", "/webhooks/:id/attempts")

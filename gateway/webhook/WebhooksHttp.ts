@@ -96,6 +96,11 @@ const WebhooksHttpLive = HttpApiBuilder.group(Api, "webhooks", (handlers) =>
 			.handle("verify", ({ path }) =>
 				Effect.flatMap(endpointOf(path.id), (endpoint) => callEntity(endpoint.Verify())),
 			)
+			.handle("rotateSecret", ({ path, payload }) =>
+				Effect.flatMap(endpointOf(path.id), (endpoint) =>
+					callEntity(endpoint.RotateSecret({ gracePeriodSeconds: payload.gracePeriodSeconds })),
+				).pipe(Effect.map((rotated) => ({ ...rotated, secret: Redacted.value(rotated.secret) }))),
+			)
 			.handle("attempts", ({ path, urlParams }) =>
 				Effect.flatMap(endpointOf(path.id), (endpoint) =>
 					callEntity(endpoint.Attempts({ limit: urlParams.limit, cursor: urlParams.cursor ?? null })),

@@ -13,6 +13,7 @@ describe("WebhookProtocol", () => {
 			Update: ["StorageUnavailable", "WebhookNotFound"],
 			Transition: ["InvalidTransition", "StorageUnavailable", "WebhookNotFound"],
 			Verify: ["InvalidTransition", "StorageUnavailable", "WebhookNotFound"],
+			RotateSecret: ["StorageUnavailable", "WebhookNotFound"],
 			Delete: ["StorageUnavailable", "WebhookNotFound"],
 			Attempts: ["StorageUnavailable", "WebhookNotFound"],
 		})

@@ -1,8 +1,8 @@
 // /v1/webhooks against the in-process platform and a real node:http receiver on 127.0.0.1 (let through by
 // JOBS_HTTP_ALLOWED_HOSTS, as the http.call tests do). The receiver records every request and answers by path:
-// `/echo` echoes the ownership challenge, `/silent` answers 200 `{}`. Every recorded request is verified with the
+// `/echo` echoes the ownership challenge, any other path answers 200 `{}`. Every recorded request is verified with the
 // `standardwebhooks` library and the secret the creation answered.
-import { Schema } from "effect"
+import { Either, Schema } from "effect"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { Webhook } from "standardwebhooks"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -170,6 +170,42 @@ describe("webhooks", () => {
 		expect((await call("GET", `/webhooks/${created.id}`)).status).toBe(404)
 		expect((await call("GET", "/webhooks/not-a-uuid")).status).toBe(404)
 	}, 60_000)
+
+	it("a rotated secret signs with both secrets during the grace, and alone after a rotation without grace", async () => {
+		const created = (await (
+			await call("POST", "/webhooks", { url: `${receiverUrl}/rotating`, eventTypes: ["*"] })
+		).json()) as WebhookBody
+		const challenges = () => received.filter((request) => request.path === "/rotating")
+		const latest = async (count: number) => {
+			expect(await waitFor(async () => challenges().length > count, 30_000)).toBe(true)
+			return challenges().at(-1)!
+		}
+		const verifies = (secret: string, request: Received) =>
+			Either.isRight(Either.try(() => new Webhook(secret).verify(request.body, request.headers)))
+		const rotate = async (gracePeriodSeconds: number) => {
+			const response = await call("POST", `/webhooks/${created.id}/rotate-secret`, { gracePeriodSeconds })
+			expect(response.status).toBe(201)
+			return ((await response.json()) as WebhookBody).secret!
+		}
+		await latest(0)
+		const second = await rotate(3600)
+		expect(second).not.toBe(created.secret)
+		const before = challenges().length
+		expect((await call("POST", `/webhooks/${created.id}/verify`)).status).toBe(200)
+		const duringGrace = await latest(before)
+		expect(duringGrace.headers["webhook-signature"]!.split(" ")).toHaveLength(2)
+		expect(verifies(created.secret!, duringGrace)).toBe(true)
+		expect(verifies(second, duringGrace)).toBe(true)
+
+		const third = await rotate(0)
+		const count = challenges().length
+		expect((await call("POST", `/webhooks/${created.id}/verify`)).status).toBe(200)
+		const afterGrace = await latest(count)
+		expect(afterGrace.headers["webhook-signature"]!.split(" ")).toHaveLength(1)
+		expect(verifies(third, afterGrace)).toBe(true)
+		expect(verifies(second, afterGrace)).toBe(false)
+		expect(verifies(created.secret!, afterGrace)).toBe(false)
+	}, 90_000)
 
 	it("bad input is a tagged 400: private or loopback URL, other schemes, unknown event types, long descriptions", async () => {
 		const tagOf = async (body: unknown) => {
