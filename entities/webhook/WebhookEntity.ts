@@ -5,15 +5,24 @@
 // endpoint ever receives: `{ type: "webhook.verification", data: { challenge } }` signed like a delivery; a 2xx whose
 // JSON body echoes the challenge makes the endpoint active.
 import { Entity } from "@effect/cluster"
-import { DateTime, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { DateTime, Effect, Layer, Match, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { Crypto } from "../../platform/Crypto.ts"
+import { deterministicId } from "../../platform/DeterministicId.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
 import { Lifecycle } from "../Lifecycle.ts"
 import { TenantId, Uuid } from "../Tenancy.ts"
 import { secretBinding, viewOf, WebhookStatus, type WebhookRow } from "./WebhookModel.ts"
-import { WebhookDirectory, WebhookEndpoint, WebhookNotFound, WebhookOperation } from "./WebhookProtocol.ts"
+import {
+	DeliveryOutcome,
+	WebhookDirectory,
+	WebhookEndpoint,
+	WebhookNotFound,
+	WebhookOperation,
+} from "./WebhookProtocol.ts"
+import { WebhooksConfig } from "./WebhookConfig.ts"
+import { WebhookDispatcherLive } from "./WebhookDispatcher.ts"
 import { WebhookRepo } from "./WebhookRepo.ts"
 import { WebhookSender } from "./WebhookSender.ts"
 
@@ -52,6 +61,7 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 		const crypto = yield* Crypto
 		const sender = yield* WebhookSender
 		const lock = yield* Effect.makeSemaphore(1)
+		const config = yield* Effect.orDie(WebhooksConfig)
 		const scope = yield* Effect.scope
 		const current = repo
 			.find(appId, endpointId)
@@ -132,6 +142,71 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 				Telemetry.span("WebhookEndpoint.challenge", { appId, endpointId }),
 			)
 		const startChallenge = (row: WebhookRow) => Effect.asVoid(Effect.forkIn(challenge(row), scope))
+		// After a failed attempt: `failing`, or `disabled` once it has failed without a success for WEBHOOKS_DISABLE_AFTER.
+		const failed = Effect.gen(function* () {
+			const failing = yield* repo.failed(appId, endpointId)
+			const now = yield* DateTime.now
+			const tooLong =
+				failing.failingSince !== null &&
+				DateTime.greaterThanOrEqualTo(now, DateTime.addDuration(failing.failingSince, config.disableAfter))
+			yield* tooLong
+				? repo.setStatus(appId, endpointId, "disabled")
+				: failing.status === "active"
+					? repo.setStatus(appId, endpointId, "failing")
+					: Effect.void
+		})
+		// One attempt of one event: signed with every live secret, logged, and the endpoint moved by its answer.
+		const deliver = (
+			row: WebhookRow,
+			event: { readonly type: string; readonly payload: unknown },
+			payload: { readonly eventSeq: number; readonly attempt: number },
+		) =>
+			Effect.gen(function* () {
+				const messageId = `msg_${deterministicId("webhook", appId, endpointId, String(payload.eventSeq)).replaceAll("-", "")}`
+				const answer = yield* sender
+					.send({
+						url: row.url,
+						secrets: yield* secretsOf(row),
+						messageId,
+						type: event.type,
+						data: event.payload,
+					})
+					.pipe(
+						Effect.catchTag("DestinationNotAllowed", (refused) =>
+							Effect.succeed({
+								statusCode: null,
+								body: new Uint8Array(),
+								durationMs: 0,
+								error: refused.message,
+							}),
+						),
+					)
+				const status = answer.statusCode
+				const delivered = status !== null && status >= 200 && status < 300
+				const error = delivered ? null : (answer.error ?? `${status} from the endpoint`)
+				yield* repo.recordAttempt({
+					appId,
+					endpointId,
+					webhookId: messageId,
+					eventType: event.type,
+					eventSeq: payload.eventSeq,
+					attempt: payload.attempt,
+					statusCode: status,
+					durationMs: answer.durationMs,
+					error,
+				})
+				const outcome = delivered
+					? ("delivered" as const)
+					: status === 410
+						? ("gone" as const)
+						: ("failed" as const)
+				yield* Match.value(outcome).pipe(
+					Match.when("delivered", () => repo.setStatus(appId, endpointId, "active")),
+					Match.when("gone", () => repo.setStatus(appId, endpointId, "disabled")),
+					Match.orElse(() => failed),
+				)
+				return { outcome, statusCode: status, error }
+			})
 		return {
 			Create: ({ payload }) =>
 				lock
@@ -241,6 +316,33 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 						),
 					)
 					.pipe(Telemetry.span("WebhookEndpoint.RotateSecret", { appId, endpointId })),
+			Deliver: ({ payload }) =>
+				lock
+					.withPermits(1)(
+						Effect.all([repo.find(appId, endpointId), repo.event(appId, payload.eventSeq)]).pipe(
+							Effect.flatMap(([found, event]) =>
+								Option.match(
+									Option.all({
+										row: Option.filter(
+											found,
+											(row) => row.status === "active" || row.status === "failing",
+										),
+										event,
+									}),
+									{
+										onNone: () =>
+											Effect.succeed<typeof DeliveryOutcome.Type>({
+												outcome: "inactive",
+												statusCode: null,
+												error: null,
+											}),
+										onSome: ({ row, event }) => deliver(row, event, payload),
+									},
+								),
+							),
+						),
+					)
+					.pipe(Telemetry.span("WebhookEndpoint.Deliver", { appId, endpointId })),
 			Delete: () =>
 				lock
 					.withPermits(1)(
@@ -280,7 +382,7 @@ const WebhookDirectoryLive = WebhookDirectory.toLayer(
 	{ concurrency: "unbounded", maxIdleTime: "1 minute" },
 )
 
-const WebhookEntitiesLive = Layer.merge(WebhookEntityLive, WebhookDirectoryLive).pipe(
+const WebhookEntitiesLive = Layer.mergeAll(WebhookEntityLive, WebhookDirectoryLive, WebhookDispatcherLive).pipe(
 	Layer.provide(Layer.merge(WebhookRepo.Default, WebhookSender.Default)),
 )
 

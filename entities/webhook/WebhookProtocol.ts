@@ -35,6 +35,14 @@ const WebhookPage = Schema.Struct({ items: Schema.Array(WebhookView), nextCursor
 
 const AttemptPage = Schema.Struct({ items: Schema.Array(AttemptView), nextCursor: Schema.NullOr(Schema.String) })
 
+// What one delivery attempt came to: `failed` may be retried; `gone` (410) disabled the endpoint; `inactive`: the
+// endpoint is not active (or no longer exists, or the event is not in the log), so nothing was sent.
+const DeliveryOutcome = Schema.Struct({
+	outcome: Schema.Literal("delivered", "failed", "gone", "inactive"),
+	statusCode: Schema.NullOr(Schema.Int),
+	error: Schema.NullOr(Schema.String),
+})
+
 // --- [ERRORS]
 
 class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()("WebhookNotFound", {
@@ -69,6 +77,11 @@ const WebhookEndpoint = Entity.make("WebhookEndpoint", [
 		success: WebhookWithSecret,
 		error: Schema.Union(WebhookNotFound, StorageUnavailable),
 	}),
+	Rpc.make("Deliver", {
+		payload: { eventSeq: Schema.Int, attempt: Schema.Int },
+		success: DeliveryOutcome,
+		error: StorageUnavailable,
+	}),
 	Rpc.make("Delete", { success: WebhookView, error: Schema.Union(WebhookNotFound, StorageUnavailable) }),
 	Rpc.make("Attempts", {
 		payload: { limit: Schema.Int.pipe(Schema.between(1, 100)), cursor: Schema.NullOr(Schema.String) },
@@ -91,6 +104,7 @@ const WebhookDirectory = Entity.make("WebhookDirectory", [
 export {
 	AttemptPage,
 	CreateWebhook,
+	DeliveryOutcome,
 	UpdateWebhook,
 	WebhookDirectory,
 	WebhookEndpoint,

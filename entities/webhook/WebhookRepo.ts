@@ -46,10 +46,14 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 			Request: NewEndpoint,
 			Result: WebhookRow,
 			execute: (row) =>
-				sql`INSERT INTO webhook_endpoints (app_id, id, url, event_types, description, status, secret_enc)
+				sql`WITH endpoint AS (INSERT INTO webhook_endpoints (app_id, id, url, event_types, description, status, secret_enc)
 					VALUES (${row.appId}, ${row.id}, ${row.url}, string_to_array(${row.eventTypes.join(",")}, ','), ${row.description},
 						'pending_verification', ${row.secretEnc})
-					RETURNING *`,
+					RETURNING *),
+				cursor AS (INSERT INTO webhook_cursors (app_id, endpoint_id, last_seq)
+					SELECT endpoint.app_id, endpoint.id,
+						COALESCE((SELECT last_seq FROM event_sequences WHERE app_id = endpoint.app_id), 0) FROM endpoint)
+				SELECT * FROM endpoint`,
 		})
 		const setStatus = SqlSchema.single({
 			Request: Schema.Struct({ ...EndpointKey.fields, status: WebhookStatus }),
@@ -82,6 +86,20 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 						previous_secret_until = now() + make_interval(secs => ${graceSeconds}),
 						secret_enc = ${secretEnc}, updated_at = now()
 					WHERE app_id = ${appId} AND id = ${id} RETURNING *`,
+		})
+		// One more failure: the endpoint is failing since the first of a run of failures.
+		const failed = SqlSchema.single({
+			Request: EndpointKey,
+			Result: WebhookRow,
+			execute: ({ appId, id }) =>
+				sql`UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1,
+						failing_since = COALESCE(failing_since, now()), updated_at = now()
+					WHERE app_id = ${appId} AND id = ${id} RETURNING *`,
+		})
+		const event = SqlSchema.findOne({
+			Request: Schema.Struct({ appId: Schema.String, seq: Schema.Number }),
+			Result: Schema.Struct({ type: Schema.String, payload: Schema.Unknown }),
+			execute: ({ appId, seq }) => sql`SELECT type, payload FROM events WHERE app_id = ${appId} AND seq = ${seq}`,
 		})
 		const remove = (appId: string, id: string) =>
 			sql.withTransaction(
@@ -150,6 +168,14 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 					settle,
 					Telemetry.span("WebhookRepo.rotate"),
 				),
+			failed: (appId: string, id: string) =>
+				failed({ appId, id }).pipe(
+					Effect.catchTag("NoSuchElementException", Effect.die),
+					settle,
+					Telemetry.span("WebhookRepo.failed"),
+				),
+			event: (appId: string, seq: number) =>
+				event({ appId, seq }).pipe(settle, Telemetry.span("WebhookRepo.event")),
 			remove: (appId: string, id: string) =>
 				remove(appId, id).pipe(Effect.asVoid, settle, Telemetry.span("WebhookRepo.remove")),
 			list: (appId: string, limit: number, cursor: string | null) =>

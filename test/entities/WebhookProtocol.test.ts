@@ -14,6 +14,7 @@ describe("WebhookProtocol", () => {
 			Transition: ["InvalidTransition", "StorageUnavailable", "WebhookNotFound"],
 			Verify: ["InvalidTransition", "StorageUnavailable", "WebhookNotFound"],
 			RotateSecret: ["StorageUnavailable", "WebhookNotFound"],
+			Deliver: ["StorageUnavailable"],
 			Delete: ["StorageUnavailable", "WebhookNotFound"],
 			Attempts: ["StorageUnavailable", "WebhookNotFound"],
 		})

@@ -1,8 +1,10 @@
 // /v1/webhooks against the in-process platform and a real node:http receiver on 127.0.0.1 (let through by
 // JOBS_HTTP_ALLOWED_HOSTS, as the http.call tests do). The receiver records every request and answers by path:
-// `/echo` echoes the ownership challenge, any other path answers 200 `{}`. Every recorded request is verified with the
+// `/echo…`, `/fail` and `/gone` echo the ownership challenge (any other path answers it 200 `{}`); deliveries get 200
+// from `/echo`, 500 from `/fail`, 410 from `/gone`. Events are inserted into the log as the event log writes them. Every recorded request is verified with the
 // `standardwebhooks` library and the secret the creation answered.
 import { Either, Schema } from "effect"
+import pg from "pg"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { Webhook } from "standardwebhooks"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -47,14 +49,30 @@ const receiver = (received: Array<Received>) =>
 			const path = (request.url ?? "").split("?")[0] ?? ""
 			received.push({ path, headers, body })
 			const parsed = decodeJson(body) as { type: string; data: { challenge?: string } }
-			response.writeHead(200, { "content-type": "application/json" })
-			response.end(
-				path === "/echo" && parsed.type === "webhook.verification"
-					? encodeJson({ challenge: parsed.data.challenge })
-					: "{}",
-			)
+			const challenge = parsed.type === "webhook.verification"
+			const echoes = path.startsWith("/echo") || path === "/fail" || path === "/gone"
+			response.writeHead(challenge ? 200 : path === "/fail" ? 500 : path === "/gone" ? 410 : 200, {
+				"content-type": "application/json",
+			})
+			response.end(challenge && echoes ? encodeJson({ challenge: parsed.data.challenge }) : "{}")
 		})
 	})
+
+// Appends an event to the tenant's log as the event log does: the seq drawn from event_sequences, in one statement.
+const appendEvent = async (databaseUrl: string, appId: string, type: string, data: unknown) => {
+	const client = new pg.Client({ connectionString: databaseUrl })
+	await client.connect()
+	const result = await client.query<{ seq: string }>(
+		`WITH next AS (
+			INSERT INTO event_sequences (app_id, last_seq) VALUES ($1, 1)
+			ON CONFLICT (app_id) DO UPDATE SET last_seq = event_sequences.last_seq + 1 RETURNING last_seq)
+		INSERT INTO events (app_id, seq, type, subject, payload) SELECT $1, last_seq, $2, $1, $3::jsonb FROM next
+		RETURNING seq`,
+		[appId, type, encodeJson(data)],
+	)
+	await client.end()
+	return Number(result.rows[0]!.seq)
+}
 
 // --- [TESTS]
 
@@ -84,7 +102,11 @@ describe("webhooks", () => {
 		server = receiver(received)
 		await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))
 		receiverUrl = `http://127.0.0.1:${port}`
-		platform = await startPlatform({ JOBS_HTTP_ALLOWED_HOSTS: `127.0.0.1:${port}` })
+		platform = await startPlatform({
+			JOBS_HTTP_ALLOWED_HOSTS: `127.0.0.1:${port}`,
+			WEBHOOKS_RETRY_SCHEDULE: "0s,100ms,100ms",
+			WEBHOOKS_DISPATCH_INTERVAL: "200 millis",
+		})
 		const created = await adminCall(
 			platform.baseUrl,
 			platform.adminToken,
@@ -206,6 +228,64 @@ describe("webhooks", () => {
 		expect(verifies(second, afterGrace)).toBe(false)
 		expect(verifies(created.secret!, afterGrace)).toBe(false)
 	}, 90_000)
+
+	it("events reach the matching active endpoints, signed, once; failures retry with one webhook-id then dead-letter; 410 disables", async () => {
+		const register = async (path: string, eventTypes: ReadonlyArray<string>) => {
+			const created = (await (
+				await call("POST", "/webhooks", { url: `${receiverUrl}${path}`, eventTypes })
+			).json()) as WebhookBody
+			expect(await waitFor(async () => (await statusOf(created.id)) === "active", 30_000)).toBe(true)
+			return created
+		}
+		const ok = await register("/echo-events", ["user.*"])
+		const failing = await register("/fail", ["user.created"])
+		const gone = await register("/gone", ["*"])
+		const deliveries = (path: string) =>
+			received.filter((request) => request.path === path && !request.body.includes('"webhook.verification"'))
+		const userEvent = await appendEvent(platform.databaseUrl, tenantId, "user.created", { userId: "u-1" })
+		await appendEvent(platform.databaseUrl, tenantId, "job.succeeded", { jobId: "j-1" })
+
+		expect(await waitFor(async () => deliveries("/echo-events").length >= 1, 30_000)).toBe(true)
+		expect(await waitFor(async () => deliveries("/fail").length >= 3, 30_000)).toBe(true)
+		expect(await waitFor(async () => (await statusOf(gone.id)) === "disabled", 30_000)).toBe(true)
+
+		// /echo-events: exactly the user event, verified with its secret, body { type, timestamp, data }.
+		const [delivered] = deliveries("/echo-events")
+		expect(deliveries("/echo-events")).toHaveLength(1)
+		expect(new Webhook(ok.secret!).verify(delivered!.body, delivered!.headers)).toMatchObject({
+			type: "user.created",
+			data: { userId: "u-1" },
+		})
+		// /fail: three attempts (the schedule's length), one webhook-id, then one DLQ entry of type webhook.deliver.
+		const attempts = deliveries("/fail")
+		expect(attempts).toHaveLength(3)
+		expect(new Set(attempts.map((request) => request.headers["webhook-id"])).size).toBe(1)
+		attempts.forEach((request) => new Webhook(failing.secret!).verify(request.body, request.headers))
+		expect(await statusOf(failing.id)).toBe("failing")
+		const dlq = async () =>
+			(
+				(await (
+					await adminCall(platform.baseUrl, platform.adminToken, "GET", "/dlq?type=webhook.deliver")
+				).json()) as { items: ReadonlyArray<{ type: string; reason: string; tenantId: string }> }
+			).items
+		expect(await waitFor(async () => (await dlq()).length >= 1, 30_000)).toBe(true)
+		expect((await dlq()).map((entry) => [entry.type, entry.tenantId])).toContainEqual(["webhook.deliver", tenantId])
+		const log = (await (await call("GET", `/webhooks/${failing.id}/attempts`)).json()) as {
+			items: ReadonlyArray<{ eventSeq: number | null; statusCode: number | null; attempt: number }>
+		}
+		expect(
+			log.items.filter((item) => item.eventSeq === userEvent).map((item) => [item.attempt, item.statusCode]),
+		).toEqual([
+			[3, 500],
+			[2, 500],
+			[1, 500],
+		])
+		// /gone: the first event it matched got 410 and disabled it; the next event was never sent to it.
+		expect(deliveries("/gone")).toHaveLength(1)
+		// Endpoints that never echoed a challenge received nothing but challenges.
+		expect(deliveries("/silent")).toEqual([])
+		expect(deliveries("/rotating")).toEqual([])
+	}, 120_000)
 
 	it("bad input is a tagged 400: private or loopback URL, other schemes, unknown event types, long descriptions", async () => {
 		const tagOf = async (body: unknown) => {
