@@ -1,6 +1,6 @@
 // Webhooks: a tenant's endpoints (URL, the event types they take, the signing secret sealed with the key ring, and
 // during a rotation the previous one until its grace ends), the log of every attempt to reach one, and the dispatch
-// cursor of each endpoint (the last event `seq` handed to deliveries).
+// cursor of each endpoint (the last event `seq` handed to deliveries, and its generation: a replay starts a new one).
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
@@ -47,6 +47,7 @@ const webhooks = Effect.gen(function* () {
 			app_id uuid NOT NULL REFERENCES apps (id),
 			endpoint_id uuid NOT NULL,
 			last_seq bigint NOT NULL DEFAULT 0 CHECK (last_seq >= 0),
+			generation integer NOT NULL DEFAULT 0 CHECK (generation >= 0),
 			PRIMARY KEY (app_id, endpoint_id)
 		);
 	`)

@@ -3,7 +3,8 @@
 // set to the log's head when the endpoint was registered), in `seq` order, up to a batch; submits one `webhook.deliver`
 // job per matching event, with a job id derived from (tenant, endpoint, seq) so that a repeat (a crash between the
 // submission and the cursor update, a second runner taking over) reaches the same job and delivers nothing twice;
-// then moves the cursor past the batch. Polling rather than LISTEN: the events branch's stream was not available.
+// then moves the cursor past the batch (unless a replay moved it meanwhile: a replay starts a new generation of the
+// cursor, whose job ids are new, so replayed events are delivered again). Polling rather than LISTEN: the events branch's stream was not available.
 import { Singleton } from "@effect/cluster"
 import { SqlSchema } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -27,6 +28,7 @@ const Subscription = Schema.Struct({
 	id: Schema.String,
 	eventTypes: Schema.Array(Schema.String),
 	lastSeq: Schema.NumberFromString,
+	generation: Schema.Int,
 })
 
 const LoggedEvent = Schema.Struct({ seq: Schema.NumberFromString, type: Schema.String })
@@ -40,7 +42,7 @@ const dispatchOnce = Effect.gen(function* () {
 		Request: Schema.Void,
 		Result: Subscription,
 		execute: () =>
-			sql`SELECT e.app_id, e.id, e.event_types, c.last_seq::text AS last_seq
+			sql`SELECT e.app_id, e.id, e.event_types, c.last_seq::text AS last_seq, c.generation
 				FROM webhook_endpoints e JOIN webhook_cursors c ON c.app_id = e.app_id AND c.endpoint_id = e.id
 				WHERE e.status IN ('active', 'failing')
 					AND EXISTS (SELECT 1 FROM events ev WHERE ev.app_id = e.app_id AND ev.seq > c.last_seq)`,
@@ -63,7 +65,13 @@ const dispatchOnce = Effect.gen(function* () {
 						jobs(
 							entityId(
 								endpoint.appId,
-								deterministicId("webhook.deliver", endpoint.appId, endpoint.id, String(event.seq)),
+								deterministicId(
+									"webhook.deliver",
+									endpoint.appId,
+									endpoint.id,
+									String(event.seq),
+									...(endpoint.generation === 0 ? [] : [`replay-${endpoint.generation}`]),
+								),
 							),
 						).Submit(
 							new SubmitJob({
@@ -78,7 +86,8 @@ const dispatchOnce = Effect.gen(function* () {
 				yield* last === undefined
 					? Effect.void
 					: sql`UPDATE webhook_cursors SET last_seq = GREATEST(last_seq, ${last.seq})
-							WHERE app_id = ${endpoint.appId} AND endpoint_id = ${endpoint.id}`
+							WHERE app_id = ${endpoint.appId} AND endpoint_id = ${endpoint.id}
+								AND generation = ${endpoint.generation}`
 			}),
 		{ concurrency: 4, discard: true },
 	)

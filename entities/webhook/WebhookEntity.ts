@@ -343,6 +343,23 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 						),
 					)
 					.pipe(Telemetry.span("WebhookEndpoint.Deliver", { appId, endpointId })),
+			Replay: ({ payload }) =>
+				lock
+					.withPermits(1)(
+						current.pipe(
+							Effect.tap(() =>
+								repo.replay(
+									appId,
+									endpointId,
+									"after" in payload.from
+										? { after: payload.from.after }
+										: { since: DateTime.toDate(payload.from.since) },
+								),
+							),
+							Effect.map(viewOf),
+						),
+					)
+					.pipe(Telemetry.span("WebhookEndpoint.Replay", { appId, endpointId })),
 			Delete: () =>
 				lock
 					.withPermits(1)(

@@ -43,6 +43,12 @@ const DeliveryOutcome = Schema.Struct({
 	error: Schema.NullOr(Schema.String),
 })
 
+// Where a replay starts: after an event `seq`, or at the first event since a time.
+const ReplayFrom = Schema.Union(
+	Schema.Struct({ after: Schema.Int.pipe(Schema.nonNegative()) }),
+	Schema.Struct({ since: Schema.DateTimeUtc }),
+)
+
 // --- [ERRORS]
 
 class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()("WebhookNotFound", {
@@ -82,6 +88,11 @@ const WebhookEndpoint = Entity.make("WebhookEndpoint", [
 		success: DeliveryOutcome,
 		error: StorageUnavailable,
 	}),
+	Rpc.make("Replay", {
+		payload: { from: ReplayFrom },
+		success: WebhookView,
+		error: Schema.Union(WebhookNotFound, StorageUnavailable),
+	}),
 	Rpc.make("Delete", { success: WebhookView, error: Schema.Union(WebhookNotFound, StorageUnavailable) }),
 	Rpc.make("Attempts", {
 		payload: { limit: Schema.Int.pipe(Schema.between(1, 100)), cursor: Schema.NullOr(Schema.String) },
@@ -105,6 +116,7 @@ export {
 	AttemptPage,
 	CreateWebhook,
 	DeliveryOutcome,
+	ReplayFrom,
 	UpdateWebhook,
 	WebhookDirectory,
 	WebhookEndpoint,

@@ -101,6 +101,15 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 			Result: Schema.Struct({ type: Schema.String, payload: Schema.Unknown }),
 			execute: ({ appId, seq }) => sql`SELECT type, payload FROM events WHERE app_id = ${appId} AND seq = ${seq}`,
 		})
+		// Moves the cursor back to `after` (or to the last event before `since`) in a new generation, so the dispatcher
+		// submits those events again as new jobs.
+		const replay = (appId: string, id: string, from: { readonly after: number } | { readonly since: Date }) =>
+			"after" in from
+				? sql`UPDATE webhook_cursors SET last_seq = ${from.after}, generation = generation + 1
+					WHERE app_id = ${appId} AND endpoint_id = ${id}`
+				: sql`UPDATE webhook_cursors SET generation = generation + 1, last_seq = COALESCE(
+						(SELECT max(seq) FROM events WHERE app_id = ${appId} AND seq IS NOT NULL AND created_at < ${from.since}), 0)
+					WHERE app_id = ${appId} AND endpoint_id = ${id}`
 		const remove = (appId: string, id: string) =>
 			sql.withTransaction(
 				Effect.all([
@@ -176,6 +185,8 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 				),
 			event: (appId: string, seq: number) =>
 				event({ appId, seq }).pipe(settle, Telemetry.span("WebhookRepo.event")),
+			replay: (appId: string, id: string, from: { readonly after: number } | { readonly since: Date }) =>
+				replay(appId, id, from).pipe(Effect.asVoid, settle, Telemetry.span("WebhookRepo.replay")),
 			remove: (appId: string, id: string) =>
 				remove(appId, id).pipe(Effect.asVoid, settle, Telemetry.span("WebhookRepo.remove")),
 			list: (appId: string, limit: number, cursor: string | null) =>

@@ -60,6 +60,11 @@ const RotateSecret = Schema.Struct({
 	gracePeriodSeconds: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 604_800)), { default: () => 86_400 }),
 })
 
+const Replay = Schema.Union(
+	Schema.Struct({ after: Schema.Int.pipe(Schema.nonNegative()) }),
+	Schema.Struct({ since: Schema.DateTimeUtc }),
+)
+
 // --- [PROTOCOL]
 
 const byId = <Name extends string, Path extends `/webhooks/:id${string}`>(name: Name, path: Path) =>
@@ -139,6 +144,18 @@ const WebhooksApi = signedInRoutes(
 				.setPath(WebhookPath)
 				.setPayload(RotateSecret)
 				.addSuccess(CreatedWebhook, { status: 201 })
+				.addError(WebhookNotFound, { status: 404 }),
+		)
+		.add(
+			HttpApiEndpoint.post("replay", "/webhooks/:id/replay")
+				.annotate(OpenApi.Summary, "Deliver past events again")
+				.annotate(
+					OpenApi.Description,
+					"Every matching event after `after` (a seq) or since `since` (RFC 3339) is delivered again, in order, with its original `webhook-id`.",
+				)
+				.setPath(WebhookPath)
+				.setPayload(Replay)
+				.addSuccess(WebhookView, { status: 202 })
 				.addError(WebhookNotFound, { status: 404 }),
 		)
 		.add(

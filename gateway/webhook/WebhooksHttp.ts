@@ -101,6 +101,9 @@ const WebhooksHttpLive = HttpApiBuilder.group(Api, "webhooks", (handlers) =>
 					callEntity(endpoint.RotateSecret({ gracePeriodSeconds: payload.gracePeriodSeconds })),
 				).pipe(Effect.map((rotated) => ({ ...rotated, secret: Redacted.value(rotated.secret) }))),
 			)
+			.handle("replay", ({ path, payload }) =>
+				Effect.flatMap(endpointOf(path.id), (endpoint) => callEntity(endpoint.Replay({ from: payload }))),
+			)
 			.handle("attempts", ({ path, urlParams }) =>
 				Effect.flatMap(endpointOf(path.id), (endpoint) =>
 					callEntity(endpoint.Attempts({ limit: urlParams.limit, cursor: urlParams.cursor ?? null })),

@@ -15,6 +15,7 @@ describe("WebhookProtocol", () => {
 			Verify: ["InvalidTransition", "StorageUnavailable", "WebhookNotFound"],
 			RotateSecret: ["StorageUnavailable", "WebhookNotFound"],
 			Deliver: ["StorageUnavailable"],
+			Replay: ["StorageUnavailable", "WebhookNotFound"],
 			Delete: ["StorageUnavailable", "WebhookNotFound"],
 			Attempts: ["StorageUnavailable", "WebhookNotFound"],
 		})

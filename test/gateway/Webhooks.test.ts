@@ -282,6 +282,14 @@ describe("webhooks", () => {
 		])
 		// /gone: the first event it matched got 410 and disabled it; the next event was never sent to it.
 		expect(deliveries("/gone")).toHaveLength(1)
+		// A replay after the event before it delivers that event again (a new job), with its original webhook-id.
+		const replay = await call("POST", `/webhooks/${ok.id}/replay`, { after: userEvent - 1 })
+		expect(replay.status).toBe(202)
+		expect(await waitFor(async () => deliveries("/echo-events").length >= 2, 30_000)).toBe(true)
+		const [first, again] = deliveries("/echo-events")
+		expect(again!.headers["webhook-id"]).toBe(first!.headers["webhook-id"])
+		expect(new Webhook(ok.secret!).verify(again!.body, again!.headers)).toMatchObject({ type: "user.created" })
+		expect((await call("POST", `/webhooks/${ok.id}/replay`, { since: "not a time" })).status).toBe(400)
 		// Endpoints that never echoed a challenge received nothing but challenges.
 		expect(deliveries("/silent")).toEqual([])
 		expect(deliveries("/rotating")).toEqual([])
