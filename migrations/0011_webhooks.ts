@@ -22,6 +22,7 @@ const webhooks = Effect.gen(function* () {
 			previous_secret_until timestamptz,
 			consecutive_failures integer NOT NULL DEFAULT 0 CHECK (consecutive_failures >= 0),
 			failing_since timestamptz,
+			last_failure_at timestamptz,
 			created_at timestamptz NOT NULL DEFAULT now(),
 			updated_at timestamptz NOT NULL DEFAULT now(),
 			PRIMARY KEY (app_id, id)

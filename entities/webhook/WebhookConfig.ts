@@ -28,6 +28,15 @@ const WebhooksConfig = Config.all({
 		Config.withDefault(Duration.days(5)),
 		Config.withDescription("An endpoint failing without a success for this long is disabled"),
 	),
+	circuitThreshold: Config.integer("WEBHOOKS_CIRCUIT_THRESHOLD").pipe(
+		Config.withDefault(5),
+		Config.validate({ message: "at least 1", validation: (count) => count >= 1 }),
+		Config.withDescription("Consecutive failures after which an endpoint's circuit opens"),
+	),
+	circuitCooldown: Config.duration("WEBHOOKS_CIRCUIT_COOLDOWN").pipe(
+		Config.withDefault(Duration.minutes(1)),
+		Config.withDescription("How long an open circuit refuses attempts before one probe is let through"),
+	),
 	dispatchInterval: Config.duration("WEBHOOKS_DISPATCH_INTERVAL").pipe(
 		Config.withDefault(Duration.seconds(1)),
 		Config.withDescription("How often the dispatcher reads new events for the active endpoints"),

@@ -156,13 +156,55 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 					: Effect.void
 		})
 		// One attempt of one event: signed with every live secret, logged, and the endpoint moved by its answer.
+		// The circuit is open after WEBHOOKS_CIRCUIT_THRESHOLD consecutive failures until WEBHOOKS_CIRCUIT_COOLDOWN has
+		// passed since the last one; then the next attempt is the probe (half-open): its failure opens it again, its
+		// success closes it. Attempts are serialised by the lock, so there is one probe at a time.
+		const circuitOpen = (row: WebhookRow) =>
+			Effect.map(
+				DateTime.now,
+				(now) =>
+					row.consecutiveFailures >= config.circuitThreshold &&
+					row.lastFailureAt !== null &&
+					DateTime.lessThan(now, DateTime.addDuration(row.lastFailureAt, config.circuitCooldown)),
+			)
 		const deliver = (
+			row: WebhookRow,
+			event: { readonly type: string; readonly payload: unknown },
+			payload: { readonly eventSeq: number; readonly attempt: number },
+		) => Effect.flatMap(circuitOpen(row), (open) => (open ? refuse(event, payload) : send(row, event, payload)))
+		// An attempt while the circuit is open: logged, nothing sent, counted as a failure of this delivery only.
+		const refuse = (
+			event: { readonly type: string },
+			payload: { readonly eventSeq: number; readonly attempt: number },
+		) =>
+			repo
+				.recordAttempt({
+					appId,
+					endpointId,
+					webhookId: messageIdOf(payload.eventSeq),
+					eventType: event.type,
+					eventSeq: payload.eventSeq,
+					attempt: payload.attempt,
+					statusCode: null,
+					durationMs: 0,
+					error: "circuit open: the endpoint failed repeatedly; not sent",
+				})
+				.pipe(
+					Effect.as<typeof DeliveryOutcome.Type>({
+						outcome: "failed",
+						statusCode: null,
+						error: "circuit open",
+					}),
+				)
+		const messageIdOf = (eventSeq: number) =>
+			`msg_${deterministicId("webhook", appId, endpointId, String(eventSeq)).replaceAll("-", "")}`
+		const send = (
 			row: WebhookRow,
 			event: { readonly type: string; readonly payload: unknown },
 			payload: { readonly eventSeq: number; readonly attempt: number },
 		) =>
 			Effect.gen(function* () {
-				const messageId = `msg_${deterministicId("webhook", appId, endpointId, String(payload.eventSeq)).replaceAll("-", "")}`
+				const messageId = messageIdOf(payload.eventSeq)
 				const answer = yield* sender
 					.send({
 						url: row.url,

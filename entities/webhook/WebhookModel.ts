@@ -53,6 +53,7 @@ const WebhookRow = Schema.Struct({
 	previousSecretUntil: Schema.NullOr(Schema.DateTimeUtcFromDate),
 	consecutiveFailures: Schema.Int,
 	failingSince: Schema.NullOr(Schema.DateTimeUtcFromDate),
+	lastFailureAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
 	createdAt: Schema.DateTimeUtcFromDate,
 	updatedAt: Schema.DateTimeUtcFromDate,
 })

@@ -93,7 +93,7 @@ class WebhookRepo extends Effect.Service<WebhookRepo>()("entities/WebhookRepo", 
 			Result: WebhookRow,
 			execute: ({ appId, id }) =>
 				sql`UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1,
-						failing_since = COALESCE(failing_since, now()), updated_at = now()
+						failing_since = COALESCE(failing_since, now()), last_failure_at = now(), updated_at = now()
 					WHERE app_id = ${appId} AND id = ${id} RETURNING *`,
 		})
 		const event = SqlSchema.findOne({

@@ -106,6 +106,8 @@ describe("webhooks", () => {
 			JOBS_HTTP_ALLOWED_HOSTS: `127.0.0.1:${port}`,
 			WEBHOOKS_RETRY_SCHEDULE: "0s,100ms,100ms",
 			WEBHOOKS_DISPATCH_INTERVAL: "200 millis",
+			WEBHOOKS_CIRCUIT_THRESHOLD: "3",
+			WEBHOOKS_CIRCUIT_COOLDOWN: "1 hour",
 		})
 		const created = await adminCall(
 			platform.baseUrl,
@@ -290,6 +292,19 @@ describe("webhooks", () => {
 		expect(again!.headers["webhook-id"]).toBe(first!.headers["webhook-id"])
 		expect(new Webhook(ok.secret!).verify(again!.body, again!.headers)).toMatchObject({ type: "user.created" })
 		expect((await call("POST", `/webhooks/${ok.id}/replay`, { since: "not a time" })).status).toBe(400)
+		// /fail's circuit is open after its three failures: the next event's attempts are logged, never sent.
+		const nextEvent = await appendEvent(platform.databaseUrl, tenantId, "user.created", { userId: "u-2" })
+		const refusedLog = async () =>
+			(
+				(await (await call("GET", `/webhooks/${failing.id}/attempts`)).json()) as {
+					items: ReadonlyArray<{ eventSeq: number | null; statusCode: number | null; error: string | null }>
+				}
+			).items.filter((item) => item.eventSeq === nextEvent)
+		expect(await waitFor(async () => (await refusedLog()).length === 3, 30_000)).toBe(true)
+		expect(
+			(await refusedLog()).every((item) => item.statusCode === null && item.error!.includes("circuit open")),
+		).toBe(true)
+		expect(deliveries("/fail")).toHaveLength(3)
 		// Endpoints that never echoed a challenge received nothing but challenges.
 		expect(deliveries("/silent")).toEqual([])
 		expect(deliveries("/rotating")).toEqual([])

@@ -24,7 +24,7 @@ const Pinned: Record<string, string> = {
 	"0007_dlq_defect": "44ea44160e81c3c8e74b9e960013849ed61b4cbc0a854322db30aa76ad49d652",
 	"0008_dlq_one_per_job": "d2b0a9c0fa0bc2713f4a40028eeab9645fb06e585d6bbb1245cc9e3d865ae0cc",
 	"0009_event_log": "e2165e229ce23f0468ec9542fe6ad5be085bce08a861bb1fc1abb3c1f1dc746e",
-	"0011_webhooks": "b92ae68ba962b568a7e249a552ee531d031df053f416ec26c58d7ea74fd737f9",
+	"0011_webhooks": "0fbbaad63087788174039d0cdba6b3dc824efe87b02cd09ee5d7f86bb4c5201e",
 }
 
 const Names = Object.keys(Migrations)
