@@ -335,3 +335,71 @@ describe("webhooks", () => {
 		])
 	}, 30_000)
 })
+
+describe("webhooks: auto-disable", () => {
+	const received: Array<Received> = []
+	let server: Server
+	let receiverUrl = ""
+	let platform: Awaited<ReturnType<typeof startPlatform>>
+	let tenantId = ""
+
+	beforeAll(async () => {
+		const port = await freePort()
+		server = receiver(received)
+		await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))
+		receiverUrl = `http://127.0.0.1:${port}`
+		platform = await startPlatform({
+			JOBS_HTTP_ALLOWED_HOSTS: `127.0.0.1:${port}`,
+			WEBHOOKS_RETRY_SCHEDULE: "0s",
+			WEBHOOKS_DISPATCH_INTERVAL: "200 millis",
+			WEBHOOKS_DISABLE_AFTER: "0 millis",
+		})
+		const created = await adminCall(
+			platform.baseUrl,
+			platform.adminToken,
+			"POST",
+			"/tenants",
+			encodeJson({ slug: `wd-${crypto.randomUUID().slice(0, 8)}`, name: "webhooks" }),
+		)
+		tenantId = ((await created.json()) as { id: string }).id
+	}, 120_000)
+
+	afterAll(async () => {
+		await platform?.stop()
+		await new Promise<void>((resolve) => server?.close(() => resolve()))
+	})
+
+	it("an endpoint failing for WEBHOOKS_DISABLE_AFTER is disabled; enabled again, it receives the events it missed", async () => {
+		const call = (method: string, path: string, body?: unknown) =>
+			fetch(`${platform.baseUrl}/v1${path}`, {
+				method,
+				headers: {
+					authorization: `Bearer ${platform.adminToken}`,
+					"x-app-id": tenantId,
+					"content-type": "application/json",
+				},
+				...(body === undefined ? {} : { body: encodeJson(body) }),
+			})
+		const statusOf = async (id: string) =>
+			((await (await call("GET", `/webhooks/${id}`)).json()) as WebhookBody).status
+		const created = (await (
+			await call("POST", "/webhooks", { url: `${receiverUrl}/fail`, eventTypes: ["user.*"] })
+		).json()) as WebhookBody
+		expect(await waitFor(async () => (await statusOf(created.id)) === "active", 30_000)).toBe(true)
+		await appendEvent(platform.databaseUrl, tenantId, "user.created", { userId: "u-1" })
+		expect(await waitFor(async () => (await statusOf(created.id)) === "disabled", 30_000)).toBe(true)
+		const deliveries = () => received.filter((request) => !request.body.includes('"webhook.verification"'))
+		expect(deliveries()).toHaveLength(1)
+		expect(deliveries()[0]!.headers["webhook-signature"]).toMatch(/^v1,/)
+		// A later event waits behind the disabled endpoint's cursor.
+		const later = await appendEvent(platform.databaseUrl, tenantId, "user.updated", { userId: "u-1" })
+		const reenabled = await call("POST", `/webhooks/${created.id}/enable`)
+		expect(reenabled.status).toBe(200)
+		expect(await waitFor(async () => deliveries().length === 2, 30_000)).toBe(true)
+		// Enabled again, it receives the events after its cursor: the later one.
+		expect(new Webhook(created.secret!).verify(deliveries()[1]!.body, deliveries()[1]!.headers)).toMatchObject({
+			type: "user.updated",
+		})
+		expect(later).toBeGreaterThan(1)
+	}, 90_000)
+})
