@@ -287,25 +287,29 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 				lock
 					.withPermits(1)(
 						current.pipe(
-							Effect.flatMap((row) =>
-								repo.edit({
-									appId,
-									id: endpointId,
-									url: payload.url ?? row.url,
-									eventTypes: payload.eventTypes ?? row.eventTypes,
-									description:
-										payload.description === undefined ? row.description : payload.description,
-								}),
-							),
-							// A new URL must prove ownership again before it receives anything.
-							Effect.flatMap((row) =>
-								payload.url === undefined ||
-								row.status === "pending_verification" ||
-								row.status === "disabled"
-									? Effect.succeed(row)
-									: repo
-											.setStatus(appId, endpointId, "pending_verification")
-											.pipe(Effect.tap(startChallenge)),
+							Effect.flatMap((before) =>
+								repo
+									.edit({
+										appId,
+										id: endpointId,
+										url: payload.url ?? before.url,
+										eventTypes: payload.eventTypes ?? before.eventTypes,
+										description:
+											payload.description === undefined
+												? before.description
+												: payload.description,
+									})
+									.pipe(
+										// A new URL (whatever the state, disabled included) must prove ownership again
+										// before it receives anything: back to pending_verification, with a challenge.
+										Effect.flatMap((row) =>
+											payload.url === undefined || payload.url === before.url
+												? Effect.succeed(row)
+												: repo
+														.setStatus(appId, endpointId, "pending_verification")
+														.pipe(Effect.tap(startChallenge)),
+										),
+									),
 							),
 							Effect.map(viewOf),
 						),

@@ -190,6 +190,13 @@ describe("webhooks", () => {
 		const patched = await call("PATCH", `/webhooks/${created.id}`, { eventTypes: ["job.*"], description: "jobs" })
 		expect(patched.status).toBe(200)
 		expect(await patched.json()).toMatchObject({ eventTypes: ["job.*"], description: "jobs", status: "active" })
+		// A new URL, even on a disabled endpoint, must prove ownership again: enabling it before that is refused.
+		expect((await call("POST", `/webhooks/${created.id}/disable`)).status).toBe(200)
+		const moved = await call("PATCH", `/webhooks/${created.id}`, { url: `${receiverUrl}/quiet` })
+		expect(await moved.json()).toMatchObject({ status: "pending_verification", url: `${receiverUrl}/quiet` })
+		expect((await call("POST", `/webhooks/${created.id}/enable`)).status).toBe(409)
+		expect(await waitFor(async () => received.some((request) => request.path === "/quiet"), 30_000)).toBe(true)
+		expect(await statusOf(created.id)).toBe("pending_verification")
 		expect((await call("DELETE", `/webhooks/${created.id}`)).status).toBe(200)
 		expect((await call("GET", `/webhooks/${created.id}`)).status).toBe(404)
 		expect((await call("GET", "/webhooks/not-a-uuid")).status).toBe(404)
