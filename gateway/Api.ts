@@ -23,6 +23,7 @@ import { IdempotencyKeyInUse } from "./IdempotencyKey.ts"
 import { TenantApi } from "./tenant/TenantApi.ts"
 import { TokenApi } from "./identity/TokenApi.ts"
 import { UsersApi } from "./identity/UsersApi.ts"
+import { WebhooksApi } from "./webhook/WebhooksApi.ts"
 
 // --- [PROTOCOL]
 
@@ -42,6 +43,7 @@ const Api = HttpApi.make("platform")
 	.add(ChannelsApi)
 	.add(JobsApi)
 	.add(EventsApi)
+	.add(WebhooksApi)
 	.addError(ValidationError)
 	.addError(PayloadTooLarge)
 	.addError(UnsupportedMediaType)

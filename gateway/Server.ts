@@ -36,6 +36,7 @@ import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./jobs/JobsHttp.ts"
 import { EventsHttpLive } from "./events/EventsHttp.ts"
 import { EventFeed } from "./realtime/EventFeed.ts"
+import { WebhooksHttpLive } from "./webhook/WebhooksHttp.ts"
 import { OAuthFlow } from "./identity/OAuthFlow.ts"
 import { OAuthHttpLive } from "./identity/OAuthHttp.ts"
 import { OpenApiRouteLive } from "./OpenApiDocument.ts"
@@ -295,6 +296,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		ChannelsHttpLive,
 		JobsHttpLive,
 		EventsHttpLive,
+		WebhooksHttpLive,
 		RealtimeRouteLive,
 	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),

@@ -15,6 +15,7 @@ import { dlqDefect } from "./0007_dlq_defect.ts"
 import { dlqOnePerJob } from "./0008_dlq_one_per_job.ts"
 import { eventLog } from "./0009_event_log.ts"
 import { passkeys } from "./0010_passkeys.ts"
+import { webhooks } from "./0011_webhooks.ts"
 
 // --- [CONSTANTS]
 
@@ -32,6 +33,7 @@ const Migrations = {
 	"0008_dlq_one_per_job": dlqOnePerJob,
 	"0009_event_log": eventLog,
 	"0010_passkeys": passkeys,
+	"0011_webhooks": webhooks,
 } as const
 
 // --- [FUNCTIONS]

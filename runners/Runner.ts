@@ -17,6 +17,7 @@ import { SocketEntityLive } from "../entities/realtime/SocketEntity.ts"
 import { TenantEntitiesLive } from "../entities/tenant/TenantEntity.ts"
 import { TenantRepoLive } from "../entities/tenant/TenantRepo.ts"
 import { RelyingPartyRepo } from "../entities/tenant/RelyingPartyRepo.ts"
+import { WebhookEntitiesLive } from "../entities/webhook/WebhookEntity.ts"
 import { UserSessionsLive } from "../entities/identity/UserSessionsEntity.ts"
 import { MigratorLive } from "../migrations/Migrator.ts"
 import { OidcClient } from "../platform/OidcClient.ts"
@@ -37,6 +38,7 @@ const RunnerEntitiesLive = Layer.mergeAll(
 	CredentialDirectoryLive,
 	IdentityBrokerLive,
 	SocketEntityLive,
+	WebhookEntitiesLive,
 	WorkflowsLive,
 	WorkflowInspectorLive,
 	MaintenanceLive,

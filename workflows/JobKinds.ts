@@ -34,6 +34,9 @@ type HttpCallPayload = typeof HttpCallPayload.Type
 // `tenant.delete` takes everything from the job row (its tenant); the gateway submits it with `{}`.
 const TenantDeletePayload = Schema.Struct({})
 
+// One event of the tenant's log to one webhook endpoint (submitted by the webhook dispatcher only).
+const WebhookDeliverPayload = Schema.Struct({ endpointId: Schema.UUID, eventSeq: Schema.Int.pipe(Schema.positive()) })
+
 type Submittable<A> = {
 	readonly describe: string
 	readonly sessionSetting: "allowUserHttpCalls" | null
@@ -85,6 +88,11 @@ const JobKinds = {
 		submittable: null,
 		dlqAutoRetry: RetryableReasons,
 	}),
+	"webhook.deliver": jobKind("webhook.deliver", {
+		payload: WebhookDeliverPayload,
+		submittable: null,
+		dlqAutoRetry: [],
+	}),
 } as const
 
 type JobKind = keyof typeof JobKinds
@@ -110,4 +118,12 @@ type SubmittableJobType = typeof SubmittableJobType.Type
 
 // --- [EXPORT]
 
-export { HttpCallPayload, JobKind, JobKinds, RetryableReasons, SubmittableJobType, TenantDeletePayload }
+export {
+	HttpCallPayload,
+	JobKind,
+	JobKinds,
+	RetryableReasons,
+	SubmittableJobType,
+	TenantDeletePayload,
+	WebhookDeliverPayload,
+}

@@ -13,6 +13,8 @@ import { KeysReencryptWorkflow } from "./KeysReencryptProtocol.ts"
 import { KeysReencryptLive } from "./KeysReencryptWorkflow.ts"
 import { TenantDeleteWorkflow } from "./TenantDeleteProtocol.ts"
 import { TenantDeleteWorkflowLive } from "./TenantDeleteWorkflow.ts"
+import { WebhookDeliverWorkflow } from "./WebhookDeliverProtocol.ts"
+import { WebhookDeliverWorkflowLive } from "./WebhookDeliverWorkflow.ts"
 
 // --- [TYPES]
 
@@ -87,6 +89,11 @@ const JobWorkflows = {
 		workflow: TenantDeleteWorkflow,
 		layer: TenantDeleteWorkflowLive,
 		payload: (run) => run,
+	}),
+	"webhook.deliver": jobWorkflow(JobKinds["webhook.deliver"], {
+		workflow: WebhookDeliverWorkflow,
+		layer: WebhookDeliverWorkflowLive,
+		payload: (run, delivery) => ({ ...run, delivery }),
 	}),
 } satisfies JobWorkflowRegistry
 

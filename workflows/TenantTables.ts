@@ -11,6 +11,9 @@ const TenantColumn = "app_id"
 // and API keys reference users; DLQ entries reference jobs). `spare` names the column that holds the deletion's own
 // job id in that table: the delete job's row and DLQ entry stay, they record the deletion.
 const DeletedTenantTables = [
+	{ table: "webhook_attempts", spare: null },
+	{ table: "webhook_cursors", spare: null },
+	{ table: "webhook_endpoints", spare: null },
 	{ table: "job_dlq", spare: "job_id" },
 	{ table: "jobs", spare: "id" },
 	{ table: "assets", spare: null },

@@ -25,6 +25,7 @@ const Pinned: Record<string, string> = {
 	"0008_dlq_one_per_job": "d2b0a9c0fa0bc2713f4a40028eeab9645fb06e585d6bbb1245cc9e3d865ae0cc",
 	"0009_event_log": "e2165e229ce23f0468ec9542fe6ad5be085bce08a861bb1fc1abb3c1f1dc746e",
 	"0010_passkeys": "bb55500a29d9c4f9791bd50bb66e55f6fa054ec387ca6ab5c0027134fd44c8f6",
+	"0011_webhooks": "0fbbaad63087788174039d0cdba6b3dc824efe87b02cd09ee5d7f86bb4c5201e",
 }
 
 const Names = Object.keys(Migrations)

@@ -43,7 +43,7 @@ describe("job-kind registry", () => {
 			"http.call": JobWorkflows["tenant.delete"],
 			"tenant.delete": JobWorkflows["tenant.delete"],
 		}
-		expect([missing, extra, swapped].map((registry) => Object.keys(registry).length)).toEqual([1, 3, 2])
+		expect([missing, extra, swapped].map((registry) => Object.keys(registry).length)).toEqual([1, 4, 2])
 		expect(Object.keys(JobWorkflows).sort()).toEqual([...JobKind.literals].sort())
 		expect(Object.keys(JobKinds).sort()).toEqual([...JobKind.literals].sort())
 		for (const kind of JobKind.literals) {
@@ -77,7 +77,12 @@ describe("job-kind registry", () => {
 	})
 
 	it("the inspector controls every job kind's workflow and keys.reencrypt's, by workflow name", () => {
-		expect([...ControllableWorkflows.keys()].sort()).toEqual(["HttpCall", "KeysReencrypt", "TenantDelete"])
+		expect([...ControllableWorkflows.keys()].sort()).toEqual([
+			"HttpCall",
+			"KeysReencrypt",
+			"TenantDelete",
+			"WebhookDeliver",
+		])
 	})
 
 	it.effect("a stored job becomes its kind's execution; an unknown type is a defect", () =>
