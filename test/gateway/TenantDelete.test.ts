@@ -137,7 +137,8 @@ const client = (platform: Platform) => {
 				}),
 			),
 		)
-	// A user (with a passkey and a recovery code), an asset, a relying party and an event for the tenant, written
+	// A user (with a passkey and a recovery code), an asset, a relying party, a webhook endpoint (with an attempt and
+	// its cursor) and an event for the tenant, written
 	// directly: the test does not run the ceremonies or uploads that create them.
 	const seedRows = (appId: string) =>
 		query(
@@ -152,9 +153,14 @@ const client = (platform: Platform) => {
 				SELECT $4, $1, id, 'credential', '\\x00'::bytea, false, '00000000-0000-0000-0000-000000000000', 'key'
 				FROM u RETURNING id),
 			rc AS (INSERT INTO recovery_codes (app_id, user_id, code_hash) SELECT $1, id, 'hash' FROM u
-				RETURNING code_hash)
+				RETURNING code_hash),
+			wh AS (INSERT INTO webhook_endpoints (app_id, id, url, event_types, status, secret_enc)
+				VALUES ($1, $5, 'https://example.com/hook', ARRAY['*'], 'active', 'sealed') RETURNING id),
+			wa AS (INSERT INTO webhook_attempts (app_id, endpoint_id, webhook_id, event_type, attempt, duration_ms)
+				SELECT $1, id, 'msg_1', 'tenant.updated', 1, 3 FROM wh RETURNING id),
+			wc AS (INSERT INTO webhook_cursors (app_id, endpoint_id) SELECT $1, id FROM wh RETURNING endpoint_id)
 			INSERT INTO events (app_id, type, payload) VALUES ($1, 'test.seeded', '{}'::jsonb) RETURNING id`,
-			[appId, crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()],
+			[appId, crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()],
 		)
 	// Every table of ours that holds tenant rows, read from the schema: each column that references apps(id), and
 	// each `app_id` column. Not the cluster's own tables (cluster_*: the library's journal, keyed by entity, not
