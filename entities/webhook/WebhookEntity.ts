@@ -5,9 +5,14 @@
 // endpoint ever receives: `{ type: "webhook.verification", data: { challenge } }` signed like a delivery; a 2xx whose
 // JSON body echoes the challenge makes the endpoint active.
 import { Entity } from "@effect/cluster"
+import type { Headers } from "@effect/platform"
+import { PgClient } from "@effect/sql-pg"
 import { DateTime, Effect, Layer, Match, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { Crypto } from "../../platform/Crypto.ts"
+import { RequestContext, RequestContextHeaders } from "../../platform/RequestContext.ts"
+import { orStorageUnavailable } from "../../platform/StorageUnavailable.ts"
+import { AuditLog, type AuditOperation } from "../AuditLog.ts"
 import { deterministicId } from "../../platform/DeterministicId.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { InvalidTransition } from "../InvalidTransition.ts"
@@ -33,9 +38,9 @@ const WebhookLifecycle = Lifecycle.table({
 	states: WebhookStatus,
 	operations: WebhookOperation,
 	rows: {
-		verify: { from: ["pending_verification"], to: "active", audit: null },
-		enable: { from: ["disabled", "failing"], to: "active", audit: null },
-		disable: { from: ["pending_verification", "active", "failing"], to: "disabled", audit: null },
+		verify: { from: ["pending_verification"], to: "active", audit: "activate" },
+		enable: { from: ["disabled", "failing"], to: "active", audit: "activate" },
+		disable: { from: ["pending_verification", "active", "failing"], to: "disabled", audit: "disable" },
 		fail: { from: ["active"], to: "failing", audit: null },
 		recover: { from: ["failing"], to: "active", audit: null },
 	},
@@ -58,6 +63,7 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 		const appId = yield* Schema.decodeUnknown(TenantId)(tenantPart).pipe(Effect.orDie)
 		const endpointId = yield* Schema.decodeUnknown(Uuid)(endpointPart).pipe(Effect.orDie)
 		const repo = yield* WebhookRepo
+		const sql = yield* PgClient.PgClient
 		const crypto = yield* Crypto
 		const sender = yield* WebhookSender
 		const lock = yield* Effect.makeSemaphore(1)
@@ -66,9 +72,39 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 		const current = repo
 			.find(appId, endpointId)
 			.pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound()), onSome: Effect.succeed })))
-		const apply = (row: WebhookRow, operation: WebhookOperation) =>
+		// A change and its audit row (and so its `webhook.<verb>` event, AuditLog.record) commit together. `headers`
+		// carry the request that asked for it; a change the platform makes on its own (a 410, a delivery) has none.
+		const audited =
+			(operation: AuditOperation | null, details: Record<string, unknown>, headers?: Headers.Headers) =>
+			<A, E, R>(change: Effect.Effect<A, E, R>) =>
+				operation === null
+					? change
+					: sql
+							.withTransaction(
+								change.pipe(
+									Effect.tap(() =>
+										AuditLog.record({
+											appId,
+											actor: "service",
+											operation,
+											subjectType: "webhook",
+											subjectId: endpointId,
+											details,
+										}),
+									),
+								),
+							)
+							.pipe(
+								orStorageUnavailable,
+								headers === undefined
+									? (self) => self
+									: Effect.provideService(RequestContext, RequestContextHeaders.fromHeaders(headers)),
+							)
+		const apply = (row: WebhookRow, operation: WebhookOperation, headers?: Headers.Headers) =>
 			Effect.flatMap(WebhookLifecycle.transition(row.status, operation), (status) =>
-				repo.setStatus(appId, endpointId, status),
+				repo
+					.setStatus(appId, endpointId, status)
+					.pipe(audited(WebhookLifecycle.rows[operation].audit, { from: row.status, to: status }, headers)),
 			)
 		// The secrets that sign now: the current one, and the previous one while a rotation's grace lasts.
 		const secretsOf = (row: WebhookRow) =>
@@ -244,13 +280,17 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 						: ("failed" as const)
 				yield* Match.value(outcome).pipe(
 					Match.when("delivered", () => repo.setStatus(appId, endpointId, "active")),
-					Match.when("gone", () => repo.setStatus(appId, endpointId, "disabled")),
+					Match.when("gone", () =>
+						repo
+							.setStatus(appId, endpointId, "disabled")
+							.pipe(audited("disable", { reason: "the endpoint answered 410 Gone" })),
+					),
 					Match.orElse(() => failed),
 				)
 				return { outcome, statusCode: status, error }
 			})
 		return {
-			Create: ({ payload }) =>
+			Create: ({ payload, headers }) =>
 				lock
 					.withPermits(1)(
 						repo.find(appId, endpointId).pipe(
@@ -266,14 +306,22 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 										Effect.gen(function* () {
 											const secret = Redacted.make(newSecret())
 											const sealed = yield* crypto.seal(secret, secretBinding(appId, endpointId))
-											const row = yield* repo.insert({
-												appId,
-												id: endpointId,
-												url: payload.url,
-												eventTypes: payload.eventTypes,
-												description: payload.description,
-												secretEnc: sealed,
-											})
+											const row = yield* repo
+												.insert({
+													appId,
+													id: endpointId,
+													url: payload.url,
+													eventTypes: payload.eventTypes,
+													description: payload.description,
+													secretEnc: sealed,
+												})
+												.pipe(
+													audited(
+														"create",
+														{ url: payload.url, eventTypes: payload.eventTypes },
+														headers,
+													),
+												)
 											yield* startChallenge(row)
 											return { ...viewOf(row), secret }
 										}),
@@ -283,7 +331,7 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 					)
 					.pipe(Telemetry.span("WebhookEndpoint.Create", { appId, endpointId })),
 			Get: () => current.pipe(Effect.map(viewOf), Telemetry.span("WebhookEndpoint.Get", { appId, endpointId })),
-			Update: ({ payload }) =>
+			Update: ({ payload, headers }) =>
 				lock
 					.withPermits(1)(
 						current.pipe(
@@ -309,17 +357,25 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 														.setStatus(appId, endpointId, "pending_verification")
 														.pipe(Effect.tap(startChallenge)),
 										),
+										audited(
+											"update",
+											{
+												urlChanged: payload.url !== undefined && payload.url !== before.url,
+												eventTypes: payload.eventTypes ?? before.eventTypes,
+											},
+											headers,
+										),
 									),
 							),
 							Effect.map(viewOf),
 						),
 					)
 					.pipe(Telemetry.span("WebhookEndpoint.Update", { appId, endpointId })),
-			Transition: ({ payload }) =>
+			Transition: ({ payload, headers }) =>
 				lock
 					.withPermits(1)(
 						current.pipe(
-							Effect.flatMap((row) => apply(row, payload.operation)),
+							Effect.flatMap((row) => apply(row, payload.operation, headers)),
 							Effect.map(viewOf),
 						),
 					)
@@ -342,7 +398,7 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 						),
 					)
 					.pipe(Telemetry.span("WebhookEndpoint.Verify", { appId, endpointId })),
-			RotateSecret: ({ payload }) =>
+			RotateSecret: ({ payload, headers }) =>
 				lock
 					.withPermits(1)(
 						current.pipe(
@@ -350,12 +406,15 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 								Effect.gen(function* () {
 									const secret = Redacted.make(newSecret())
 									const sealed = yield* crypto.seal(secret, secretBinding(appId, endpointId))
-									const row = yield* repo.rotate(
-										appId,
-										endpointId,
-										sealed,
-										payload.gracePeriodSeconds,
-									)
+									const row = yield* repo
+										.rotate(appId, endpointId, sealed, payload.gracePeriodSeconds)
+										.pipe(
+											audited(
+												"rotate",
+												{ gracePeriodSeconds: payload.gracePeriodSeconds },
+												headers,
+											),
+										)
 									return { ...viewOf(row), secret }
 								}),
 							),
@@ -406,11 +465,11 @@ const WebhookEntityLive = WebhookEndpoint.toLayer(
 						),
 					)
 					.pipe(Telemetry.span("WebhookEndpoint.Replay", { appId, endpointId })),
-			Delete: () =>
+			Delete: ({ headers }) =>
 				lock
 					.withPermits(1)(
 						current.pipe(
-							Effect.tap(() => repo.remove(appId, endpointId)),
+							Effect.tap(() => repo.remove(appId, endpointId).pipe(audited("delete", {}, headers))),
 							Effect.map(viewOf),
 						),
 					)

@@ -200,6 +200,21 @@ describe("webhooks", () => {
 		expect((await call("DELETE", `/webhooks/${created.id}`)).status).toBe(200)
 		expect((await call("GET", `/webhooks/${created.id}`)).status).toBe(404)
 		expect((await call("GET", "/webhooks/not-a-uuid")).status).toBe(404)
+		// Each change is audited with its event, in order, naming the endpoint; the request that asked is its
+		// correlation (the verification is the platform's own).
+		const events = (await (await call("GET", "/events?type=webhook.*&limit=100")).json()) as {
+			items: Array<{ type: string; subject: string; correlationId: string }>
+		}
+		expect(events.items.filter((event) => event.subject === created.id).map((event) => event.type)).toEqual([
+			"webhook.created",
+			"webhook.activated",
+			"webhook.disabled",
+			"webhook.activated",
+			"webhook.updated",
+			"webhook.disabled",
+			"webhook.updated",
+			"webhook.deleted",
+		])
 	}, 60_000)
 
 	it("a rotated secret signs with both secrets during the grace, and alone after a rotation without grace", async () => {
@@ -248,7 +263,8 @@ describe("webhooks", () => {
 		}
 		const ok = await register("/echo-events", ["user.*"])
 		const failing = await register("/fail", ["user.created"])
-		const gone = await register("/gone", ["*"])
+		// Not `*`: the endpoint's own activation is a `webhook.activated` event, which it would be sent (and answer 410).
+		const gone = await register("/gone", ["user.*", "job.*"])
 		const deliveries = (path: string) =>
 			received.filter((request) => request.path === path && !request.body.includes('"webhook.verification"'))
 		const userEvent = await appendEvent(platform.databaseUrl, tenantId, "user.created", { userId: "u-1" })
