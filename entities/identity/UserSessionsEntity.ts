@@ -247,6 +247,7 @@ const UserSessionsLive = UserSessions.toLayer(
 							receivedCounter: info.newCounter,
 						}),
 					),
+					atomically,
 					Effect.zipRight(Effect.fail(verificationFailed())),
 				)
 				const updated = yield* WebAuthnCeremony.regressed(row.counter, info.newCounter)
@@ -258,8 +259,9 @@ const UserSessionsLive = UserSessions.toLayer(
 									onSome: Effect.succeed,
 								}),
 							),
+							Effect.tap((used) => audited("sign", "passkey", used.id, meta)),
+							atomically,
 						)
-				yield* audited("sign", "passkey", updated.id, meta)
 				return viewOfPasskey(updated)
 			})
 
@@ -549,8 +551,11 @@ const UserSessionsLive = UserSessions.toLayer(
 									onSome: Effect.succeed,
 								}),
 							),
+							Effect.tap((inserted) =>
+								audited("enroll", "passkey", inserted.id, metaOf(request), { aaguid: inserted.aaguid }),
+							),
+							atomically,
 						)
-					yield* audited("enroll", "passkey", row.id, metaOf(request), { aaguid: row.aaguid })
 					// Sessions that could only enroll a passkey now have one to verify: their principals change.
 					const enrolling = (yield* live(metaOf(request)))
 						.filter((session) => session.status === "mfa_pending")
@@ -565,6 +570,7 @@ const UserSessionsLive = UserSessions.toLayer(
 						Option.match({ onNone: () => Effect.fail(passkeyNotFound()), onSome: Effect.succeed }),
 					),
 					Effect.tap((row) => audited("update", "passkey", row.id, metaOf(request))),
+					atomically,
 					Effect.map(viewOfPasskey),
 					span("RenamePasskey"),
 				),
@@ -582,14 +588,15 @@ const UserSessionsLive = UserSessions.toLayer(
 						),
 						() => request.payload.mfaRequired && !target.cloned && usable.length === 0,
 					)
-					const removed = yield* passkeys
-						.remove(tenantId, userId, target.id)
-						.pipe(
-							Effect.flatMap(
-								Option.match({ onNone: () => Effect.fail(passkeyNotFound()), onSome: Effect.succeed }),
-							),
-						)
-					yield* audited("disable", "passkey", removed.id, metaOf(request), { deleted: true })
+					const removed = yield* passkeys.remove(tenantId, userId, target.id).pipe(
+						Effect.flatMap(
+							Option.match({ onNone: () => Effect.fail(passkeyNotFound()), onSome: Effect.succeed }),
+						),
+						Effect.tap((gone) =>
+							audited("disable", "passkey", gone.id, metaOf(request), { deleted: true }),
+						),
+						atomically,
+					)
 					// Sessions waiting for a second factor may now have none left to verify: gateways look them up again.
 					const waiting = (yield* live(metaOf(request)))
 						.filter((session) => session.status === "mfa_pending")
@@ -613,12 +620,14 @@ const UserSessionsLive = UserSessions.toLayer(
 							Option.match({ onNone: () => Effect.fail(verificationFailed()), onSome: Effect.succeed }),
 						),
 						Effect.tap(() => audited("sign", "recovery_code", userId, meta)),
+						atomically,
 					),
 				).pipe(span("UseRecoveryCode")),
 			RegenerateRecoveryCodes: (request) =>
 				activeUser.pipe(
 					Effect.zipRight(passkeys.replaceRecoveryCodes(tenantId, userId, request.payload.hashes)),
 					Effect.tap(() => audited("rotate", "recovery_codes", userId, metaOf(request))),
+					atomically,
 					Effect.as({ count: request.payload.hashes.length }),
 					span("RegenerateRecoveryCodes"),
 				),

@@ -137,8 +137,8 @@ const client = (platform: Platform) => {
 				}),
 			),
 		)
-	// A user (with a passkey and a recovery code), an asset, a relying party, a webhook endpoint (with an attempt and
-	// its cursor) and an event for the tenant, written
+	// A user (with a passkey and a recovery code), an asset, a relying party, a disabled webhook endpoint (with an attempt
+	// and its cursor: disabled, so the dispatcher sends it nothing) and an event for the tenant, written
 	// directly: the test does not run the ceremonies or uploads that create them.
 	const seedRows = (appId: string) =>
 		query(
@@ -155,7 +155,7 @@ const client = (platform: Platform) => {
 			rc AS (INSERT INTO recovery_codes (app_id, user_id, code_hash) SELECT $1, id, 'hash' FROM u
 				RETURNING code_hash),
 			wh AS (INSERT INTO webhook_endpoints (app_id, id, url, event_types, status, secret_enc)
-				VALUES ($1, $5, 'https://example.com/hook', ARRAY['*'], 'active', 'sealed') RETURNING id),
+				VALUES ($1, $5, 'https://example.com/hook', ARRAY['*'], 'disabled', 'sealed') RETURNING id),
 			wa AS (INSERT INTO webhook_attempts (app_id, endpoint_id, webhook_id, event_type, attempt, duration_ms)
 				SELECT $1, id, 'msg_1', 'tenant.updated', 1, 3 FROM wh RETURNING id),
 			wc AS (INSERT INTO webhook_cursors (app_id, endpoint_id) SELECT $1, id FROM wh RETURNING endpoint_id)
