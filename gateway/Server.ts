@@ -17,8 +17,10 @@ import {
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcClient } from "@effect/rpc"
-import { Cause, Duration, Effect, Layer, Match, Option, Predicate, Schema } from "effect"
+import { Cause, Clock, Duration, Effect, Layer, Match, Option, Predicate, Schema } from "effect"
 import { createServer } from "node:http"
+import { ClusterBacklogMetricsLive } from "../platform/ClusterBacklog.ts"
+import { MetricsRegistry } from "../platform/Metrics.ts"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { AdminAuthLive } from "./AdminAuth.ts"
 import { AdminJobsHttpLive } from "./jobs/AdminJobsHttp.ts"
@@ -32,6 +34,7 @@ import { Api } from "./Api.ts"
 import { clientAddress } from "./ClientAddress.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
+import { HttpMetrics } from "./HttpMetrics.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./jobs/JobsHttp.ts"
 import { OAuthFlow } from "./identity/OAuthFlow.ts"
@@ -39,7 +42,7 @@ import { OAuthHttpLive } from "./identity/OAuthHttp.ts"
 import { OpenApiRouteLive } from "./OpenApiDocument.ts"
 import { PrincipalMiddlewareLive } from "./identity/PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./realtime/RealtimeConfig.ts"
-import { RealtimeHub } from "./realtime/RealtimeHub.ts"
+import { RealtimeHub, RealtimeMetricsLive } from "./realtime/RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./realtime/RealtimeSocket.ts"
 import { SessionsHttpLive } from "./identity/SessionsHttp.ts"
@@ -138,6 +141,7 @@ const edge =
 			const { retryAfterSeconds, trustedProxies } = options
 			const request = yield* HttpServerRequest.HttpServerRequest
 			const meta = requestMeta(request, trustedProxies)
+			const started = yield* Clock.currentTimeMillis
 			yield* HttpApp.appendPreResponseHandler((_request, response) =>
 				Effect.succeed(
 					response.pipe(HttpServerResponse.setHeader("x-request-id", meta.requestId), (withId) =>
@@ -186,6 +190,11 @@ const edge =
 								),
 							)
 				}),
+				Effect.tap((response) =>
+					Effect.flatMap(Clock.currentTimeMillis, (now) =>
+						HttpMetrics.record(request, response.status, Duration.millis(now - started)),
+					),
+				),
 				Effect.provideService(RequestContext, meta),
 				RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
 				// The path only: a query string may carry an OAuth code or state, which never go into a log.
@@ -291,10 +300,12 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		RealtimeRouteLive,
 	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),
+	Layer.provideMerge(Layer.merge(ClusterBacklogMetricsLive, RealtimeMetricsLive)),
 	Layer.provideMerge(RealtimeHub.Default),
 	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
 	Layer.provideMerge(RateLimiter.Default),
 	Layer.provide(Layer.merge(IdentityConfigLive, RealtimeConfigLive)),
+	Layer.provideMerge(MetricsRegistry.Default),
 )
 
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.
