@@ -24,6 +24,7 @@ import { MetricsRegistry } from "../platform/Metrics.ts"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { AdminAuthLive } from "./AdminAuth.ts"
 import { AdminJobsHttpLive } from "./jobs/AdminJobsHttp.ts"
+import { AdminRequestsHttpLive } from "./observability/AdminRequestsHttp.ts"
 import { AdminTenantsHttpLive } from "./tenant/AdminTenantsHttp.ts"
 import { AdminUsersHttpLive } from "./identity/AdminUsersHttp.ts"
 import { cors } from "./Cors.ts"
@@ -289,6 +290,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		HealthHttpLive,
 		AdminTenantsHttpLive,
 		AdminJobsHttpLive,
+		AdminRequestsHttpLive,
 		AdminUsersHttpLive,
 		TenantHttpLive,
 		OAuthHttpLive,

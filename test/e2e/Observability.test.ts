@@ -111,7 +111,9 @@ describe("observability (1 runner, 1 gateway, OTLP receiver, http.call target)",
 	)
 	const target = createServer((request, response) => {
 		targetHeaders.push(request.headers)
-		response.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}')
+		request.url === "/gone"
+			? response.writeHead(410).end()
+			: response.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}')
 	})
 	let stack: Awaited<ReturnType<typeof startStack>>
 	let gatewayUrl = ""
@@ -214,6 +216,64 @@ describe("observability (1 runner, 1 gateway, OTLP receiver, http.call target)",
 		const outboundParent = String(targetHeaders[0]?.["traceparent"]).split("-")[2]
 		await waitFor(async () => spans.some((span) => span.spanId === outboundParent), 15_000)
 		expect(spans.find((span) => span.spanId === outboundParent)?.service).toBe("effect-cluster-platform-runner")
+	})
+
+	it("the causal view of a request whose job failed into the DLQ lists every step in order, with its trace", async () => {
+		const requestId = `obs-${crypto.randomUUID()}`
+		const traceId = crypto.randomUUID().replace(/-/g, "")
+		const submitted = await fetch(`${gatewayUrl}/v1/jobs`, {
+			method: "POST",
+			headers: {
+				authorization: `Bearer ${stack.adminToken}`,
+				"x-app-id": tenant,
+				"x-request-id": requestId,
+				"content-type": "application/json",
+				traceparent: `00-${traceId}-${IncomingSpanId}-01`,
+			},
+			body: encodeJson({ type: "http.call", payload: { url: `${targetUrl}/gone` } }),
+		})
+		expect(submitted.status, await submitted.clone().text()).toBe(202)
+		const jobId = ((await submitted.json()) as { id: string }).id
+		const view = async () => {
+			const response = await fetch(`${gatewayUrl}/admin/v1/requests/${requestId}`, {
+				headers: { authorization: `Bearer ${stack.adminToken}` },
+			})
+			expect(response.status).toBe(200)
+			return (await response.json()) as {
+				requestId: string
+				traceId: string | null
+				steps: Array<{ at: string; kind: string; name: string; detail: Record<string, unknown> }>
+			}
+		}
+		const settled = await waitFor(
+			async () => (await view()).steps.some((step) => step.kind === "dead_letter"),
+			30_000,
+		)
+		const caused = await view()
+		expect(settled, encodeJson(caused)).toBe(true)
+		expect(caused.requestId).toBe(requestId)
+		expect(caused.traceId).toBe(traceId)
+		const kinds = caused.steps.map((step) => step.kind)
+		// The job first, its execution, the activity attempt that met the 410, then the DLQ entry.
+		expect(kinds.indexOf("job")).toBeLessThan(kinds.indexOf("execution"))
+		expect(kinds.indexOf("execution")).toBeLessThan(kinds.indexOf("activity"))
+		expect(kinds.lastIndexOf("activity")).toBeLessThan(kinds.indexOf("dead_letter"))
+		expect(caused.steps.find((step) => step.kind === "job")?.detail["id"]).toBe(jobId)
+		expect(caused.steps.find((step) => step.kind === "dead_letter")?.name).toContain("NonRetryable")
+		const times = caused.steps.map((step) => Date.parse(step.at))
+		expect(times).toEqual([...times].sort((left, right) => left - right))
+		// A request id nothing carries: an empty view; a malformed one: 400.
+		const unknown = await fetch(`${gatewayUrl}/admin/v1/requests/nothing-${crypto.randomUUID()}`, {
+			headers: { authorization: `Bearer ${stack.adminToken}` },
+		})
+		expect(((await unknown.json()) as { steps: Array<unknown> }).steps).toEqual([])
+		const malformed = await fetch(`${gatewayUrl}/admin/v1/requests/${"x".repeat(129)}`, {
+			headers: { authorization: `Bearer ${stack.adminToken}` },
+		})
+		expect(malformed.status).toBe(400)
+		expect((await fetch(`${gatewayUrl}/admin/v1/requests/${requestId}`)).status, "without the admin token").toBe(
+			401,
+		)
 	})
 
 	it("runner /metrics: entities by type and executions by status move with work", async () => {
