@@ -1,4 +1,5 @@
-// The gateway's HTTP server: the HttpApi with its handlers, /openapi.json and /docs, and the two edge middlewares.
+// The gateway's HTTP server: the HttpApi with its handlers, /openapi.json and /docs, /rpc (the internal API, see
+// gateway/rpc/), and the two edge middlewares.
 // The outer one gives every response its X-Request-Id, places the RequestContext (and the RPC headers that carry it
 // to entities) once, adds Retry-After to 503s and turns anything unexpected into a JSON error. The inner one turns
 // bad input into 400/413/415 with a tagged body before a handler runs.
@@ -46,6 +47,7 @@ import { RealtimeConfigLive } from "./realtime/RealtimeConfig.ts"
 import { RealtimeHub, RealtimeMetricsLive } from "./realtime/RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./realtime/RealtimeSocket.ts"
+import { InternalRpcRouteLive, RpcPath } from "./rpc/InternalRpcRoute.ts"
 import { SessionsHttpLive } from "./identity/SessionsHttp.ts"
 import { readBody } from "./RequestBody.ts"
 import {
@@ -234,6 +236,10 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 		const hasBody =
 			HttpMethod.hasBody(request.method) && (length > 0 || request.headers["transfer-encoding"] !== undefined)
 		const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
+		// `POST /rpc` speaks NDJSON (one JSON message a line): its lines are JSON texts like any other body.
+		const accepted =
+			contentType.includes("application/json") ||
+			(request.url.split("?")[0] === RpcPath && contentType.includes("application/ndjson"))
 		yield* length > maxBodyBytes
 			? Effect.fail(
 					new PayloadTooLarge({
@@ -241,10 +247,12 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 						limitBytes: maxBodyBytes,
 					}),
 				)
-			: hasBody && !contentType.includes("application/json")
+			: hasBody && !accepted
 				? Effect.fail(new UnsupportedMediaType({ message: "request bodies must be application/json" }))
 				: Effect.void
-		// The text is read once and kept by the request, so the handler's own decoding does not read it again.
+		// The text is read once and kept by the request, so the handler's own decoding does not read it again. Not for
+		// `/rpc`: its route hands the RPC server a request with the edge's correlation headers, a new request object
+		// that reads the body itself (a body read here would be gone by then).
 		yield* Effect.when(
 			readBody(request, maxBodyBytes).pipe(
 				Effect.filterOrFail(
@@ -256,7 +264,7 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 						}),
 				),
 			),
-			() => hasBody,
+			() => hasBody && request.url.split("?")[0] !== RpcPath,
 		)
 		return yield* app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)))
 	}).pipe(
@@ -300,6 +308,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		ChannelsHttpLive,
 		JobsHttpLive,
 		RealtimeRouteLive,
+		InternalRpcRouteLive,
 	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),
 	Layer.provideMerge(Layer.merge(ClusterBacklogMetricsLive, RealtimeMetricsLive)),
