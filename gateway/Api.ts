@@ -2,6 +2,7 @@
 // true. Errors every route can answer are declared here once.
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AdminJobsApi } from "./jobs/AdminJobsApi.ts"
+import { AdminRequestsApi } from "./observability/AdminRequestsApi.ts"
 import { AdminTenantsApi } from "./tenant/AdminTenantsApi.ts"
 import { AdminUsersApi } from "./identity/AdminUsersApi.ts"
 import { OAuthApi, SessionsApi } from "./identity/AuthApi.ts"
@@ -31,6 +32,7 @@ const Api = HttpApi.make("platform")
 	.add(HealthApi)
 	.add(AdminTenantsApi)
 	.add(AdminJobsApi)
+	.add(AdminRequestsApi)
 	.add(AdminUsersApi)
 	.add(TenantApi)
 	.add(OAuthApi)

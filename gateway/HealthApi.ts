@@ -35,6 +35,22 @@ const HealthApi = HttpApiGroup.make("health")
 			.addSuccess(Schema.Struct({ status: Schema.Literal("ready"), checks: Checks }))
 			.addError(NotReady),
 	)
+	.add(
+		HttpApiEndpoint.get("metrics", "/metrics")
+			.annotate(OpenApi.Summary, "Prometheus metrics")
+			.annotate(
+				OpenApi.Description,
+				"This process's metrics in the Prometheus text format 0.0.4: HTTP requests by route, method and status with durations, realtime connections, the cluster message backlog and its oldest age (and, in the all-in-one, the runner's metrics). No tenant labels.",
+			)
+			.addSuccess(
+				Schema.String.pipe(
+					HttpApiSchema.withEncoding({
+						kind: "Text",
+						contentType: "text/plain; version=0.0.4; charset=utf-8",
+					}),
+				),
+			),
+	)
 
 // --- [EXPORT]
 

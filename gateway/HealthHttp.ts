@@ -3,6 +3,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Health } from "../platform/Health.ts"
 import { ClusterConfig } from "../platform/Cluster.ts"
+import { MetricsRegistry } from "../platform/Metrics.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { Api } from "./Api.ts"
 import { NotReady } from "./HealthApi.ts"
@@ -10,8 +11,9 @@ import { NotReady } from "./HealthApi.ts"
 // --- [LAYERS]
 
 const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
-	Effect.map(ClusterConfig, ({ shardsPerGroup }) =>
+	Effect.map(Effect.zip(ClusterConfig, MetricsRegistry), ([{ shardsPerGroup }, metrics]) =>
 		handlers
+			.handle("metrics", () => metrics.scrape.pipe(Telemetry.span("HealthHttp.metrics")))
 			.handle("live", () => Effect.succeed({ status: "live" as const }))
 			.handle("ready", () =>
 				Health.checks(shardsPerGroup).pipe(

@@ -112,6 +112,34 @@ const RealtimePath: Json = {
 	},
 }
 
+// The internal API (gateway/rpc/): an @effect/rpc group spoken as NDJSON, served beside the HttpApi.
+const RpcPathItem: Json = {
+	post: {
+		tags: ["internal"],
+		operationId: "rpc.call",
+		summary: "Internal API (@effect/rpc over HTTP, NDJSON)",
+		description:
+			"The internal API as one @effect/rpc group (procedures `tenants.*`, `jobs.*`, `workflows.*`, `dlq.*`, " +
+			"`users.*`, `requests.caused`), for services using the typed client in gateway/rpc/InternalRpcClient.ts. " +
+			"The body is NDJSON: one @effect/rpc message per line; the answer streams NDJSON messages back, typed " +
+			"errors included (Unauthorized, Forbidden, MissingTenant, TenantNotFound and each procedure's own). " +
+			"ADMIN_TOKEN calls every procedure; a session token or API key with X-App-Id calls the tenant's `jobs.*`.",
+		security: [{ bearer: [] }],
+		requestBody: {
+			required: true,
+			content: { "application/ndjson": { schema: { type: "string" } } },
+		},
+		responses: {
+			"200": {
+				description: "NDJSON: the procedures' answers (exits, typed errors included)",
+				content: { "application/ndjson": { schema: { type: "string" } } },
+			},
+			"413": { description: "PayloadTooLarge" },
+			"415": { description: "UnsupportedMediaType: the body must be application/ndjson" },
+		},
+	},
+}
+
 const documentTransform = (spec: Json): Json => {
 	const relaxed = portable(spec) as Json
 	const components = (relaxed["components"] ?? {}) as Json
@@ -130,6 +158,7 @@ const documentTransform = (spec: Json): Json => {
 				]),
 			),
 			"/v1/realtime": RealtimePath,
+			"/rpc": withIdempotencyKey(RpcPathItem),
 		},
 	}
 }

@@ -1,4 +1,5 @@
-// The gateway's HTTP server: the HttpApi with its handlers, /openapi.json and /docs, and the two edge middlewares.
+// The gateway's HTTP server: the HttpApi with its handlers, /openapi.json and /docs, /rpc (the internal API, see
+// gateway/rpc/), and the two edge middlewares.
 // The outer one gives every response its X-Request-Id, places the RequestContext (and the RPC headers that carry it
 // to entities) once, adds Retry-After to 503s and turns anything unexpected into a JSON error. The inner one turns
 // bad input into 400/413/415 with a tagged body before a handler runs.
@@ -17,11 +18,14 @@ import {
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RpcClient } from "@effect/rpc"
-import { Cause, Duration, Effect, Layer, Match, Option, Predicate, Schema } from "effect"
+import { Cause, Clock, Duration, Effect, Layer, Match, Option, Predicate, Schema } from "effect"
 import { createServer } from "node:http"
+import { ClusterBacklogMetricsLive } from "../platform/ClusterBacklog.ts"
+import { MetricsRegistry } from "../platform/Metrics.ts"
 import { RequestContext, RequestContextHeaders, type RequestMeta } from "../platform/RequestContext.ts"
 import { AdminAuthLive } from "./AdminAuth.ts"
 import { AdminJobsHttpLive } from "./jobs/AdminJobsHttp.ts"
+import { AdminRequestsHttpLive } from "./observability/AdminRequestsHttp.ts"
 import { AdminTenantsHttpLive } from "./tenant/AdminTenantsHttp.ts"
 import { AdminUsersHttpLive } from "./identity/AdminUsersHttp.ts"
 import { cors } from "./Cors.ts"
@@ -32,6 +36,7 @@ import { Api } from "./Api.ts"
 import { clientAddress } from "./ClientAddress.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { HealthHttpLive } from "./HealthHttp.ts"
+import { HttpMetrics } from "./HttpMetrics.ts"
 import { idempotent } from "./IdempotencyKey.ts"
 import { JobsHttpLive } from "./jobs/JobsHttp.ts"
 import { EventsHttpLive } from "./events/EventsHttp.ts"
@@ -42,9 +47,10 @@ import { OAuthHttpLive } from "./identity/OAuthHttp.ts"
 import { OpenApiRouteLive } from "./OpenApiDocument.ts"
 import { PrincipalMiddlewareLive } from "./identity/PrincipalMiddleware.ts"
 import { RealtimeConfigLive } from "./realtime/RealtimeConfig.ts"
-import { RealtimeHub } from "./realtime/RealtimeHub.ts"
+import { RealtimeHub, RealtimeMetricsLive } from "./realtime/RealtimeHub.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { RealtimeRouteLive } from "./realtime/RealtimeSocket.ts"
+import { InternalRpcRouteLive, RpcPath } from "./rpc/InternalRpcRoute.ts"
 import { SessionsHttpLive } from "./identity/SessionsHttp.ts"
 import { MfaHttpLive, PasskeyLoginHttpLive, PasskeysHttpLive } from "./identity/PasskeysHttp.ts"
 import { readBody } from "./RequestBody.ts"
@@ -142,6 +148,7 @@ const edge =
 			const { retryAfterSeconds, trustedProxies } = options
 			const request = yield* HttpServerRequest.HttpServerRequest
 			const meta = requestMeta(request, trustedProxies)
+			const started = yield* Clock.currentTimeMillis
 			yield* HttpApp.appendPreResponseHandler((_request, response) =>
 				Effect.succeed(
 					response.pipe(HttpServerResponse.setHeader("x-request-id", meta.requestId), (withId) =>
@@ -190,6 +197,11 @@ const edge =
 								),
 							)
 				}),
+				Effect.tap((response) =>
+					Effect.flatMap(Clock.currentTimeMillis, (now) =>
+						HttpMetrics.record(request, response.status, Duration.millis(now - started)),
+					),
+				),
 				Effect.provideService(RequestContext, meta),
 				RpcClient.withHeaders(RequestContextHeaders.toHeaders(meta)),
 				// The path only: a query string may carry an OAuth code or state, which never go into a log.
@@ -228,6 +240,10 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 		const hasBody =
 			HttpMethod.hasBody(request.method) && (length > 0 || request.headers["transfer-encoding"] !== undefined)
 		const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
+		// `POST /rpc` speaks NDJSON (one JSON message a line): its lines are JSON texts like any other body.
+		const accepted =
+			contentType.includes("application/json") ||
+			(request.url.split("?")[0] === RpcPath && contentType.includes("application/ndjson"))
 		yield* length > maxBodyBytes
 			? Effect.fail(
 					new PayloadTooLarge({
@@ -235,10 +251,12 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 						limitBytes: maxBodyBytes,
 					}),
 				)
-			: hasBody && !contentType.includes("application/json")
+			: hasBody && !accepted
 				? Effect.fail(new UnsupportedMediaType({ message: "request bodies must be application/json" }))
 				: Effect.void
-		// The text is read once and kept by the request, so the handler's own decoding does not read it again.
+		// The text is read once and kept by the request, so the handler's own decoding does not read it again. Not for
+		// `/rpc`: its route hands the RPC server a request with the edge's correlation headers, a new request object
+		// that reads the body itself (a body read here would be gone by then).
 		yield* Effect.when(
 			readBody(request, maxBodyBytes).pipe(
 				Effect.filterOrFail(
@@ -250,7 +268,7 @@ const inputGuard = (maxBodyBytes: number) => (router: HttpApp.Default) =>
 						}),
 				),
 			),
-			() => hasBody,
+			() => hasBody && request.url.split("?")[0] !== RpcPath,
 		)
 		return yield* app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)))
 	}).pipe(
@@ -284,6 +302,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		HealthHttpLive,
 		AdminTenantsHttpLive,
 		AdminJobsHttpLive,
+		AdminRequestsHttpLive,
 		AdminUsersHttpLive,
 		TenantHttpLive,
 		OAuthHttpLive,
@@ -298,13 +317,16 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 		EventsHttpLive,
 		WebhooksHttpLive,
 		RealtimeRouteLive,
+		InternalRpcRouteLive,
 	]),
 	Layer.provide([AdminAuthLive, TenantMiddlewareLive, PrincipalMiddlewareLive, OAuthFlow.Default]),
+	Layer.provideMerge(Layer.merge(ClusterBacklogMetricsLive, RealtimeMetricsLive)),
 	Layer.provideMerge(RealtimeHub.Default),
 	Layer.provideMerge(EventFeed.Default),
 	Layer.provideMerge(Layer.merge(TenantCache.Default, CredentialsLive)),
 	Layer.provideMerge(RateLimiter.Default),
 	Layer.provide(Layer.merge(IdentityConfigLive, RealtimeConfigLive)),
+	Layer.provideMerge(MetricsRegistry.Default),
 )
 
 // Needs: GatewayConfig, Sharding (client), Cache, SqlClient.

@@ -7,6 +7,7 @@ import { ShutdownDeadlineLive } from "../platform/Shutdown.ts"
 import { CacheLive } from "../platform/RedisCache.ts"
 import { DatabaseLive } from "../platform/Database.ts"
 import { LoggingLive } from "../platform/Logging.ts"
+import { OtlpExportLive } from "../platform/OtlpExport.ts"
 import { Startup } from "../platform/Startup.ts"
 import { GatewayConfigLive, GatewayConfigRecipe } from "./GatewayConfig.ts"
 import { GatewayServerLive } from "./Server.ts"
@@ -25,4 +26,8 @@ const main = Effect.gen(function* () {
 	return yield* Effect.never
 })
 
-main.pipe(Effect.scoped, Effect.provide([LoggingLive, ShutdownDeadlineLive]), Startup.runMain("gateway"))
+main.pipe(
+	Effect.scoped,
+	Effect.provide([OtlpExportLive("gateway"), LoggingLive, ShutdownDeadlineLive]),
+	Startup.runMain("gateway"),
+)

@@ -26,6 +26,9 @@ import { WorkflowsLive } from "../workflows/JobWorkflows.ts"
 import { MaintenanceLive } from "../workflows/Maintenance.ts"
 import { WorkflowInspectorLive } from "../workflows/WorkflowInspector.ts"
 import { RunnerClusterLive } from "../platform/Cluster.ts"
+import { ClusterBacklogMetricsLive } from "../platform/ClusterBacklog.ts"
+import { MetricsRegistry } from "../platform/Metrics.ts"
+import { OperationalMetricsLive } from "../workflows/OperationalMetrics.ts"
 
 // --- [LAYERS]
 
@@ -62,6 +65,8 @@ const RunnerEntitiesLive = Layer.mergeAll(
 const JobsConfigChecked = Layer.effectDiscard(JobsConfig)
 
 const RunnerLive = RunnerEntitiesLive.pipe(
+	Layer.provideMerge(Layer.merge(OperationalMetricsLive, ClusterBacklogMetricsLive)),
+	Layer.provideMerge(MetricsRegistry.Default),
 	Layer.provideMerge(RunnerClusterLive),
 	Layer.provide(MigratorLive),
 	Layer.provide(JobsConfigChecked),

@@ -13,6 +13,7 @@ import { orStorageUnavailable } from "../platform/StorageUnavailable.ts"
 import { Telemetry } from "../platform/Telemetry.ts"
 import { ControllableWorkflows } from "./JobWorkflows.ts"
 import {
+	type CausedStep,
 	ExecutionFinished,
 	ExecutionNotFound,
 	ExecutionSummary,
@@ -23,6 +24,9 @@ import {
 
 // The workflow engine's durable clocks are messages of this entity, tagged `run` like executions, keyed by execution id.
 const DurableClockEntity = "Workflow/-/DurableClock"
+
+// The most rows of each kind a request's causal view reads.
+const CausedLimit = 200
 
 const statusSql = `CASE
 	WHEN r.payload IS NULL THEN 'running'
@@ -226,6 +230,54 @@ const WorkflowInspectorLive = WorkflowInspector.toLayer(
 				})
 				return summaryOf(yield* findRun(executionId))
 			})
+		// One execution in full: its payload, outcome, activities with their attempts, job and DLQ entry.
+		const detailOf = (run: typeof RunRow.Type) =>
+			Effect.gen(function* () {
+				const summary = summaryOf(run)
+				const exit = Option.flatMap(Option.fromNullable(run.reply), Schema.decodeUnknownOption(ReplyExit)).pipe(
+					Option.flatMap((reply) => Option.fromNullable(reply.value?.exit)),
+				)
+				const activities = yield* sql`SELECT m.id::text AS "id", m.tag AS "tag", m.payload AS "payload",
+					r.payload AS "reply", r.id::text AS "replyId"
+				FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
+				WHERE m.entity_type = ${run.entityType} AND m.entity_id = ${run.entityId} AND m.tag = 'activity'
+				ORDER BY m.id`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(ActivityRow))))
+				const byName = activities.reduce((groups, row) => {
+					const name = Option.match(
+						Option.flatMap(Option.fromNullable(row.payload), Schema.decodeUnknownOption(ActivityPayload)),
+						{ onNone: () => row.tag ?? "activity", onSome: (activity) => activity.name },
+					)
+					return new Map(groups).set(name, [...(groups.get(name) ?? []), attemptOf(row)])
+				}, new Map<string, ReadonlyArray<ReturnType<typeof attemptOf>>>())
+				const job =
+					summary.jobId === null || summary.tenantId === null
+						? []
+						: yield* typed`SELECT id, type, status, attempts, attempt_log, result, execution_id, last_error,
+						request_id, created_at, finished_at
+					FROM jobs WHERE id = ${summary.jobId} AND app_id = ${summary.tenantId}`
+				// The job's one entry (it names the job's latest failed execution), else one naming this execution.
+				const deadLetters = yield* typed`SELECT * FROM job_dlq WHERE ${
+					summary.jobId === null || summary.tenantId === null
+						? typed`execution_id = ${run.entityId}`
+						: typed`(app_id = ${summary.tenantId} AND job_id = ${summary.jobId}) OR execution_id = ${run.entityId}`
+				}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(JobDlq))))
+				return {
+					...summary,
+					payload: redactHeaders(Option.getOrNull(Schema.decodeUnknownOption(Json)(run.payload))),
+					result: Option.getOrNull(exit),
+					failure: Option.getOrNull(
+						// Only a failure carries a cause.
+						Option.flatMap(exit, (outcome) => Option.fromNullable(causeMessage(outcome.cause))),
+					),
+					activities: [...byName].map(([name, attempts]) => ({
+						name,
+						compensation: name.startsWith("compensate"),
+						attempts,
+					})),
+					job: job[0] ?? null,
+					deadLetters: deadLetters.map(toDlqEntryView),
+				}
+			})
 		return {
 			List: ({ payload }) =>
 				Effect.gen(function* () {
@@ -257,60 +309,100 @@ const WorkflowInspectorLive = WorkflowInspector.toLayer(
 					Telemetry.span("WorkflowInspector.List"),
 				),
 			Show: ({ payload }) =>
+				findRun(payload.executionId).pipe(
+					Effect.flatMap(detailOf),
+					Effect.catchTag("ParseError", Effect.die),
+					orStorageUnavailable,
+					Telemetry.span("WorkflowInspector.Show"),
+				),
+			Caused: ({ payload }) =>
 				Effect.gen(function* () {
-					const run = yield* findRun(payload.executionId)
-					const summary = summaryOf(run)
-					const exit = Option.flatMap(
-						Option.fromNullable(run.reply),
-						Schema.decodeUnknownOption(ReplyExit),
-					).pipe(Option.flatMap((reply) => Option.fromNullable(reply.value?.exit)))
-					const activities = yield* sql`SELECT m.id::text AS "id", m.tag AS "tag", m.payload AS "payload",
-							r.payload AS "reply", r.id::text AS "replyId"
-						FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
-						WHERE m.entity_type = ${run.entityType} AND m.entity_id = ${run.entityId} AND m.tag = 'activity'
-						ORDER BY m.id`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(ActivityRow))))
-					const byName = activities.reduce((groups, row) => {
-						const name = Option.match(
-							Option.flatMap(
-								Option.fromNullable(row.payload),
-								Schema.decodeUnknownOption(ActivityPayload),
+					const requestId = payload.requestId
+					const [audits, events, jobs, deadLetters, traces] = yield* Effect.all(
+						[
+							sql`SELECT id::text AS "id", operation, subject_type AS "subjectType", subject_id AS "subjectId",
+									actor, app_id AS "tenantId", details, created_at AS "at"
+								FROM audit_logs WHERE request_id = ${requestId} ORDER BY id LIMIT ${CausedLimit}`,
+							sql`SELECT id::text AS "id", type, subject, seq::text AS "seq", app_id AS "tenantId",
+									correlation_id AS "correlationId", created_at AS "at"
+								FROM events WHERE request_id = ${requestId} OR correlation_id = ${requestId}
+								ORDER BY id LIMIT ${CausedLimit}`,
+							sql`SELECT id, app_id AS "tenantId", type, status, execution_id AS "executionId", attempts,
+									last_error AS "lastError", created_at AS "at", finished_at AS "finishedAt"
+								FROM jobs WHERE request_id = ${requestId} ORDER BY created_at LIMIT ${CausedLimit}`,
+							typed`SELECT * FROM job_dlq WHERE request_id = ${requestId} LIMIT ${CausedLimit}`.pipe(
+								Effect.flatMap(Schema.decodeUnknown(Schema.Array(JobDlq))),
 							),
-							{ onNone: () => row.tag ?? "activity", onSome: (activity) => activity.name },
-						)
-						return new Map(groups).set(name, [...(groups.get(name) ?? []), attemptOf(row)])
-					}, new Map<string, ReadonlyArray<ReturnType<typeof attemptOf>>>())
-					const job =
-						summary.jobId === null || summary.tenantId === null
-							? []
-							: yield* typed`SELECT id, type, status, attempts, attempt_log, result, execution_id, last_error,
-								request_id, created_at, finished_at
-							FROM jobs WHERE id = ${summary.jobId} AND app_id = ${summary.tenantId}`
-					// The job's one entry (it names the job's latest failed execution), else one naming this execution.
-					const deadLetters = yield* typed`SELECT * FROM job_dlq WHERE ${
-						summary.jobId === null || summary.tenantId === null
-							? typed`execution_id = ${run.entityId}`
-							: typed`(app_id = ${summary.tenantId} AND job_id = ${summary.jobId}) OR execution_id = ${run.entityId}`
-					}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(JobDlq))))
-					return {
-						...summary,
-						payload: redactHeaders(Option.getOrNull(Schema.decodeUnknownOption(Json)(run.payload))),
-						result: Option.getOrNull(exit),
-						failure: Option.getOrNull(
-							// Only a failure carries a cause.
-							Option.flatMap(exit, (outcome) => Option.fromNullable(causeMessage(outcome.cause))),
-						),
-						activities: [...byName].map(([name, attempts]) => ({
-							name,
-							compensation: name.startsWith("compensate"),
-							attempts,
+							sql`SELECT trace_id AS "traceId" FROM cluster_messages
+								WHERE trace_id IS NOT NULL AND headers::jsonb ->> 'x-request-id' = ${requestId}
+								ORDER BY id LIMIT 1`,
+						],
+						{ concurrency: "unbounded" },
+					)
+					const executionIds = jobs.flatMap((job) =>
+						typeof job["executionId"] === "string" ? [job["executionId"]] : [],
+					)
+					const executions = yield* runs(
+						[
+							sql.or([
+								sql`m.payload::jsonb #>> '{meta,requestId}' = ${requestId}`,
+								...(executionIds.length === 0 ? [] : [sql`m.entity_id IN ${sql.in(executionIds)}`]),
+							]),
+						],
+						CausedLimit,
+					).pipe(Effect.flatMap(Effect.forEach(detailOf, { concurrency: 4 })))
+					const at = (value: unknown) => DateTime.unsafeMake(value as Date)
+					const steps: ReadonlyArray<typeof CausedStep.Type> = [
+						...audits.map((row) => ({
+							at: at(row["at"]),
+							kind: "audit" as const,
+							name: `${String(row["operation"])} ${String(row["subjectType"])}`,
+							detail: row,
 						})),
-						job: job[0] ?? null,
-						deadLetters: deadLetters.map(toDlqEntryView),
+						...events.map((row) => ({
+							at: at(row["at"]),
+							kind: "event" as const,
+							name: String(row["type"]),
+							detail: row,
+						})),
+						...jobs.map((row) => ({
+							at: at(row["at"]),
+							kind: "job" as const,
+							name: `${String(row["type"])} ${String(row["status"])}`,
+							detail: row,
+						})),
+						...executions.flatMap((execution) => [
+							{
+								at: execution.startedAt,
+								kind: "execution" as const,
+								name: `${execution.workflow} ${execution.status}`,
+								detail: { ...execution, activities: undefined },
+							},
+							...execution.activities.flatMap((activity) =>
+								activity.attempts.map((attempt) => ({
+									at: attempt.startedAt,
+									kind: "activity" as const,
+									name: `${activity.name} attempt ${attempt.attempt} ${attempt.status}`,
+									detail: { executionId: execution.executionId, ...attempt },
+								})),
+							),
+						]),
+						...deadLetters.map((entry) => ({
+							at: DateTime.unsafeMake(entry.failedAt),
+							kind: "dead_letter" as const,
+							name: `${entry.type} ${entry.errorReason}`,
+							detail: toDlqEntryView(entry),
+						})),
+					]
+					return {
+						requestId,
+						traceId: traces[0]?.["traceId"] === undefined ? null : String(traces[0]["traceId"]),
+						steps: [...steps].sort((left, right) => DateTime.Order(left.at, right.at)),
 					}
 				}).pipe(
 					Effect.catchTag("ParseError", Effect.die),
 					orStorageUnavailable,
-					Telemetry.span("WorkflowInspector.Show"),
+					Telemetry.span("WorkflowInspector.Caused"),
 				),
 			Resume: ({ payload }) =>
 				control(payload.executionId, "resume").pipe(

@@ -60,6 +60,22 @@ const ExecutionFilter = Schema.Struct({
 	cursor: Schema.NullOr(Schema.String),
 })
 
+// One thing a request caused, at the time it happened. `detail` is the row or record it comes from (an execution's
+// payload headers redacted as in Show).
+const CausedStep = Schema.Struct({
+	at: Schema.DateTimeUtc,
+	kind: Schema.Literal("audit", "event", "job", "execution", "activity", "dead_letter"),
+	name: Schema.String,
+	detail: Schema.Unknown,
+})
+
+// What a request caused, in time order, and the trace it ran in (when a stored entity message still names it).
+const RequestTrace = Schema.Struct({
+	requestId: Schema.String,
+	traceId: Schema.NullOr(Schema.String),
+	steps: Schema.Array(CausedStep),
+})
+
 const ExecutionPage = Schema.Struct({ items: Schema.Array(ExecutionSummary), nextCursor: Schema.NullOr(Schema.String) })
 
 // --- [ERRORS]
@@ -84,6 +100,11 @@ const WorkflowInspector = Entity.make("WorkflowInspector", [
 		success: ExecutionDetail,
 		error: Schema.Union(ExecutionNotFound, StorageUnavailable),
 	}),
+	Rpc.make("Caused", {
+		payload: { requestId: Schema.String },
+		success: RequestTrace,
+		error: StorageUnavailable,
+	}),
 	Rpc.make("Resume", {
 		payload: { executionId: Schema.String },
 		success: ExecutionSummary,
@@ -100,6 +121,7 @@ const WorkflowInspector = Entity.make("WorkflowInspector", [
 
 export {
 	ActivityRecord,
+	CausedStep,
 	ExecutionDetail,
 	ExecutionFilter,
 	ExecutionFinished,
@@ -107,5 +129,6 @@ export {
 	ExecutionPage,
 	ExecutionStatus,
 	ExecutionSummary,
+	RequestTrace,
 	WorkflowInspector,
 }

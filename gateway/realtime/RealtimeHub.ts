@@ -9,6 +9,7 @@ import {
 	Effect,
 	HashMap,
 	HashSet,
+	Metric,
 	MutableHashMap,
 	Option,
 	Schedule,
@@ -21,6 +22,7 @@ import {
 import { SocketPrincipal } from "../../entities/realtime/SocketProtocol.ts"
 import type { TenantId } from "../../entities/Tenancy.ts"
 import { Cache } from "../../platform/Cache.ts"
+import { Metrics } from "../../platform/Metrics.ts"
 import { Telemetry } from "../../platform/Telemetry.ts"
 import { Credentials } from "../identity/Credentials.ts"
 import { callEntity } from "../EntityCall.ts"
@@ -578,6 +580,19 @@ class RealtimeHub extends Effect.Service<RealtimeHub>()("gateway/RealtimeHub", {
 	}),
 }) {}
 
+// --- [LAYERS]
+
+const realtimeConnections = Metric.gauge("realtime_connections", {
+	description: "WebSocket connections open on this gateway",
+})
+
+// The gauge is read from the registry at each scrape.
+const RealtimeMetricsLive = Metrics.source(
+	Effect.flatMap(RealtimeHub, (hub) => hub.connectionCount).pipe(
+		Effect.flatMap((count) => Metric.set(realtimeConnections, count)),
+	),
+)
+
 // --- [EXPORT]
 
-export { RealtimeHub, TooManyConnections }
+export { RealtimeHub, RealtimeMetricsLive, TooManyConnections }

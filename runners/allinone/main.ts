@@ -11,6 +11,7 @@ import { CryptoLive } from "../../platform/Crypto.ts"
 import { DatabaseConfig, DatabaseOrEmbedded } from "../../platform/Database.ts"
 import { EmbeddedPostgres } from "../../platform/EmbeddedPostgres.ts"
 import { LoggingLive } from "../../platform/Logging.ts"
+import { OtlpExportLive } from "../../platform/OtlpExport.ts"
 import { Startup } from "../../platform/Startup.ts"
 import { ClusterConfig } from "../../platform/Cluster.ts"
 import { type LocalSecrets, localSecrets } from "../LocalSecrets.ts"
@@ -80,4 +81,8 @@ const main = Effect.gen(function* () {
 	return yield* Effect.never
 })
 
-main.pipe(Effect.scoped, Effect.provide([LoggingLive, ShutdownDeadlineLive]), Startup.runMain("npm start"))
+main.pipe(
+	Effect.scoped,
+	Effect.provide([OtlpExportLive("allinone"), LoggingLive, ShutdownDeadlineLive]),
+	Startup.runMain("npm start"),
+)
