@@ -1,4 +1,4 @@
-// The wire contract of the WorkflowInspector entity (list, show, resume, interrupt executions): the messages it answers and the
+// The wire contract of the WorkflowInspector entity (list, show, resume, interrupt executions; what a request caused): the messages it answers and the
 // error tags of each (persisted messages are decoded by tag; the gateway maps the tags to statuses), and every
 // error surviving the cluster's serialisation as the same tagged error.
 import { describe, expect, it } from "vitest"
@@ -11,6 +11,7 @@ describe("WorkflowInspectorProtocol", () => {
 		expect(errorTable(WorkflowInspector)).toEqual({
 			List: ["StorageUnavailable"],
 			Show: ["ExecutionNotFound", "StorageUnavailable"],
+			Caused: ["StorageUnavailable"],
 			Resume: ["ExecutionFinished", "ExecutionNotFound", "StorageUnavailable"],
 			Interrupt: ["ExecutionFinished", "ExecutionNotFound", "StorageUnavailable"],
 		})
